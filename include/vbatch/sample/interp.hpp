@@ -1,0 +1,243 @@
+#pragma once
+// Interpolation and border policies, and the per-pixel sampler that combines them.
+//
+// Interpolation tags: interp::nearest, interp::bilinear, interp::bicubic{a} (Keys' cubic;
+// a = -0.75 matches OpenCV's INTER_CUBIC and PyTorch, a = -0.5 is Catmull-Rom).
+// Border tags decide what a tap outside the source image reads:
+//   border::clamp          the nearest edge pixel;
+//   border::constant{v}    the value v in every channel;
+//   border::wrap_equirect  longitude wraps around the ±180° seam, and rows past a pole continue
+//                          on the opposite meridian (row -1 is row 0 shifted by W/2);
+//   border::cube_seams     taps past a face edge read the neighbouring face (cube sources).
+// Taps inside the image take a fast path; only footprints that cross an edge consult the border.
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "vbatch/core/element.hpp"
+#include "vbatch/sample/projection.hpp"
+
+namespace vbatch::inline v0 {
+
+namespace interp {
+struct nearest {
+  static constexpr const char* name = "nearest";
+};
+struct bilinear {
+  static constexpr const char* name = "bilinear";
+};
+struct bicubic {
+  static constexpr const char* name = "bicubic";
+  float a = -0.75f;
+};
+}  // namespace interp
+
+namespace border {
+struct clamp {
+  static constexpr const char* name = "clamp";
+  VBATCH_HOST_DEVICE bool resolve(int&, int& x, int& y, int w, int h) const {
+    x = x < 0 ? 0 : (x >= w ? w - 1 : x);
+    y = y < 0 ? 0 : (y >= h ? h - 1 : y);
+    return true;
+  }
+};
+
+struct constant {
+  static constexpr const char* name = "constant";
+  float value = 0;
+  VBATCH_HOST_DEVICE bool resolve(int&, int& x, int& y, int w, int h) const { return x >= 0 && x < w && y >= 0 && y < h; }
+};
+
+struct wrap_equirect {
+  static constexpr const char* name = "wrap_equirect";
+  VBATCH_HOST_DEVICE bool resolve(int&, int& x, int& y, int w, int h) const {
+    if (y < 0 || y >= h) {  // over a pole: mirror the row, move to the opposite meridian
+      y = y < 0 ? -1 - y : 2 * h - 1 - y;
+      y = y < 0 ? 0 : (y >= h ? h - 1 : y);  // only for images a few rows high
+      x += w / 2;
+    }
+    x %= w;
+    if (x < 0) x += w;
+    return true;
+  }
+};
+
+// For cube sources: a tap past the edge of face f is moved onto the face its direction lands on,
+// at the nearest pixel there.
+struct cube_seams {
+  static constexpr const char* name = "cube_seams";
+  cube_source cube;
+  VBATCH_HOST_DEVICE bool resolve(int& face, int& x, int& y, int w, int h) const {
+    const sample_point<float> p = cube(cube.direction(face, float(x), float(y)));
+    face = p.image;
+    x = math::floor_to_int(p.x + 0.5f);
+    y = math::floor_to_int(p.y + 0.5f);
+    x = x < 0 ? 0 : (x >= w ? w - 1 : x);
+    y = y < 0 ? 0 : (y >= h ? h - 1 : y);
+    return true;
+  }
+};
+}  // namespace border
+
+// One frame's source images, as seen by the sampler: `images` images of w×h pixels.
+template <class T>
+struct source_images {
+  const T* data;
+  int w, h;
+  std::ptrdiff_t stride_image, stride_h, stride_w;
+
+  VBATCH_HOST_DEVICE const T* pixel(int image, int y, int x) const {
+    return data + image * stride_image + y * stride_h + x * stride_w;
+  }
+};
+
+// A sample point in fixed point: integer tap (x, y) plus fractions fx/128 and fy/128. Cached
+// fixed-point maps store it in six bytes (see sample/map.hpp) and hand it to the sampler decoded.
+// Seven fraction bits keep every u8 bilinear partial sum within 16 bits (the SIMD path's
+// multiply-adds); positions are exact to 1/256 pixel (OpenCV's fixed-point remap: 1/64).
+struct fixed_sample_point {
+  int image;
+  int x, y;
+  int fx, fy;  // 0..fixed_one-1
+};
+inline constexpr int fixed_bits = 7;
+inline constexpr int fixed_one = 1 << fixed_bits;
+
+VBATCH_HOST_DEVICE inline sample_point<float> to_float(fixed_sample_point p) {
+  return {p.image, p.x + p.fx * (1.0f / fixed_one), p.y + p.fy * (1.0f / fixed_one)};
+}
+
+namespace detail {
+
+// What a tap outside the image reads when the border does not move it inside.
+template <class Border>
+VBATCH_HOST_DEVICE inline float border_value(const Border&) {
+  return 0.0f;
+}
+VBATCH_HOST_DEVICE inline float border_value(const border::constant& b) { return b.value; }
+
+// Keys' cubic convolution weights for the taps at -1, 0, 1, 2 given the fraction t in [0, 1).
+VBATCH_HOST_DEVICE inline void cubic_weights(float t, float a, float (&w)[4]) {
+  const float t1 = t + 1, u = 1 - t, u1 = u + 1;
+  w[0] = ((a * t1 - 5 * a) * t1 + 8 * a) * t1 - 4 * a;
+  w[1] = ((a + 2) * t - (a + 3)) * t * t + 1;
+  w[2] = ((a + 2) * u - (a + 3)) * u * u + 1;
+  w[3] = ((a * u1 - 5 * a) * u1 + 8 * a) * u1 - 4 * a;
+}
+
+// Weighted sum over a K×K footprint whose top-left tap is (x0, y0) on `image`, separable: each
+// row is weighted by wx, then the rows by wy. Acc and W are int for the fixed-point bilinear
+// path (exact: every partial sum fits in 32 bits), float otherwise.
+template <int K, int C, class Acc, class W, class T, class Border>
+VBATCH_HOST_DEVICE inline void accumulate(const source_images<T>& src, const Border& border, int image, int x0, int y0,
+                                          const W (&wx)[K], const W (&wy)[K], Acc (&acc)[C]) {
+  for (int c = 0; c < C; ++c) acc[c] = 0;
+  if (x0 >= 0 && y0 >= 0 && x0 + K <= src.w && y0 + K <= src.h) {
+    const T* row = src.pixel(image, y0, x0);
+    for (int j = 0; j < K; ++j, row += src.stride_h) {
+      Acc h[C] = {};
+      for (int i = 0; i < K; ++i)
+        for (int c = 0; c < C; ++c) h[c] += static_cast<Acc>(row[i * src.stride_w + c]) * wx[i];
+      for (int c = 0; c < C; ++c) acc[c] += h[c] * wy[j];
+    }
+    return;
+  }
+  for (int j = 0; j < K; ++j) {
+    Acc h[C] = {};
+    for (int i = 0; i < K; ++i) {
+      int face = image, x = x0 + i, y = y0 + j;
+      if (border.resolve(face, x, y, src.w, src.h)) {
+        const T* p = src.pixel(face, y, x);
+        for (int c = 0; c < C; ++c) h[c] += static_cast<Acc>(p[c]) * wx[i];
+      } else {
+        for (int c = 0; c < C; ++c) h[c] += static_cast<Acc>(border_value(border)) * wx[i];
+      }
+    }
+    for (int c = 0; c < C; ++c) acc[c] += h[c] * wy[j];
+  }
+}
+
+// Splits a sample point into the top-left integer tap and the fraction.
+template <class R>
+VBATCH_HOST_DEVICE inline void split(R v, int& i, float& frac) {
+  i = math::floor_to_int(v);
+  frac = static_cast<float>(v - static_cast<R>(i));
+}
+
+}  // namespace detail
+
+// Samples C channels at point p into out[0..C).
+template <int C, class T, class Border, class R>
+VBATCH_HOST_DEVICE inline void sample(interp::nearest, const source_images<T>& src, const Border& border,
+                                      sample_point<R> p, T* out) {
+  int x = math::floor_to_int(p.x + R(0.5)), y = math::floor_to_int(p.y + R(0.5));
+  int face = p.image;
+  if (x < 0 || y < 0 || x >= src.w || y >= src.h) {
+    if (!border.resolve(face, x, y, src.w, src.h)) {
+      for (int c = 0; c < C; ++c) out[c] = to_element<T>(detail::border_value(border));
+      return;
+    }
+  }
+  const T* s = src.pixel(face, y, x);
+  for (int c = 0; c < C; ++c) out[c] = s[c];
+}
+
+template <int C, class T, class Border, class R>
+VBATCH_HOST_DEVICE inline void sample(interp::bilinear, const source_images<T>& src, const Border& border,
+                                      sample_point<R> p, T* out) {
+  int x0, y0;
+  float ax, ay;
+  detail::split(p.x, x0, ax);
+  detail::split(p.y, y0, ay);
+  const float wx[2] = {1 - ax, ax}, wy[2] = {1 - ay, ay};
+  float acc[C];
+  detail::accumulate<2, C>(src, border, p.image, x0, y0, wx, wy, acc);
+  for (int c = 0; c < C; ++c) out[c] = to_element<T>(acc[c]);
+}
+
+template <int C, class T, class Border, class R>
+VBATCH_HOST_DEVICE inline void sample(interp::bicubic b, const source_images<T>& src, const Border& border,
+                                      sample_point<R> p, T* out) {
+  int x0, y0;
+  float ax, ay, wx[4], wy[4];
+  detail::split(p.x, x0, ax);
+  detail::split(p.y, y0, ay);
+  detail::cubic_weights(ax, b.a, wx);
+  detail::cubic_weights(ay, b.a, wy);
+  float acc[C];
+  detail::accumulate<4, C>(src, border, p.image, x0 - 1, y0 - 1, wx, wy, acc);
+  for (int c = 0; c < C; ++c) out[c] = to_element<T>(acc[c]);
+}
+
+// Fixed-point sample points: nearest rounds the fraction; bilinear on u8 stays in integers
+// (weights in 1/2^14, exact rounding); the other cases convert the fraction to float.
+template <int C, class T, class Border>
+VBATCH_HOST_DEVICE inline void sample(interp::nearest n, const source_images<T>& src, const Border& border,
+                                      fixed_sample_point p, T* out) {
+  const int half = fixed_one / 2;
+  sample<C>(n, src, border, sample_point<float>{p.image, float(p.x + (p.fx >= half)), float(p.y + (p.fy >= half))}, out);
+}
+
+template <int C, class T, class Border>
+VBATCH_HOST_DEVICE inline void sample(interp::bilinear b, const source_images<T>& src, const Border& border,
+                                      fixed_sample_point p, T* out) {
+  if constexpr (std::is_same_v<T, u8>) {
+    const int wx[2] = {fixed_one - p.fx, p.fx}, wy[2] = {fixed_one - p.fy, p.fy};
+    int acc[C];
+    detail::accumulate<2, C>(src, border, p.image, p.x, p.y, wx, wy, acc);
+    constexpr int shift = 2 * fixed_bits, round = 1 << (shift - 1);
+    for (int c = 0; c < C; ++c) out[c] = static_cast<u8>((acc[c] + round) >> shift);
+  } else {
+    sample<C>(b, src, border, to_float(p), out);
+  }
+}
+
+template <int C, class T, class Border>
+VBATCH_HOST_DEVICE inline void sample(interp::bicubic b, const source_images<T>& src, const Border& border,
+                                      fixed_sample_point p, T* out) {
+  sample<C>(b, src, border, to_float(p), out);
+}
+
+}  // namespace vbatch::inline v0

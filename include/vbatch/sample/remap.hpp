@@ -1,0 +1,108 @@
+#pragma once
+// remap: fills every view of every frame of a batch in one launch.
+//
+//   src: F frames, each `map.shape().source_images` images         (F*S, Hs, Ws, C)
+//   dst: F * K views, view k of frame f at index f * K + k         (F*K, H,  W,  C)
+//
+//   vbatch::remap(vbatch::cpu_par{2}, frames.view(), map, views.view(), vbatch::interp::bilinear{},
+//                 vbatch::border::wrap_equirect{});
+//
+// The per-pixel body (remap_kernel) is the same code on every executor. can_remap() checks the
+// arguments without throwing; remap() throws vbatch::error with the same message.
+
+#include <type_traits>
+
+#include "vbatch/core/executor.hpp"
+#include "vbatch/core/view.hpp"
+#include "vbatch/sample/cpu/bilinear_avx2.hpp"
+#include "vbatch/sample/interp.hpp"
+#include "vbatch/sample/map.hpp"
+
+namespace vbatch::inline v0 {
+
+template <int C, class T, class KernelMap, class Interp, class Border>
+struct remap_kernel {
+  batch_view<const T> src;  // (F*S, Hs, Ws, C)
+  batch_view<T> dst;        // (F*K, H, W, C)
+  KernelMap map;
+  Interp interp;
+  Border border;
+
+  // Output image i is view k of frame f; frame f's source images start at f * S.
+  VBATCH_HOST_DEVICE source_images<T> sources_of(int i, int& k) const {
+    const int frame = i / map.shape.views;
+    k = i - frame * map.shape.views;
+    return {src.pixel(frame * map.shape.source_images, 0, 0), src.w, src.h, src.stride_n, src.stride_h, src.stride_w};
+  }
+
+  VBATCH_HOST_DEVICE void operator()(int i, int y, int x) const {
+    int k;
+    const source_images<T> images = sources_of(i, k);
+    sample<C>(interp, images, border, map.at(k, y, x), dst.pixel(i, y, x));
+  }
+
+  // CPU executors call this per row: the per-pixel body with the per-row work done once, or, for
+  // u8 bilinear sampling of a fixed-point map, its bit-identical SIMD schedule.
+  void row(int i, int y, int width) const {
+    int k;
+    const source_images<T> images = sources_of(i, k);
+    T* out = dst.pixel(i, y, 0);
+    const auto pixel = [&](int x) { sample<C>(interp, images, border, map.at(k, y, x), out + x * dst.stride_w); };
+    if constexpr (simd_schedule) {
+      if (cpu::has_avx2() && dst.stride_w == C) {
+        const std::int64_t first = map.index(k, y, 0);
+        return cpu::bilinear_row_avx2<C>(images, map.taps + first, map.fractions + first, map.faces ? map.faces + first : nullptr,
+                                         out, width, pixel);
+      }
+    }
+    for (int x = 0; x < width; ++x) pixel(x);
+  }
+
+ private:
+  static constexpr bool simd_schedule = VBATCH_HAVE_AVX2_PATH && std::is_same_v<T, u8> && (C == 3 || C == 4) &&
+                                        std::is_same_v<Interp, interp::bilinear> && std::is_same_v<KernelMap, fixed_table_map>;
+};
+
+template <class T, class KernelMap>
+status can_remap(const batch_view<const T>& src, const KernelMap& map, const batch_view<T>& dst) {
+  if (auto s = check_view(src, "remap source"); !s) return s;
+  if (auto s = check_view(dst, "remap destination"); !s) return s;
+  const map_shape& m = map.shape;
+  if (src.n == 0) return fail(errc::invalid_argument, "remap: empty batch (no source frames)");
+  if (src.c != dst.c) return fail(errc::invalid_argument, "remap: source has {} channels, destination {}", src.c, dst.c);
+  if (src.c != 1 && src.c != 3 && src.c != 4) return fail(errc::invalid_argument, "remap: {} channels (1, 3 or 4 supported)", src.c);
+  if (src.w != m.source_w || src.h != m.source_h)
+    return fail(errc::invalid_argument, "remap: source images are {}x{} but the map was built for {}x{}", src.w, src.h,
+                m.source_w, m.source_h);
+  if (src.n % m.source_images != 0)
+    return fail(errc::invalid_argument, "remap: {} source images is not a whole number of {}-image frames", src.n, m.source_images);
+  const int frames = src.n / m.source_images;
+  if (dst.n != frames * m.views || dst.w != m.width || dst.h != m.height)
+    return fail(errc::invalid_argument, "remap: destination is {}x{}x{} (N,H,W) but {} frames x {} views need {}x{}x{}", dst.n,
+                dst.h, dst.w, frames, m.views, frames * m.views, m.height, m.width);
+  return status::success();
+}
+
+template <class Exec, class S, class T, class KernelMap, class Interp, class Border>
+  requires std::is_same_v<std::remove_const_t<S>, T>
+void remap(const Exec& exec, batch_view<S> source, const KernelMap& map, batch_view<T> dst, Interp interp, Border border) {
+  static_assert(element<T>, "remap: images must be u8 or f32");
+  const batch_view<const T> src = source;
+  check(can_remap(src, map, dst));
+  const extent3 extent{dst.n, dst.h, dst.w};
+  switch (src.c) {
+    case 1: return for_each_index(exec, extent, remap_kernel<1, T, KernelMap, Interp, Border>{src, dst, map, interp, border});
+    case 3: return for_each_index(exec, extent, remap_kernel<3, T, KernelMap, Interp, Border>{src, dst, map, interp, border});
+    default: return for_each_index(exec, extent, remap_kernel<4, T, KernelMap, Interp, Border>{src, dst, map, interp, border});
+  }
+}
+
+// Owning maps pass their kernel view.
+template <class Exec, class S, class T, map_policy P, class Target, class Source, class Memory, class Interp, class Border>
+  requires std::is_same_v<std::remove_const_t<S>, T>
+void remap(const Exec& exec, batch_view<S> src, const sample_map<P, Target, Source, Memory>& map, batch_view<T> dst,
+           Interp interp, Border border) {
+  remap(exec, src, map.view(), dst, interp, border);
+}
+
+}  // namespace vbatch::inline v0

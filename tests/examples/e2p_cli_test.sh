@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# Command-line tests of examples/01_e2p: e2p_cli_test.sh PATH/TO/e2p WORK_DIR
+#
+# Every check prints one line (ok/FAIL) and the script ends with "N passed, M failed"; it exits
+# non-zero when a check failed. Inputs are made here from the tool's own --demo output, and image
+# sizes are read from the PNG/JPEG headers with od and awk, so nothing beyond coreutils is needed.
+set -euo pipefail
+
+E=${1:?usage: e2p_cli_test.sh PATH/TO/e2p WORK_DIR}
+W=${2:?usage: e2p_cli_test.sh PATH/TO/e2p WORK_DIR}
+rm -rf "$W" && mkdir -p "$W"
+cd "$W"
+
+passed=0 failed=0
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL $1"; }
+# A setup step that fails (set -e) still ends with the summary line, counted as one failure.
+finished=0
+trap 'if [[ $finished -eq 0 ]]; then echo "FAIL a setup step failed; stopping"; echo "$passed passed, $((failed + 1)) failed"; fi' EXIT
+
+# WxH from a PNG's IHDR chunk (bytes 16..23, big-endian).
+png_size() {
+  local b
+  read -r -a b < <(od -An -v -tu1 -j16 -N8 "$1")
+  echo "$(((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]))x$(((b[4] << 24) | (b[5] << 16) | (b[6] << 8) | b[7]))"
+}
+# WxH from a JPEG's start-of-frame segment, walking the marker segments from the start.
+jpeg_size() {
+  od -An -v -tu1 -N65536 "$1" | awk '{ for (i = 1; i <= NF; i++) b[n++] = $i }
+    END { p = 2
+          while (p + 8 < n) {
+            if (b[p] != 255) exit 1
+            m = b[p + 1]; len = b[p + 2] * 256 + b[p + 3]
+            if (m >= 192 && m <= 195) { printf "%dx%d\n", b[p + 7] * 256 + b[p + 8], b[p + 5] * 256 + b[p + 6]; exit 0 }
+            p += 2 + len
+          }
+          exit 1 }'
+}
+image_size() {
+  case $1 in
+    *.png) png_size "$1" ;;
+    *) jpeg_size "$1" ;;
+  esac
+}
+
+# expect_files NAME DIR FILE... : DIR holds exactly these files (no temporaries, no extras).
+expect_files() {
+  local name=$1 dir=$2
+  shift 2
+  local want got
+  want=$(printf '%s\n' "$@" | sort)
+  got=$(ls -A "$dir" 2>/dev/null | sort)
+  if [[ $want == "$got" ]]; then ok "$name"; else bad "$name: expected [${want//$'\n'/ }], got [${got//$'\n'/ }]"; fi
+}
+
+# expect_sizes NAME WxH FILE... : every file is a WxH image.
+expect_sizes() {
+  local name=$1 want=$2 f got
+  shift 2
+  for f in "$@"; do
+    got=$(image_size "$f" || echo "unreadable")
+    if [[ $got != "$want" ]]; then
+      bad "$name: $f is $got, expected $want"
+      return
+    fi
+  done
+  ok "$name"
+}
+
+# run_ok NAME ARGS... : e2p exits 0 (its output goes to run.out / run.err).
+run_ok() {
+  local name=$1 rc=0
+  shift
+  "$E" "$@" >run.out 2>run.err || rc=$?
+  if [[ $rc -eq 0 ]]; then ok "$name"; else bad "$name: exit $rc: $(head -c 300 run.err)"; fi
+}
+
+# expect_error NAME STATUS TEXT OUTDIR ARGS... : e2p ARGS exits with STATUS, its stderr contains
+# TEXT (the culprit), and OUTDIR is absent or empty afterwards (not even a temporary file).
+expect_error() {
+  local name=$1 want=$2 text=$3 out=$4 rc=0
+  shift 4
+  "$E" "$@" >run.out 2>run.err || rc=$?
+  if [[ $rc -ne $want ]]; then
+    bad "$name: exit $rc, expected $want: $(head -c 300 run.err)"
+  elif ! grep -qF -- "$text" run.err; then
+    bad "$name: the message does not name '$text': $(head -c 300 run.err)"
+  elif [[ -d $out && -n $(ls -A "$out") ]]; then
+    bad "$name: left files in $out: $(ls -A "$out" | head -5 | tr '\n' ' ')"
+  else
+    ok "$name"
+  fi
+}
+
+start=$SECONDS
+
+# ---- help and version ------------------------------------------------------------------------
+run_ok "--help exits 0" --help
+if grep -q -- "--rig" run.out; then ok "--help lists the options"; else bad "--help lists the options"; fi
+run_ok "--version exits 0" --version
+if grep -qE "^e2p \(vbatch\) [0-9]+\.[0-9]+\.[0-9]+$" run.out; then ok "--version prints the vbatch version"; else bad "--version: $(cat run.out)"; fi
+
+# ---- the demo --------------------------------------------------------------------------------
+views=(frame_00000_cam_0{0..7}.jpg)
+run_ok "--demo runs" --demo -o demo --size 64x48
+expect_files "--demo writes 8 views and the panorama" demo demo_equirect.jpg "${views[@]}"
+expect_sizes "--demo views are 64x48" 64x48 "${views[@]/#/demo/}"
+expect_sizes "--demo panorama is 4096x2048" 4096x2048 demo/demo_equirect.jpg
+if grep -q "8 views" run.out && grep -q "s/view" run.out && grep -q "load" run.out; then ok "summary on stdout"; else bad "summary on stdout: $(cat run.out)"; fi
+if grep -q "\[1/1 frames\] 8 views" run.err; then ok "progress line on stderr"; else bad "progress line on stderr: $(cat run.err)"; fi
+
+run_ok "--demo --cube --layout dice runs" --demo -o dice --cube --layout dice --size 16 --format png --quiet
+expect_files "--cube --layout dice writes one image per frame" dice demo_equirect.jpg frame_00000_cube.png
+expect_sizes "dice layout is 4w x 3w" 64x48 dice/frame_00000_cube.png
+if [[ ! -s run.out && ! -s run.err ]]; then ok "--quiet prints nothing"; else bad "--quiet printed: $(cat run.out run.err)"; fi
+
+# Small input frames made from the demo's views (any image is a valid equirectangular source).
+mkdir -p src
+cp demo/frame_00000_cam_00.jpg src/pano_0007.jpg
+cp demo/frame_00000_cam_01.jpg src/pano_10.jpg
+"$E" --demo -o small --size 32x24 --format png --quiet
+cp small/frame_00000_cam_02.png src/pano_9.png  # a different size: its own batch and map
+cp src/pano_0007.jpg plain.jpg
+
+# ---- cube faces, cameras, frame ids ----------------------------------------------------------
+run_ok "--cube writes six faces" src/pano_0007.jpg -o cube --cube --size 16 --format png
+expect_files "--cube faces are cam 00..05" cube frame_00007_cam_0{0..5}.png
+expect_sizes "--cube faces are 16x16" 16x16 cube/*.png
+run_ok "--cube --layout horizon" src/pano_0007.jpg -o horizon --cube --layout horizon --size 8 --format png
+expect_sizes "horizon layout is 6w x w" 48x8 horizon/frame_00007_cube.png
+
+run_ok "--camera (repeatable, negative yaw)" src/pano_0007.jpg -o cams --camera=-90,0,0,90 --camera 90,10,5,60,40 --size 40x30 --format png
+expect_files "--camera writes one view per camera" cams frame_00007_cam_00.png frame_00007_cam_01.png
+expect_sizes "--camera views have --size" 40x30 cams/*.png
+
+cat >cameras.json <<'EOF'
+{"width": 24, "height": 20, "convention": "360toolkit",
+ "cameras": [{"yaw": 0, "pitch": 10, "hfov": 90}, {"yaw": 120, "pitch": -10, "roll": 5, "hfov": 100, "vfov": 80},
+             {"yaw": 240}]}
+EOF
+run_ok "--cameras FILE.json" src/pano_0007.jpg -o json --cameras cameras.json --format png
+expect_files "--cameras writes one view per camera" json frame_00007_cam_0{0..2}.png
+expect_sizes "--cameras takes width/height from the file" 24x20 json/*.png
+run_ok "--size overrides the file's size" src/pano_0007.jpg -o json2 --cameras cameras.json --size 12x10 --format png
+expect_sizes "--cameras with --size" 12x10 json2/*.png
+
+run_ok "a directory of frames of two sizes" src -o ids --size 16x12 --rig ring:2 --format png --batch 2
+expect_files "frame ids from file names (7, 9, 10)" ids frame_000{07,09,10}_cam_0{0,1}.png
+expect_sizes "every view has --size" 16x12 ids/*.png
+run_ok "a name without digits is frame 0" plain.jpg -o plain --rig ring:1 --size 8x8
+expect_files "plain.jpg -> frame_00000" plain frame_00000_cam_00.jpg
+run_ok "--rig rings3:2 --interp bicubic --map rays" src/pano_10.jpg -o rings --rig rings3:2 --size 8x8 --interp bicubic --map rays
+expect_files "rings3:2 writes 6 views" rings frame_00010_cam_0{0..5}.jpg
+
+# Results do not depend on threads or batch size.
+run_ok "1 thread, batch 1" src -o t1 --size 16x12 --format png --threads 1 --batch 1 --map float
+run_ok "2 threads, batch 3" src -o t2 --size 16x12 --format png --threads 2 --batch 3 --map float
+if diff -r t1 t2 >/dev/null; then ok "identical views for any threads and batch"; else bad "views differ between thread/batch settings"; fi
+
+# ---- errors: the message names the culprit, and no output file appears ---------------------
+echo "not an image" >src_bad.jpg
+head -c 400 src/pano_0007.jpg >trunc_0001.jpg
+: >empty_0001.png
+mkdir -p emptydir
+cp src/pano_0007.jpg dup_1.jpg
+cp src/pano_0007.jpg dup_01.jpg
+cp src/pano_0007.jpg nodigits.jpg
+cp src/pano_0007.jpg other_0.jpg
+echo '{"cameras": [{"yaw": 0, "hfov": 90},]}' >syntax.json
+echo '{"cameras": [{"yaw": 0, "fov": 90}]}' >typo.json
+echo '{"cameras": [{"yaw": 0, "hfov": 190}]}' >wide.json
+echo 'x' >not_a_dir
+
+expect_error "missing input" 1 "missing_0001.jpg" out missing_0001.jpg -o out
+expect_error "corrupt input" 1 "src_bad.jpg" out src_bad.jpg -o out
+expect_error "truncated JPEG" 1 "trunc_0001.jpg: truncated" out trunc_0001.jpg -o out --size 8x8
+expect_error "empty file" 1 "empty_0001.png" out empty_0001.png -o out
+expect_error "image over --max-pixels" 1 "exceeds the limit" out src/pano_0007.jpg -o out --max-pixels 100
+expect_error "empty directory" 1 "emptydir" out emptydir -o out
+expect_error "no inputs, no --demo" 2 "no inputs" out -o out
+expect_error "two inputs with one frame id" 1 "dup_1.jpg and dup_01.jpg" out dup_1.jpg dup_01.jpg -o out
+expect_error "no digits and a collision" 1 "cannot derive a frame id from nodigits.jpg" out nodigits.jpg other_0.jpg -o out
+expect_error "NaN angle" 2 "--camera '0,nan,0,90'" out src/pano_0007.jpg -o out --camera 0,nan,0,90
+expect_error "FOV 0" 2 "--camera '0,0,0,0'" out src/pano_0007.jpg -o out --camera 0,0,0,0
+expect_error "--fov 180" 2 "--fov 180" out src/pano_0007.jpg -o out --fov 180
+expect_error "--vfov -5" 2 "--vfov -5" out src/pano_0007.jpg -o out --vfov -5
+expect_error "--pitch nan" 2 "--pitch nan" out src/pano_0007.jpg -o out --pitch nan
+expect_error "--camera syntax" 2 "--camera '1,2,3'" out src/pano_0007.jpg -o out --camera 1,2,3
+expect_error "zero size" 2 "--size '0x48'" out src/pano_0007.jpg -o out --size 0x48
+expect_error "negative size" 2 "--size '-64x48'" out src/pano_0007.jpg -o out --size=-64x48
+expect_error "bad --size syntax" 2 "--size '64by48'" out src/pano_0007.jpg -o out --size 64by48
+expect_error "non-square cube face" 2 "--size '64x48'" out src/pano_0007.jpg -o out --cube --size 64x48
+expect_error "unknown rig" 2 "--rig 'star:8'" out src/pano_0007.jpg -o out --rig star:8
+expect_error "unknown convention" 2 "--convention: opencv" out src/pano_0007.jpg -o out --convention opencv
+expect_error "unknown interp" 2 "--interp: cubic" out src/pano_0007.jpg -o out --interp cubic
+expect_error "unknown format" 2 "--format: webp" out src/pano_0007.jpg -o out --format webp
+expect_error "unknown map" 2 "--map: table" out src/pano_0007.jpg -o out --map table
+expect_error "--layout without --cube" 2 "--layout dice" out src/pano_0007.jpg -o out --layout dice
+expect_error "unknown option" 2 "--frobnicate" out src/pano_0007.jpg -o out --frobnicate
+expect_error "--quality 0" 2 "--quality" out src/pano_0007.jpg -o out --quality 0
+expect_error "missing camera file" 1 "nofile.json" out src/pano_0007.jpg -o out --cameras nofile.json
+expect_error "camera file: bad JSON" 1 "syntax.json: not valid JSON" out src/pano_0007.jpg -o out --cameras syntax.json
+expect_error "camera file: unknown key" 1 "typo.json: cameras[0]: unknown key \"fov\"" out src/pano_0007.jpg -o out --cameras typo.json
+expect_error "camera file: FOV 190" 1 "wide.json: cameras[0]" out src/pano_0007.jpg -o out --cameras wide.json
+expect_error "output under a regular file" 1 "not_a_dir/views" not_a_dir/views src/pano_0007.jpg -o not_a_dir/views
+expect_error "output directory is a file" 1 "not_a_dir" out src/pano_0007.jpg -o not_a_dir
+expect_error "output under /proc" 1 "/proc/e2p_cli_test" out src/pano_0007.jpg -o /proc/e2p_cli_test
+# A bad frame anywhere in the list stops the run before any work when its header shows it.
+expect_error "corrupt frame after good ones" 1 "src_bad.jpg" out src src_bad.jpg -o out
+
+echo "($((SECONDS - start)) s)"
+finished=1
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
