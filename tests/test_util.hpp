@@ -13,6 +13,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -20,8 +21,8 @@
 #include <initializer_list>
 #include <iterator>
 #include <map>
-#include <random>
 #include <ostream>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -46,8 +47,8 @@ template <class F>
     f();
   } catch (const vb::error& e) {
     if (e.code() != code)
-      return ::testing::AssertionFailure() << "threw errc '" << vb::to_string(e.code()) << "' instead of '"
-                                           << vb::to_string(code) << "': " << e.what();
+      return ::testing::AssertionFailure() << "threw errc '" << vb::to_string(e.code()) << "' instead of '" << vb::to_string(code)
+                                           << "': " << e.what();
     const std::string message = e.what();
     for (std::string_view p : parts)
       if (message.find(p) == std::string::npos)
@@ -72,6 +73,15 @@ inline ::testing::AssertionResult failed_with(const vb::status& s, vb::errc code
     if (s.message.find(p) == std::string::npos)
       return ::testing::AssertionFailure() << "message \"" << s.message << "\" does not contain \"" << p << "\"";
   return ::testing::AssertionSuccess() << s.message;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurements: recorded as test properties (in the XML/JSON output) and printed, so a tolerance
+// can be read next to the value it bounds.
+
+inline void record(const std::string& key, double value) {
+  ::testing::Test::RecordProperty(key, std::to_string(value));
+  std::printf("[ measured ] %s = %.6g\n", key.c_str(), value);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -138,9 +148,8 @@ struct diff_stats {
 };
 
 inline std::ostream& operator<<(std::ostream& os, const diff_stats& s) {
-  return os << "max " << s.max_abs << " at (n=" << s.worst_i << ", y=" << s.worst_y << ", x=" << s.worst_x
-            << ", c=" << s.worst_c << "), mean " << s.mean_abs << ", p99 " << s.p99 << ", differing pixels "
-            << s.differing_pixels << "/" << s.pixels;
+  return os << "max " << s.max_abs << " at (n=" << s.worst_i << ", y=" << s.worst_y << ", x=" << s.worst_x << ", c=" << s.worst_c
+            << "), mean " << s.mean_abs << ", p99 " << s.p99 << ", differing pixels " << s.differing_pixels << "/" << s.pixels;
 }
 
 // Per-channel absolute differences of two batches of the same shape, optionally restricted to
@@ -203,7 +212,8 @@ inline double deg(double rad) { return rad * 180 / vb::pi; }
 inline double longitude_deg(dir3 d) { return deg(std::atan2(d.x, d.z)); }
 inline double latitude_deg(dir3 d) { return deg(std::asin(d.y / norm(d))); }
 inline dir3 from_lon_lat(double lon_deg, double lat_deg) {
-  return {std::cos(rad(lat_deg)) * std::sin(rad(lon_deg)), std::sin(rad(lat_deg)), std::cos(rad(lat_deg)) * std::cos(rad(lon_deg))};
+  return {std::cos(rad(lat_deg)) * std::sin(rad(lon_deg)), std::sin(rad(lat_deg)),
+          std::cos(rad(lat_deg)) * std::cos(rad(lon_deg))};
 }
 
 // Equirectangular pixel coordinates (pixel centres at integers) of a direction.

@@ -90,6 +90,14 @@ class batch_buffer {
 
   batch_buffer() = default;
   explicit batch_buffer(batch_shape shape) : storage_((check(can_allocate(shape, sizeof(T))), shape.elements())), shape_(shape) {}
+  // A moved-from buffer is empty, shape included, so its view is the empty view.
+  batch_buffer(batch_buffer&& other) noexcept
+      : storage_(std::move(other.storage_)), shape_(std::exchange(other.shape_, {})) {}
+  batch_buffer& operator=(batch_buffer&& other) noexcept {
+    storage_ = std::move(other.storage_);
+    shape_ = std::exchange(other.shape_, {});
+    return *this;
+  }
 
   batch_view<T> view() { return batch_view<T>::dense(storage_.data(), shape_); }
   batch_view<const T> view() const { return batch_view<const T>::dense(storage_.data(), shape_); }

@@ -6,7 +6,7 @@
 //   vbatch::save_image("view.png", frame.view());             // written to a temporary, then renamed
 //
 // Loading reads the header first and refuses images over image_limits before decoding them
-// (decompression bombs), and rejects truncated JPEGs that stb would otherwise fill with grey.
+// (decompression bombs), and rejects truncated JPEGs (no end-of-image marker).
 // Saving never leaves a partial file under the final name: the bytes go to a temporary file in
 // the same directory, which is renamed over the target only once complete.
 
@@ -60,14 +60,28 @@ inline std::vector<unsigned char> read_file(const std::filesystem::path& path) {
   return bytes;
 }
 
-// A baseline or progressive JPEG ends with EOI (FF D9) after its last scan; stb decodes a
-// truncated file without complaint, so look for EOI after the first start-of-scan (FF DA).
-// Inside entropy-coded data 0xFF is always followed by 0x00 or a restart marker, never D9.
+// Whether a JPEG's data runs to its end-of-image marker. Segments are walked by their lengths up
+// to the first start-of-scan (so an EXIF thumbnail, itself a complete JPEG inside APP1, is
+// skipped); from there EOI (FF D9) must follow, which entropy-coded data never contains (0xFF is
+// stuffed as FF 00). stb 2.27 already rejects truncated baseline files ("expected marker"); this
+// makes the error the same for every cut, and for decoders that fill missing data with grey.
 inline bool jpeg_is_complete(const std::vector<unsigned char>& b) {
-  std::size_t i = 2;
-  while (i + 1 < b.size() && !(b[i] == 0xFF && b[i + 1] == 0xDA)) ++i;
-  for (; i + 1 < b.size(); ++i)
-    if (b[i] == 0xFF && b[i + 1] == 0xD9) return true;
+  std::size_t i = 2;  // after SOI
+  while (i + 4 <= b.size()) {
+    if (b[i] != 0xFF) return false;
+    const unsigned marker = b[i + 1];
+    if (marker == 0xFF) {  // fill byte
+      ++i;
+      continue;
+    }
+    const std::size_t length = (std::size_t{b[i + 2]} << 8) | b[i + 3];
+    if (marker == 0xDA) {
+      for (std::size_t j = i + 2 + length; j + 1 < b.size(); ++j)
+        if (b[j] == 0xFF && b[j + 1] == 0xD9) return true;
+      return false;
+    }
+    i += 2 + length;
+  }
   return false;
 }
 

@@ -42,11 +42,18 @@ batch_view<T> face_in_layout(batch_view<T> layout_images, cube_layout layout, in
 }
 
 namespace detail {
-// Row copies; both views have contiguous pixels (stride_w == c), as layouts and faces do.
+// Copies the pixels src shows into dst (same shape); whole rows when both have contiguous pixels.
 template <class D, class S>
 void copy_pixels(batch_view<D> dst, batch_view<S> src) {
+  const bool rows = src.stride_w == src.c && dst.stride_w == dst.c;
   for (int i = 0; i < src.n; ++i)
-    for (int y = 0; y < src.h; ++y) std::copy_n(src.pixel(i, y, 0), std::size_t(src.w) * src.c, dst.pixel(i, y, 0));
+    for (int y = 0; y < src.h; ++y) {
+      if (rows) {
+        std::copy_n(src.pixel(i, y, 0), std::size_t(src.w) * src.c, dst.pixel(i, y, 0));
+        continue;
+      }
+      for (int x = 0; x < src.w; ++x) std::copy_n(src.pixel(i, y, x), src.c, dst.pixel(i, y, x));
+    }
 }
 }  // namespace detail
 
@@ -54,9 +61,9 @@ void copy_pixels(batch_view<D> dst, batch_view<S> src) {
 template <class S>
 batch_buffer<std::remove_const_t<S>> to_layout(batch_view<S> faces, cube_layout layout) {
   if (layout == cube_layout::list) raise(errc::invalid_argument, "to_layout: list is the faces batch itself");
-  if (faces.n % 6 != 0 || faces.w != faces.h || !faces.is_dense())
-    raise(errc::invalid_argument, "to_layout: faces must be a dense (N*6, w, w, C) batch; got {}x{}x{}x{}", faces.n, faces.h,
-          faces.w, faces.c);
+  if (faces.n % 6 != 0 || faces.w != faces.h)
+    raise(errc::invalid_argument, "to_layout: faces must be a (N*6, w, w, C) batch; got {}x{}x{}x{}", faces.n, faces.h, faces.w,
+          faces.c);
   const int w = faces.w, frames = faces.n / 6;
   const batch_shape shape = layout == cube_layout::horizon ? batch_shape{frames, w, 6 * w, faces.c}
                                                            : batch_shape{frames, 3 * w, 4 * w, faces.c};

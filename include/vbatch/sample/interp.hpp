@@ -113,10 +113,17 @@ namespace detail {
 
 // What a tap outside the image reads when the border does not move it inside.
 template <class Border>
-VBATCH_HOST_DEVICE inline float border_value(const Border&) {
+VBATCH_HOST_DEVICE inline float outside_value(const Border&) {
   return 0.0f;
 }
-VBATCH_HOST_DEVICE inline float border_value(const border::constant& b) { return b.value; }
+VBATCH_HOST_DEVICE inline float outside_value(const border::constant& b) { return b.value; }
+
+// The outside value as an element, the way a pixel would hold it (u8: rounded, saturated), so
+// every sampling path sees the same constant.
+template <class T, class Border>
+VBATCH_HOST_DEVICE inline T border_value(const Border& border) {
+  return to_element<T>(outside_value(border));
+}
 
 // Keys' cubic convolution weights for the taps at -1, 0, 1, 2 given the fraction t in [0, 1).
 VBATCH_HOST_DEVICE inline void cubic_weights(float t, float a, float (&w)[4]) {
@@ -152,7 +159,7 @@ VBATCH_HOST_DEVICE inline void accumulate(const source_images<T>& src, const Bor
         const T* p = src.pixel(face, y, x);
         for (int c = 0; c < C; ++c) h[c] += static_cast<Acc>(p[c]) * wx[i];
       } else {
-        for (int c = 0; c < C; ++c) h[c] += static_cast<Acc>(border_value(border)) * wx[i];
+        for (int c = 0; c < C; ++c) h[c] += static_cast<Acc>(border_value<T>(border)) * wx[i];
       }
     }
     for (int c = 0; c < C; ++c) acc[c] += h[c] * wy[j];
@@ -176,7 +183,7 @@ VBATCH_HOST_DEVICE inline void sample(interp::nearest, const source_images<T>& s
   int face = p.image;
   if (x < 0 || y < 0 || x >= src.w || y >= src.h) {
     if (!border.resolve(face, x, y, src.w, src.h)) {
-      for (int c = 0; c < C; ++c) out[c] = to_element<T>(detail::border_value(border));
+      for (int c = 0; c < C; ++c) out[c] = detail::border_value<T>(border);
       return;
     }
   }

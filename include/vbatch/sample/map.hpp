@@ -157,6 +157,7 @@ class sample_map {
     requires std::is_same_v<Target, equirect_rays>
   sample_map(int width, int height, Source source, const Exec& exec = {}) : source_(source) {
     if (width <= 0 || height <= 0) raise(errc::invalid_argument, "sample_map: output size {}x{} must be positive", width, height);
+    check(can_use(source));
     shape_ = shape_for(1, width, height, source);
     if constexpr (!std::is_same_v<Policy, maps::on_the_fly>) fill(exec, equirect_rays{width, height});
   }
@@ -169,6 +170,11 @@ class sample_map {
       if (cameras[k].lens.width != first.width || cameras[k].lens.height != first.height)
         return fail(errc::invalid_argument, "sample_map: camera {} is {}x{} but camera 0 is {}x{}; one map needs one output size",
                     k, cameras[k].lens.width, cameras[k].lens.height, first.width, first.height);
+    return can_use(source);
+  }
+
+  // Whether the policy can sample this source.
+  static status can_use(const Source& source) {
     const map_shape s = shape_for(1, 1, 1, source);
     if (s.source_w <= 0 || s.source_h <= 0)
       return fail(errc::invalid_argument, "sample_map: source size {}x{} must be positive", s.source_w, s.source_h);

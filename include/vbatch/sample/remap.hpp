@@ -14,7 +14,7 @@
 
 #include "vbatch/core/executor.hpp"
 #include "vbatch/core/view.hpp"
-#include "vbatch/sample/cpu/bilinear_avx2.hpp"
+#include "vbatch/sample/cpu/bilinear_simd.hpp"
 #include "vbatch/sample/interp.hpp"
 #include "vbatch/sample/map.hpp"
 
@@ -49,17 +49,17 @@ struct remap_kernel {
     T* out = dst.pixel(i, y, 0);
     const auto pixel = [&](int x) { sample<C>(interp, images, border, map.at(k, y, x), out + x * dst.stride_w); };
     if constexpr (simd_schedule) {
-      if (cpu::has_avx2() && dst.stride_w == C) {
+      if (dst.stride_w == C) {
         const std::int64_t first = map.index(k, y, 0);
-        return cpu::bilinear_row_avx2<C>(images, map.taps + first, map.fractions + first, map.faces ? map.faces + first : nullptr,
-                                         out, width, pixel);
+        return cpu::bilinear_row<C>(images, map.taps + first, map.fractions + first, map.faces ? map.faces + first : nullptr, out,
+                                    width, pixel);
       }
     }
     for (int x = 0; x < width; ++x) pixel(x);
   }
 
  private:
-  static constexpr bool simd_schedule = VBATCH_HAVE_AVX2_PATH && std::is_same_v<T, u8> && (C == 3 || C == 4) &&
+  static constexpr bool simd_schedule = VBATCH_HAVE_X86_SIMD && std::is_same_v<T, u8> && (C == 3 || C == 4) &&
                                         std::is_same_v<Interp, interp::bilinear> && std::is_same_v<KernelMap, fixed_table_map>;
 };
 

@@ -1,0 +1,117 @@
+// The CPU's SIMD schedule (sample/cpu/bilinear_simd.hpp) must write exactly the bytes the
+// per-pixel body writes, which is what every other executor (and the GPU) runs. Each case runs
+// remap through the CPU executors (rows, SIMD where eligible) and through a functor that exposes
+// only the per-pixel operator(), and compares every byte.
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "vbatch/sample/cube.hpp"
+#include "vbatch/sample/synthetic.hpp"
+
+namespace {
+
+using namespace vbatch;
+
+// Hides remap_kernel::row(), so for_each_index calls the per-pixel body.
+template <class Kernel>
+struct per_pixel_only {
+  Kernel kernel;
+  void operator()(int i, int y, int x) const { kernel(i, y, x); }
+};
+
+template <int C, class Map, class Border>
+batch_buffer<u8> per_pixel_remap(batch_view<const u8> src, const Map& map, batch_shape out_shape, Border border) {
+  batch_buffer<u8> out(out_shape);
+  const remap_kernel<C, u8, Map, interp::bilinear, Border> kernel{src, out.view(), map, {}, border};
+  for_each_index(cpu_serial{}, {out_shape.n, out_shape.h, out_shape.w}, per_pixel_only<decltype(kernel)>{kernel});
+  return out;
+}
+
+std::int64_t differing_bytes(const batch_buffer<u8>& a, const batch_buffer<u8>& b) {
+  std::int64_t n = 0;
+  for (std::int64_t i = 0; i < a.shape().elements(); ++i) n += a.data()[i] != b.data()[i];
+  return n;
+}
+
+// Noise makes every tap matter: a wrong weight or a swapped channel changes bytes everywhere.
+batch_buffer<u8> noise_panorama(int w, int h, int c, std::uint32_t seed) {
+  batch_buffer<u8> image({1, h, w, c});  // (1,H,W,C)
+  for (std::int64_t i = 0; i < image.shape().elements(); ++i) {
+    seed = seed * 1664525u + 1013904223u;
+    image.data()[i] = static_cast<u8>(seed >> 24);
+  }
+  return image;
+}
+
+template <int C>
+void expect_simd_matches_per_pixel(int source_w, int source_h, const rig& cameras) {
+  const batch_buffer<u8> pano = noise_panorama(source_w, source_h, C, 7u * source_w + source_h);
+  const auto map = make_e2p_map<maps::cached_fixed>(cameras, source_w, source_h);
+  const map_shape& m = map.shape();
+  const batch_shape out_shape{m.views, m.height, m.width, C};  // (K,H,W,C)
+  const batch_buffer<u8> reference = per_pixel_remap<C>(pano.view(), map.view(), out_shape, border::wrap_equirect{});
+  for (int threads : {1, 2, 7}) {
+    batch_buffer<u8> out(out_shape);
+    remap(cpu_par{threads}, pano.view(), map, out.view(), interp::bilinear{}, border::wrap_equirect{});
+    EXPECT_EQ(differing_bytes(out, reference), 0) << C << " channels, " << source_w << "x" << source_h << " source, "
+                                                 << threads << " threads";
+  }
+}
+
+TEST(RemapSimd, MatchesThePerPixelBodyForThreeAndFourChannels) {
+  RecordProperty("simd", cpu::best_simd() == cpu::simd::avx2 ? "avx2" : "none");
+  // Widths that are not multiples of 8, the seam (yaw 180) and both poles (pitch ±80).
+  rig cameras = ring_rig(4, 0, 203, 77, 100);
+  for (const camera& c : ring_rig(3, 80, 203, 77, 120)) cameras.push_back(c);
+  for (const camera& c : ring_rig(3, -80, 203, 77, 120)) cameras.push_back(c);
+  expect_simd_matches_per_pixel<3>(640, 320, cameras);
+  expect_simd_matches_per_pixel<4>(640, 320, cameras);
+}
+
+TEST(RemapSimd, MatchesAtTheSourceEdgesOfTinyImages) {
+  // Footprints at the last columns and rows, where the SIMD loads would leave the image.
+  const rig cameras = ring_rig(2, 30, 37, 19, 150);
+  for (auto [w, h] : {std::pair{3, 2}, {4, 2}, {5, 3}, {16, 8}}) {
+    expect_simd_matches_per_pixel<3>(w, h, cameras);
+    expect_simd_matches_per_pixel<4>(w, h, cameras);
+  }
+}
+
+TEST(RemapSimd, MatchesForCubeSourcesWithPerPixelFaces) {
+  const int face_w = 48;
+  const cube_source cube = cube_source::from(face_w);
+  const c2e_map<maps::cached_fixed> map(161, 80, cube);
+  batch_buffer<u8> faces({6, face_w, face_w, 3});  // (6,w,w,3)
+  const batch_buffer<u8> noise = noise_panorama(face_w, 6 * face_w, 3, 99);
+  std::copy_n(noise.data(), noise.shape().elements(), faces.data());
+  const batch_shape out_shape{1, 80, 161, 3};
+  const batch_buffer<u8> reference = per_pixel_remap<3>(faces.view(), map.view(), out_shape, border::cube_seams{cube});
+  batch_buffer<u8> out(out_shape);
+  c2e(cpu_par{2}, faces.view(), map, out.view());
+  EXPECT_EQ(differing_bytes(out, reference), 0);
+}
+
+TEST(RemapSimd, StridedDestinationsTakeThePerPixelPathWithTheSameResult) {
+  const batch_buffer<u8> pano = noise_panorama(256, 128, 4, 5);
+  const auto map = make_e2p_map<maps::cached_fixed>(ring_rig(2, 10, 64, 40, 90), 256, 128);
+  // Three channels viewed inside four-channel pixels: source and destination both strided.
+  batch_view<const u8> src3 = pano.view();
+  src3.c = 3;
+  batch_buffer<u8> out4({2, 40, 64, 4});
+  batch_view<u8> dst3 = out4.view();
+  dst3.c = 3;
+  remap(cpu_serial{}, src3, map, dst3, interp::bilinear{}, border::wrap_equirect{});
+  batch_buffer<u8> dense({2, 40, 64, 3});
+  const batch_buffer<u8> reference = per_pixel_remap<3>(src3, map.view(), dense.shape(), border::wrap_equirect{});
+  std::int64_t differ = 0;
+  for (int i = 0; i < 2; ++i)
+    for (int y = 0; y < 40; ++y)
+      for (int x = 0; x < 64; ++x)
+        for (int c = 0; c < 3; ++c) differ += dst3(i, y, x, c) != reference.view()(i, y, x, c);
+  EXPECT_EQ(differ, 0);
+}
+
+}  // namespace
