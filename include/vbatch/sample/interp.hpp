@@ -175,12 +175,10 @@ VBATCH_HOST_DEVICE inline void split(R v, int& i, float& frac) {
 
 }  // namespace detail
 
-// Samples C channels at point p into out[0..C).
-template <int C, class T, class Border, class R>
-VBATCH_HOST_DEVICE inline void sample(interp::nearest, const source_images<T>& src, const Border& border,
-                                      sample_point<R> p, T* out) {
-  int x = math::floor_to_int(p.x + R(0.5)), y = math::floor_to_int(p.y + R(0.5));
-  int face = p.image;
+namespace detail {
+// Copies the C channels of pixel (x, y) of image `face`, through the border when outside.
+template <int C, class T, class Border>
+VBATCH_HOST_DEVICE inline void copy_pixel(const source_images<T>& src, const Border& border, int face, int x, int y, T* out) {
   if (x < 0 || y < 0 || x >= src.w || y >= src.h) {
     if (!border.resolve(face, x, y, src.w, src.h)) {
       for (int c = 0; c < C; ++c) out[c] = detail::border_value<T>(border);
@@ -189,6 +187,14 @@ VBATCH_HOST_DEVICE inline void sample(interp::nearest, const source_images<T>& s
   }
   const T* s = src.pixel(face, y, x);
   for (int c = 0; c < C; ++c) out[c] = s[c];
+}
+}  // namespace detail
+
+// Samples C channels at point p into out[0..C).
+template <int C, class T, class Border, class R>
+VBATCH_HOST_DEVICE inline void sample(interp::nearest, const source_images<T>& src, const Border& border,
+                                      sample_point<R> p, T* out) {
+  detail::copy_pixel<C>(src, border, p.image, math::floor_to_int(p.x + R(0.5)), math::floor_to_int(p.y + R(0.5)), out);
 }
 
 template <int C, class T, class Border, class R>
@@ -221,10 +227,10 @@ VBATCH_HOST_DEVICE inline void sample(interp::bicubic b, const source_images<T>&
 // Fixed-point sample points: nearest rounds the fraction; bilinear on u8 stays in integers
 // (weights in 1/2^14, exact rounding); the other cases convert the fraction to float.
 template <int C, class T, class Border>
-VBATCH_HOST_DEVICE inline void sample(interp::nearest n, const source_images<T>& src, const Border& border,
+VBATCH_HOST_DEVICE inline void sample(interp::nearest, const source_images<T>& src, const Border& border,
                                       fixed_sample_point p, T* out) {
-  const int half = fixed_one / 2;
-  sample<C>(n, src, border, sample_point<float>{p.image, float(p.x + (p.fx >= half)), float(p.y + (p.fy >= half))}, out);
+  constexpr int half = fixed_one / 2;
+  detail::copy_pixel<C>(src, border, p.image, p.x + (p.fx >= half), p.y + (p.fy >= half), out);
 }
 
 template <int C, class T, class Border>
