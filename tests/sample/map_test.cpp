@@ -103,24 +103,23 @@ TEST(SampleMap, CachedFixedIsWithinHalfAFractionStepOfCachedFloat) {
 }
 
 TEST(SampleMap, FixedPointCoordinatesSplitIntoAFloorAndARoundedFraction) {
-  std::int16_t tap = 0;
-  std::uint8_t fraction = 0;
-  vb::detail::to_fixed(12.25, tap, fraction);
-  EXPECT_EQ(tap, 12);
-  EXPECT_EQ(fraction, vb::fixed_one / 4);
-  vb::detail::to_fixed(-0.5, tap, fraction);
-  EXPECT_EQ(tap, -1);
-  EXPECT_EQ(fraction, vb::fixed_one / 2);
-  vb::detail::to_fixed(6.9999, tap, fraction);  // rounds up into the next integer
-  EXPECT_EQ(tap, 7);
-  EXPECT_EQ(fraction, 0);
-  vb::detail::to_fixed(31999.0 + 0.5 - 0.1 / vb::fixed_one, tap, fraction);
-  EXPECT_EQ(tap, 31999);
-  EXPECT_EQ(fraction, vb::fixed_one / 2);
+  const auto fixed_x = [](double v) { return vb::to_fixed(vb::sample_point<double>{0, v, 0}); };
+  vb::fixed_sample_point f = fixed_x(12.25);
+  EXPECT_EQ(f.x, 12);
+  EXPECT_EQ(f.fx, vb::fixed_one / 4);
+  f = fixed_x(-0.5);
+  EXPECT_EQ(f.x, -1);
+  EXPECT_EQ(f.fx, vb::fixed_one / 2);
+  f = fixed_x(6.9999);  // rounds up into the next integer
+  EXPECT_EQ(f.x, 7);
+  EXPECT_EQ(f.fx, 0);
+  f = fixed_x(31999.0 + 0.5 - 0.1 / vb::fixed_one);
+  EXPECT_EQ(f.x, 31999);
+  EXPECT_EQ(f.fx, vb::fixed_one / 2);
   for (double v : {-0.49, 0.1, 3.3333, 100.77, 4095.499}) {
-    vb::detail::to_fixed(v, tap, fraction);
-    EXPECT_LE(std::fabs(tap + double(fraction) / vb::fixed_one - v), 0.5 / vb::fixed_one) << v;
-    EXPECT_LT(fraction, vb::fixed_one);
+    f = fixed_x(v);
+    EXPECT_LE(std::fabs(f.x + double(f.fx) / vb::fixed_one - v), 0.5 / vb::fixed_one) << v;
+    EXPECT_LT(f.fx, vb::fixed_one);
   }
 }
 

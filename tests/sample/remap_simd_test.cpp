@@ -46,18 +46,18 @@ batch_buffer<u8> noise_panorama(int w, int h, int c, std::uint32_t seed) {
   return image;
 }
 
-template <int C>
+template <int C, class Policy>
 void expect_simd_matches_per_pixel(int source_w, int source_h, const rig& cameras) {
   const batch_buffer<u8> pano = noise_panorama(source_w, source_h, C, 7u * source_w + source_h);
-  const auto map = make_e2p_map<maps::cached_fixed>(cameras, source_w, source_h);
+  const auto map = make_e2p_map<Policy>(cameras, source_w, source_h);
   const map_shape& m = map.shape();
   const batch_shape out_shape{m.views, m.height, m.width, C};  // (K,H,W,C)
   const batch_buffer<u8> reference = per_pixel_remap<C>(pano.view(), map.view(), out_shape, border::wrap_equirect{});
   for (int threads : {1, 2, 7}) {
     batch_buffer<u8> out(out_shape);
     remap(cpu_par{threads}, pano.view(), map, out.view(), interp::bilinear{}, border::wrap_equirect{});
-    EXPECT_EQ(differing_bytes(out, reference), 0) << C << " channels, " << source_w << "x" << source_h << " source, "
-                                                 << threads << " threads";
+    EXPECT_EQ(differing_bytes(out, reference), 0) << Policy::name << ", " << C << " channels, " << source_w << "x" << source_h
+                                                 << " source, " << threads << " threads";
   }
 }
 
@@ -67,23 +67,30 @@ TEST(RemapSimd, MatchesThePerPixelBodyForThreeAndFourChannels) {
   rig cameras = ring_rig(4, 0, 203, 77, 100);
   for (const camera& c : ring_rig(3, 80, 203, 77, 120)) cameras.push_back(c);
   for (const camera& c : ring_rig(3, -80, 203, 77, 120)) cameras.push_back(c);
-  expect_simd_matches_per_pixel<3>(640, 320, cameras);
-  expect_simd_matches_per_pixel<4>(640, 320, cameras);
+  // Fixed-point maps are read in place; float and ray maps are rounded to fixed point per chunk.
+  expect_simd_matches_per_pixel<3, maps::cached_fixed>(640, 320, cameras);
+  expect_simd_matches_per_pixel<4, maps::cached_fixed>(640, 320, cameras);
+  expect_simd_matches_per_pixel<3, maps::cached_float>(640, 320, cameras);
+  expect_simd_matches_per_pixel<4, maps::cached_float>(640, 320, cameras);
+  expect_simd_matches_per_pixel<3, maps::on_the_fly>(640, 320, cameras);
+  expect_simd_matches_per_pixel<4, maps::on_the_fly>(640, 320, cameras);
 }
 
 TEST(RemapSimd, MatchesAtTheSourceEdgesOfTinyImages) {
   // Footprints at the last columns and rows, where the SIMD loads would leave the image.
   const rig cameras = ring_rig(2, 30, 37, 19, 150);
   for (auto [w, h] : {std::pair{3, 2}, {4, 2}, {5, 3}, {16, 8}}) {
-    expect_simd_matches_per_pixel<3>(w, h, cameras);
-    expect_simd_matches_per_pixel<4>(w, h, cameras);
+    expect_simd_matches_per_pixel<3, maps::cached_fixed>(w, h, cameras);
+    expect_simd_matches_per_pixel<4, maps::cached_fixed>(w, h, cameras);
+    expect_simd_matches_per_pixel<3, maps::cached_float>(w, h, cameras);
   }
 }
 
-TEST(RemapSimd, MatchesForCubeSourcesWithPerPixelFaces) {
+template <class Policy>
+void expect_cube_simd_matches_per_pixel() {
   const int face_w = 48;
   const cube_source cube = cube_source::from(face_w);
-  const c2e_map<maps::cached_fixed> map(161, 80, cube);
+  const c2e_map<Policy> map(161, 80, cube);
   batch_buffer<u8> faces({6, face_w, face_w, 3});  // (6,w,w,3)
   const batch_buffer<u8> noise = noise_panorama(face_w, 6 * face_w, 3, 99);
   std::copy_n(noise.data(), noise.shape().elements(), faces.data());
@@ -91,7 +98,13 @@ TEST(RemapSimd, MatchesForCubeSourcesWithPerPixelFaces) {
   const batch_buffer<u8> reference = per_pixel_remap<3>(faces.view(), map.view(), out_shape, border::cube_seams{cube});
   batch_buffer<u8> out(out_shape);
   c2e(cpu_par{2}, faces.view(), map, out.view());
-  EXPECT_EQ(differing_bytes(out, reference), 0);
+  EXPECT_EQ(differing_bytes(out, reference), 0) << Policy::name;
+}
+
+TEST(RemapSimd, MatchesForCubeSourcesWithPerPixelFaces) {
+  expect_cube_simd_matches_per_pixel<maps::cached_fixed>();
+  expect_cube_simd_matches_per_pixel<maps::cached_float>();
+  expect_cube_simd_matches_per_pixel<maps::on_the_fly>();
 }
 
 TEST(RemapSimd, StridedDestinationsTakeThePerPixelPathWithTheSameResult) {

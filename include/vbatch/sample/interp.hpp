@@ -109,6 +109,20 @@ VBATCH_HOST_DEVICE inline sample_point<float> to_float(fixed_sample_point p) {
   return {p.image, p.x + p.fx * (1.0f / fixed_one), p.y + p.fy * (1.0f / fixed_one)};
 }
 
+// Rounds a point to the fixed-point grid: integer tap plus fraction in [0, fixed_one).
+template <class R>
+VBATCH_HOST_DEVICE inline fixed_sample_point to_fixed(sample_point<R> p) {
+  const auto round = [](R v, int& tap, int& fraction) {
+    tap = math::floor_to_int(v);
+    fraction = static_cast<int>((v - R(tap)) * R(fixed_one) + R(0.5));
+    if (fraction == fixed_one) ++tap, fraction = 0;
+  };
+  fixed_sample_point f{p.image, 0, 0, 0, 0};
+  round(p.x, f.x, f.fx);
+  round(p.y, f.y, f.fy);
+  return f;
+}
+
 namespace detail {
 
 // What a tap outside the image reads when the border does not move it inside.
@@ -197,17 +211,23 @@ VBATCH_HOST_DEVICE inline void sample(interp::nearest, const source_images<T>& s
   detail::copy_pixel<C>(src, border, p.image, math::floor_to_int(p.x + R(0.5)), math::floor_to_int(p.y + R(0.5)), out);
 }
 
+// u8 images take the fixed-point path whatever the map (weights in 1/128 pixel, exact integer
+// arithmetic, as OpenCV's u8 remap quantises to 1/32); f32 images interpolate in float.
 template <int C, class T, class Border, class R>
-VBATCH_HOST_DEVICE inline void sample(interp::bilinear, const source_images<T>& src, const Border& border,
+VBATCH_HOST_DEVICE inline void sample(interp::bilinear b, const source_images<T>& src, const Border& border,
                                       sample_point<R> p, T* out) {
-  int x0, y0;
-  float ax, ay;
-  detail::split(p.x, x0, ax);
-  detail::split(p.y, y0, ay);
-  const float wx[2] = {1 - ax, ax}, wy[2] = {1 - ay, ay};
-  float acc[C];
-  detail::accumulate<2, C>(src, border, p.image, x0, y0, wx, wy, acc);
-  for (int c = 0; c < C; ++c) out[c] = to_element<T>(acc[c]);
+  if constexpr (std::is_same_v<T, u8>) {
+    sample<C>(b, src, border, to_fixed(p), out);
+  } else {
+    int x0, y0;
+    float ax, ay;
+    detail::split(p.x, x0, ax);
+    detail::split(p.y, y0, ay);
+    const float wx[2] = {1 - ax, ax}, wy[2] = {1 - ay, ay};
+    float acc[C];
+    detail::accumulate<2, C>(src, border, p.image, x0, y0, wx, wy, acc);
+    for (int c = 0; c < C; ++c) out[c] = acc[c];
+  }
 }
 
 template <int C, class T, class Border, class R>

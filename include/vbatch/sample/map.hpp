@@ -101,15 +101,6 @@ struct fixed_table_map {
 
 namespace detail {
 
-// Rounds a coordinate to the fixed-point grid: integer tap plus fraction in [0, fixed_one).
-inline void to_fixed(double v, std::int16_t& tap, std::uint8_t& fraction) {
-  double whole = std::floor(v);
-  long f = std::lround((v - whole) * fixed_one);
-  if (f == fixed_one) whole += 1, f = 0;
-  tap = static_cast<std::int16_t>(whole);
-  fraction = static_cast<std::uint8_t>(f);
-}
-
 // Host-side description of the output rays: a rig of pinhole cameras, or an equirectangular image.
 struct rig_target {
   const rig& cameras;
@@ -222,8 +213,9 @@ class sample_map {
       const std::size_t i = (std::size_t(k) * shape_.height + y) * shape_.width + x;
       const sample_point<double> p = source_(target(k, double(x), double(y)));
       if constexpr (fixed) {
-        detail::to_fixed(p.x, taps[i].x, fractions[i].x);
-        detail::to_fixed(p.y, taps[i].y, fractions[i].y);
+        const fixed_sample_point f = to_fixed(p);
+        taps[i] = {static_cast<std::int16_t>(f.x), static_cast<std::int16_t>(f.y)};
+        fractions[i] = {static_cast<std::uint8_t>(f.fx), static_cast<std::uint8_t>(f.fy)};
       } else {
         points[i] = {float(p.x), float(p.y)};
       }

@@ -42,25 +42,53 @@ struct remap_kernel {
   }
 
   // CPU executors call this per row: the per-pixel body with the per-row work done once, or, for
-  // u8 bilinear sampling of a fixed-point map, its bit-identical SIMD schedule.
+  // u8 bilinear sampling, its bit-identical SIMD schedule (fixed-point maps are read in place;
+  // other maps are rounded to fixed point a chunk at a time, as the per-pixel body does).
   void row(int i, int y, int width) const {
     int k;
     const source_images<T> images = sources_of(i, k);
     T* out = dst.pixel(i, y, 0);
-    const auto pixel = [&](int x) { sample<C>(interp, images, border, map.at(k, y, x), out + x * dst.stride_w); };
     if constexpr (simd_schedule) {
       if (dst.stride_w == C) {
-        const std::int64_t first = map.index(k, y, 0);
-        return cpu::bilinear_row<C>(images, map.taps + first, map.fractions + first, map.faces ? map.faces + first : nullptr, out,
-                                    width, pixel);
+        if constexpr (std::is_same_v<KernelMap, fixed_table_map>) {
+          const std::int64_t first = map.index(k, y, 0);
+          const auto pixel = [&](int x) { sample<C>(interp, images, border, map.at(k, y, x), out + x * C); };
+          return cpu::bilinear_row<C>(images, map.taps + first, map.fractions + first, map.faces ? map.faces + first : nullptr,
+                                      out, width, pixel);
+        } else if (src.w <= fixed_tap_limit && src.h <= fixed_tap_limit) {
+          return fixed_point_row(images, k, y, width, out);
+        }
       }
     }
-    for (int x = 0; x < width; ++x) pixel(x);
+    for (int x = 0; x < width; ++x) sample<C>(interp, images, border, map.at(k, y, x), out + x * dst.stride_w);
   }
 
  private:
-  static constexpr bool simd_schedule = VBATCH_HAVE_X86_SIMD && std::is_same_v<T, u8> && (C == 3 || C == 4) &&
-                                        std::is_same_v<Interp, interp::bilinear> && std::is_same_v<KernelMap, fixed_table_map>;
+  static constexpr bool simd_schedule =
+      VBATCH_HAVE_X86_SIMD && std::is_same_v<T, u8> && (C == 3 || C == 4) && std::is_same_v<Interp, interp::bilinear>;
+  static constexpr int fixed_tap_limit = 32000;  // taps are stored as int16
+
+  void fixed_point_row(const source_images<T>& images, int k, int y, int width, T* out) const {
+    constexpr int chunk = 256;
+    fixed_tap taps[chunk];
+    fixed_fraction fractions[chunk];
+    std::uint8_t faces[chunk];
+    const bool many_images = map.shape.source_images > 1;
+    for (int first = 0; first < width; first += chunk) {
+      const int count = width - first < chunk ? width - first : chunk;
+      for (int j = 0; j < count; ++j) {
+        const fixed_sample_point p = to_fixed(map.at(k, y, first + j));
+        taps[j] = {static_cast<std::int16_t>(p.x), static_cast<std::int16_t>(p.y)};
+        fractions[j] = {static_cast<std::uint8_t>(p.fx), static_cast<std::uint8_t>(p.fy)};
+        faces[j] = static_cast<std::uint8_t>(p.image);
+      }
+      const auto pixel = [&](int j) {
+        const fixed_sample_point p{faces[j], taps[j].x, taps[j].y, fractions[j].x, fractions[j].y};
+        sample<C>(interp, images, border, p, out + (first + j) * C);
+      };
+      cpu::bilinear_row<C>(images, taps, fractions, many_images ? faces : nullptr, out + first * C, count, pixel);
+    }
+  }
 };
 
 template <class T, class KernelMap>
