@@ -108,8 +108,7 @@ void opencv_remap(benchmark::State& state, bool fixed_point) {
   std::vector<cv::Mat> views(cameras, cv::Mat(view_h, view_w, CV_8UC3));
   for (auto& v : views) v = cv::Mat(view_h, view_w, CV_8UC3);
   for (auto _ : state) {
-    for (int k = 0; k < cameras; ++k)
-      cv::remap(src, views[k], maps[k].first, maps[k].second, cv::INTER_LINEAR, cv::BORDER_WRAP);
+    for (int k = 0; k < cameras; ++k) cv::remap(src, views[k], maps[k].first, maps[k].second, cv::INTER_LINEAR, cv::BORDER_WRAP);
     benchmark::ClobberMemory();
   }
   set_output_counters(state, 1);

@@ -579,7 +579,8 @@ int main(int argc, char** argv) {
   app.add_option("--quality", o.quality, "JPEG quality")->check(CLI::Range(1, 100))->capture_default_str();
   app.add_option("--batch", o.batch, "Frames per remap call")->check(CLI::Range(1, 1024))->capture_default_str();
   app.add_option("--threads", o.threads, "CPU threads (0: all cores)")->check(CLI::Range(0, 4096))->capture_default_str();
-  app.add_option("--map", o.map, "Sample map: fixed (cached, 1/128-pixel fixed point; fastest), float (cached) or rays (computed per pixel)")
+  app.add_option("--map", o.map,
+                 "Sample map: fixed (cached, 1/128-pixel fixed point; fastest), float (cached) or rays (computed per pixel)")
       ->check(CLI::IsMember({"fixed", "float", "rays"}))
       ->capture_default_str();
   app.add_option("--max-pixels", o.max_pixels, "Refuse input images with more pixels (decompression bombs)")

@@ -269,9 +269,9 @@ TEST(CubeLayout, FindCubeLayoutKnowsTheNames) {
 }
 
 TEST(CubeLayout, ToLayoutOfCroppedFacesCopiesThePixelsTheCropShows) {
-  const auto six = vbatch_test::random_images<vb::u8>({6, 6, 6, 3}, 1);  // (6,6,6,3)
-  const vb::batch_view<const vb::u8> crop = six.view().crop(1, 2, 4, 4);   // (6,4,4,3), rows strided
-  const auto horizon = vb::to_layout(crop, vb::cube_layout::horizon);    // (1,4,24,3)
+  const auto six = vbatch_test::random_images<vb::u8>({6, 6, 6, 3}, 1);   // (6,6,6,3)
+  const vb::batch_view<const vb::u8> crop = six.view().crop(1, 2, 4, 4);  // (6,4,4,3), rows strided
+  const auto horizon = vb::to_layout(crop, vb::cube_layout::horizon);     // (1,4,24,3)
   ASSERT_EQ(horizon.shape(), (vb::batch_shape{1, 4, 24, 3}));
   for (int f = 0; f < 6; ++f)
     for (int y = 0; y < 4; ++y)

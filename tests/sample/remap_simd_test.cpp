@@ -56,8 +56,8 @@ void expect_simd_matches_per_pixel(int source_w, int source_h, const rig& camera
   for (int threads : {1, 2, 7}) {
     batch_buffer<u8> out(out_shape);
     remap(cpu_par{threads}, pano.view(), map, out.view(), interp::bilinear{}, border::wrap_equirect{});
-    EXPECT_EQ(differing_bytes(out, reference), 0) << Policy::name << ", " << C << " channels, " << source_w << "x" << source_h
-                                                 << " source, " << threads << " threads";
+    EXPECT_EQ(differing_bytes(out, reference), 0)
+        << Policy::name << ", " << C << " channels, " << source_w << "x" << source_h << " source, " << threads << " threads";
   }
 }
 

@@ -23,8 +23,8 @@ namespace vbatch::inline v0 {
 // (and batch back-off policies) can react to it.
 struct host_memory {
   static constexpr std::size_t alignment = 64;
-  static void* allocate(std::size_t bytes) { return ::operator new(bytes, std::align_val_t{alignment}); }
-  static void deallocate(void* p, std::size_t) noexcept { ::operator delete(p, std::align_val_t{alignment}); }
+  static void* allocate(std::size_t bytes) { return ::operator new (bytes, std::align_val_t{alignment}); }
+  static void deallocate(void* p, std::size_t) noexcept { ::operator delete (p, std::align_val_t{alignment}); }
   static void copy_from_host(void* dst, const void* src, std::size_t bytes) { std::memcpy(dst, src, bytes); }
 };
 
@@ -91,8 +91,7 @@ class batch_buffer {
   batch_buffer() = default;
   explicit batch_buffer(batch_shape shape) : storage_((check(can_allocate(shape, sizeof(T))), shape.elements())), shape_(shape) {}
   // A moved-from buffer is empty, shape included, so its view is the empty view.
-  batch_buffer(batch_buffer&& other) noexcept
-      : storage_(std::move(other.storage_)), shape_(std::exchange(other.shape_, {})) {}
+  batch_buffer(batch_buffer&& other) noexcept : storage_(std::move(other.storage_)), shape_(std::exchange(other.shape_, {})) {}
   batch_buffer& operator=(batch_buffer&& other) noexcept {
     storage_ = std::move(other.storage_);
     shape_ = std::exchange(other.shape_, {});

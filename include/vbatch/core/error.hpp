@@ -27,14 +27,22 @@ enum class errc {
 
 constexpr const char* to_string(errc code) noexcept {
   switch (code) {
-    case errc::ok: return "ok";
-    case errc::invalid_argument: return "invalid argument";
-    case errc::limit_exceeded: return "limit exceeded";
-    case errc::io: return "i/o error";
-    case errc::corrupt_data: return "corrupt data";
-    case errc::out_of_memory: return "out of memory";
-    case errc::unsupported: return "unsupported";
-    case errc::cuda: return "cuda error";
+    case errc::ok:
+      return "ok";
+    case errc::invalid_argument:
+      return "invalid argument";
+    case errc::limit_exceeded:
+      return "limit exceeded";
+    case errc::io:
+      return "i/o error";
+    case errc::corrupt_data:
+      return "corrupt data";
+    case errc::out_of_memory:
+      return "out of memory";
+    case errc::unsupported:
+      return "unsupported";
+    case errc::cuda:
+      return "cuda error";
   }
   return "unknown";
 }

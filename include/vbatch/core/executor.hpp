@@ -38,13 +38,15 @@ struct cpu_par {
 };
 
 template <class E>
-inline constexpr bool is_host_executor_v = std::is_same_v<std::remove_cvref_t<E>, cpu_serial> ||
-                                           std::is_same_v<std::remove_cvref_t<E>, cpu_par>;
+inline constexpr bool is_host_executor_v =
+    std::is_same_v<std::remove_cvref_t<E>, cpu_serial> || std::is_same_v<std::remove_cvref_t<E>, cpu_par>;
 
 // A kernel may offer row(i, y, width), doing f(i, y, x) for x in [0, width) with per-row work
 // hoisted; the CPU executors then call it once per row.
 template <class F>
-concept row_kernel = requires(const F& f, int i) { f.row(i, i, i); };
+concept row_kernel = requires(const F& f, int i) {
+  f.row(i, i, i);
+};
 
 namespace detail {
 template <class F>

@@ -63,8 +63,9 @@ struct batch_view {
   }
 
   template <class U = T>
-    requires(!std::is_const_v<U>)
-  constexpr operator batch_view<const U>() const { return {data, n, h, w, c, stride_n, stride_h, stride_w}; }
+  requires(!std::is_const_v<U>) constexpr operator batch_view<const U>() const {
+    return {data, n, h, w, c, stride_n, stride_h, stride_w};
+  }
 };
 
 // Checks that a view describes memory a kernel may touch: non-negative sizes, non-null data when

@@ -101,8 +101,7 @@ inline image_format format_from_path(const std::filesystem::path& path) {
 }
 
 inline status check_limits(const std::filesystem::path& path, const image_info& info, const image_limits& limits) {
-  if (info.width > limits.max_side || info.height > limits.max_side ||
-      std::int64_t{info.width} * info.height > limits.max_pixels)
+  if (info.width > limits.max_side || info.height > limits.max_side || std::int64_t{info.width} * info.height > limits.max_pixels)
     return fail(errc::limit_exceeded, "{}: {}x{} image exceeds the limit of {} pixels (max side {})", path.string(), info.width,
                 info.height, limits.max_pixels, limits.max_side);
   return status::success();
@@ -133,7 +132,8 @@ void decode(const std::filesystem::path& path, int channels, const image_limits&
   if (!stbi_info_from_memory(bytes.data(), size, &info.width, &info.height, &info.channels))
     raise(errc::corrupt_data, "{}: not a readable image ({})", path.string(), stbi_failure_reason());
   check(check_limits(path, info, limits));
-  if (is_jpeg(bytes) && !jpeg_is_complete(bytes)) raise(errc::corrupt_data, "{}: truncated JPEG (no end-of-image marker)", path.string());
+  if (is_jpeg(bytes) && !jpeg_is_complete(bytes))
+    raise(errc::corrupt_data, "{}: truncated JPEG (no end-of-image marker)", path.string());
   const int want = channels != 0 ? channels : (info.channels == 2 ? 4 : info.channels);
   int w = 0, h = 0, stored = 0;
   unsigned char* pixels = stbi_load_from_memory(bytes.data(), size, &w, &h, &stored, want);
@@ -164,8 +164,8 @@ inline batch_buffer<u8> load_image(const std::filesystem::path& path, int channe
 inline void load_image_into(const std::filesystem::path& path, batch_view<u8> dst, const image_limits& limits = {}) {
   detail::decode(path, dst.c, limits, [&](batch_view<const u8> pixels) {
     if (dst.n != 1 || dst.h != pixels.h || dst.w != pixels.w)
-      raise(errc::invalid_argument, "{}: image is {}x{} but the destination is {}x{}x{} (N,H,W)", path.string(), pixels.w, pixels.h,
-            dst.n, dst.h, dst.w);
+      raise(errc::invalid_argument, "{}: image is {}x{} but the destination is {}x{}x{} (N,H,W)", path.string(), pixels.w,
+            pixels.h, dst.n, dst.h, dst.w);
     const bool contiguous = dst.stride_w == dst.c;
     for (int y = 0; y < pixels.h; ++y) {
       if (contiguous) {
@@ -192,8 +192,10 @@ inline void write_file_atomically(const std::filesystem::path& path, const void*
     raise(errc::io, "{}: write failed: {}", path.string(), std::strerror(written ? errno : write_errno));
   }
   std::error_code ec;
-  std::filesystem::permissions(temp, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
-                                         std::filesystem::perms::group_read | std::filesystem::perms::others_read, ec);
+  std::filesystem::permissions(temp,
+                               std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+                                   std::filesystem::perms::group_read | std::filesystem::perms::others_read,
+                               ec);
   std::filesystem::rename(temp, path, ec);
   if (ec) {
     std::filesystem::remove(temp);
@@ -205,8 +207,8 @@ inline void write_file_atomically(const std::filesystem::path& path, const void*
 inline void save_image(const std::filesystem::path& path, batch_view<const u8> image, const save_options& options = {}) {
   const image_format format = format_from_path(path);
   if (image.n != 1 || image.w <= 0 || image.h <= 0 || (image.c != 1 && image.c != 3 && image.c != 4))
-    raise(errc::invalid_argument, "{}: save_image takes one image with 1, 3 or 4 channels; got {}x{}x{}x{} (N,H,W,C)", path.string(),
-          image.n, image.h, image.w, image.c);
+    raise(errc::invalid_argument, "{}: save_image takes one image with 1, 3 or 4 channels; got {}x{}x{}x{} (N,H,W,C)",
+          path.string(), image.n, image.h, image.w, image.c);
   if (options.jpeg_quality < 1 || options.jpeg_quality > 100)
     raise(errc::invalid_argument, "{}: JPEG quality {} outside 1..100", path.string(), options.jpeg_quality);
   if (image.stride_w != image.c) raise(errc::invalid_argument, "{}: save_image needs contiguous pixels", path.string());
@@ -219,7 +221,8 @@ inline void save_image(const std::filesystem::path& path, batch_view<const u8> i
   if (format == image_format::png) {
     ok = stbi_write_png_to_func(append, &encoded, image.w, image.h, image.c, image.data, static_cast<int>(image.stride_h));
   } else {
-    if (image.stride_h != std::ptrdiff_t{image.w} * image.c) raise(errc::invalid_argument, "{}: JPEG needs contiguous rows", path.string());
+    if (image.stride_h != std::ptrdiff_t{image.w} * image.c)
+      raise(errc::invalid_argument, "{}: JPEG needs contiguous rows", path.string());
     ok = stbi_write_jpg_to_func(append, &encoded, image.w, image.h, image.c, image.data, options.jpeg_quality);
   }
   if (!ok || encoded.empty()) raise(errc::io, "{}: encoding failed", path.string());

@@ -94,7 +94,8 @@ inline pinhole pinhole_from_intrinsics(int width, int height, double fx, double 
   if (width <= 0 || height <= 0) raise(errc::invalid_argument, "camera: output size {}x{} must be positive", width, height);
   if (!(fx > 0 && std::isfinite(fx)) || !(fy > 0 && std::isfinite(fy)))
     raise(errc::invalid_argument, "camera: focal lengths fx={} fy={} must be positive and finite", fx, fy);
-  if (!std::isfinite(cx) || !std::isfinite(cy)) raise(errc::invalid_argument, "camera: principal point ({}, {}) is not finite", cx, cy);
+  if (!std::isfinite(cx) || !std::isfinite(cy))
+    raise(errc::invalid_argument, "camera: principal point ({}, {}) is not finite", cx, cy);
   return {width, height, fx, fy, cx, cy};
 }
 

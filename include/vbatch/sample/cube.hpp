@@ -65,8 +65,8 @@ batch_buffer<std::remove_const_t<S>> to_layout(batch_view<S> faces, cube_layout 
     raise(errc::invalid_argument, "to_layout: faces must be a (N*6, w, w, C) batch; got {}x{}x{}x{}", faces.n, faces.h, faces.w,
           faces.c);
   const int w = faces.w, frames = faces.n / 6;
-  const batch_shape shape = layout == cube_layout::horizon ? batch_shape{frames, w, 6 * w, faces.c}
-                                                           : batch_shape{frames, 3 * w, 4 * w, faces.c};
+  const batch_shape shape =
+      layout == cube_layout::horizon ? batch_shape{frames, w, 6 * w, faces.c} : batch_shape{frames, 3 * w, 4 * w, faces.c};
   batch_buffer<std::remove_const_t<S>> out(shape);
   std::fill_n(out.data(), shape.elements(), std::remove_const_t<S>{});
   for (int i = 0; i < frames; ++i)
@@ -77,8 +77,9 @@ batch_buffer<std::remove_const_t<S>> to_layout(batch_view<S> faces, cube_layout 
 // Layout images (F, ...) -> faces (F*6, w, w, C).
 template <class S>
 batch_buffer<std::remove_const_t<S>> from_layout(batch_view<S> images, cube_layout layout) {
-  const bool ok = layout == cube_layout::horizon ? images.w == 6 * images.h
-                                                 : layout == cube_layout::dice && images.h % 3 == 0 && images.w * 3 == images.h * 4;
+  const bool ok = layout == cube_layout::horizon
+                      ? images.w == 6 * images.h
+                      : layout == cube_layout::dice && images.h % 3 == 0 && images.w * 3 == images.h * 4;
   if (!ok || images.h == 0)
     raise(errc::invalid_argument, "from_layout: a {}x{} image is not a {} cube layout", images.w, images.h,
           layout == cube_layout::horizon ? "horizon (6w x w)" : "dice (4w x 3w)");
@@ -106,7 +107,8 @@ void c2e(const Exec& exec, batch_view<S> faces, const c2e_map<P, Memory>& map, b
 template <class Exec, class S, class Interp = interp::bilinear>
 batch_buffer<std::remove_const_t<S>> c2e(const Exec& exec, batch_view<S> faces, int width, int height, Interp interp = {},
                                          const angle_convention& conv = conventions::vbatch) {
-  static_assert(is_host_executor_v<Exec>, "c2e: the allocating overload runs on the CPU; on CUDA build a device map and pass views");
+  static_assert(is_host_executor_v<Exec>,
+                "c2e: the allocating overload runs on the CPU; on CUDA build a device map and pass views");
   if (faces.n == 0 || faces.n % 6 != 0 || faces.w != faces.h)
     raise(errc::invalid_argument, "c2e: faces must be (N*6, w, w, C) with N > 0; got {}x{}x{}x{}", faces.n, faces.h, faces.w,
           faces.c);

@@ -26,7 +26,8 @@ void e2p(const Exec& exec, batch_view<S> frames, const e2p_map<P, Memory>& map, 
 
 template <class Exec, class S, class Interp = interp::bilinear>
 batch_buffer<std::remove_const_t<S>> e2p(const Exec& exec, batch_view<S> frames, const rig& cameras, Interp interp = {}) {
-  static_assert(is_host_executor_v<Exec>, "e2p: the allocating overload runs on the CPU; on CUDA build a device map and pass views");
+  static_assert(is_host_executor_v<Exec>,
+                "e2p: the allocating overload runs on the CPU; on CUDA build a device map and pass views");
   if (frames.n == 0) raise(errc::invalid_argument, "e2p: empty batch (no frames)");
   if (cameras.empty()) raise(errc::invalid_argument, "e2p: the rig has no cameras");
   const auto map = make_e2p_map<maps::on_the_fly>(cameras, frames.w, frames.h, exec);

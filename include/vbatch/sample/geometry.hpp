@@ -24,11 +24,17 @@ struct vec3 {
 };
 
 template <class R>
-VBATCH_HOST_DEVICE constexpr vec3<R> operator+(vec3<R> a, vec3<R> b) { return {a.x + b.x, a.y + b.y, a.z + b.z}; }
+VBATCH_HOST_DEVICE constexpr vec3<R> operator+(vec3<R> a, vec3<R> b) {
+  return {a.x + b.x, a.y + b.y, a.z + b.z};
+}
 template <class R>
-VBATCH_HOST_DEVICE constexpr vec3<R> operator*(R s, vec3<R> a) { return {s * a.x, s * a.y, s * a.z}; }
+VBATCH_HOST_DEVICE constexpr vec3<R> operator*(R s, vec3<R> a) {
+  return {s * a.x, s * a.y, s * a.z};
+}
 template <class R>
-VBATCH_HOST_DEVICE constexpr R dot(vec3<R> a, vec3<R> b) { return a.x * b.x + a.y * b.y + a.z * b.z; }
+VBATCH_HOST_DEVICE constexpr R dot(vec3<R> a, vec3<R> b) {
+  return a.x * b.x + a.y * b.y + a.z * b.z;
+}
 
 // Row-major 3×3 matrix; m[r][c].
 template <class R>

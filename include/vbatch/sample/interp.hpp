@@ -206,16 +206,16 @@ VBATCH_HOST_DEVICE inline void copy_pixel(const source_images<T>& src, const Bor
 
 // Samples C channels at point p into out[0..C).
 template <int C, class T, class Border, class R>
-VBATCH_HOST_DEVICE inline void sample(interp::nearest, const source_images<T>& src, const Border& border,
-                                      sample_point<R> p, T* out) {
+VBATCH_HOST_DEVICE inline void sample(interp::nearest, const source_images<T>& src, const Border& border, sample_point<R> p,
+                                      T* out) {
   detail::copy_pixel<C>(src, border, p.image, math::floor_to_int(p.x + R(0.5)), math::floor_to_int(p.y + R(0.5)), out);
 }
 
 // u8 images take the fixed-point path whatever the map (weights in 1/128 pixel, exact integer
 // arithmetic, as OpenCV's u8 remap quantises to 1/32); f32 images interpolate in float.
 template <int C, class T, class Border, class R>
-VBATCH_HOST_DEVICE inline void sample(interp::bilinear b, const source_images<T>& src, const Border& border,
-                                      sample_point<R> p, T* out) {
+VBATCH_HOST_DEVICE inline void sample(interp::bilinear b, const source_images<T>& src, const Border& border, sample_point<R> p,
+                                      T* out) {
   if constexpr (std::is_same_v<T, u8>) {
     sample<C>(b, src, border, to_fixed(p), out);
   } else {
@@ -231,8 +231,8 @@ VBATCH_HOST_DEVICE inline void sample(interp::bilinear b, const source_images<T>
 }
 
 template <int C, class T, class Border, class R>
-VBATCH_HOST_DEVICE inline void sample(interp::bicubic b, const source_images<T>& src, const Border& border,
-                                      sample_point<R> p, T* out) {
+VBATCH_HOST_DEVICE inline void sample(interp::bicubic b, const source_images<T>& src, const Border& border, sample_point<R> p,
+                                      T* out) {
   int x0, y0;
   float ax, ay, wx[4], wy[4];
   detail::split(p.x, x0, ax);
@@ -247,15 +247,15 @@ VBATCH_HOST_DEVICE inline void sample(interp::bicubic b, const source_images<T>&
 // Fixed-point sample points: nearest rounds the fraction; bilinear on u8 stays in integers
 // (weights in 1/2^14, exact rounding); the other cases convert the fraction to float.
 template <int C, class T, class Border>
-VBATCH_HOST_DEVICE inline void sample(interp::nearest, const source_images<T>& src, const Border& border,
-                                      fixed_sample_point p, T* out) {
+VBATCH_HOST_DEVICE inline void sample(interp::nearest, const source_images<T>& src, const Border& border, fixed_sample_point p,
+                                      T* out) {
   constexpr int half = fixed_one / 2;
   detail::copy_pixel<C>(src, border, p.image, p.x + (p.fx >= half), p.y + (p.fy >= half), out);
 }
 
 template <int C, class T, class Border>
-VBATCH_HOST_DEVICE inline void sample(interp::bilinear b, const source_images<T>& src, const Border& border,
-                                      fixed_sample_point p, T* out) {
+VBATCH_HOST_DEVICE inline void sample(interp::bilinear b, const source_images<T>& src, const Border& border, fixed_sample_point p,
+                                      T* out) {
   if constexpr (std::is_same_v<T, u8>) {
     const int wx[2] = {fixed_one - p.fx, p.fx}, wy[2] = {fixed_one - p.fy, p.fy};
     int acc[C];
@@ -268,8 +268,8 @@ VBATCH_HOST_DEVICE inline void sample(interp::bilinear b, const source_images<T>
 }
 
 template <int C, class T, class Border>
-VBATCH_HOST_DEVICE inline void sample(interp::bicubic b, const source_images<T>& src, const Border& border,
-                                      fixed_sample_point p, T* out) {
+VBATCH_HOST_DEVICE inline void sample(interp::bicubic b, const source_images<T>& src, const Border& border, fixed_sample_point p,
+                                      T* out) {
   sample<C>(b, src, border, to_float(p), out);
 }
 

@@ -39,8 +39,8 @@ struct cached_fixed {
 }  // namespace maps
 
 template <class P>
-concept map_policy = std::is_same_v<P, maps::on_the_fly> || std::is_same_v<P, maps::cached_float> ||
-                     std::is_same_v<P, maps::cached_fixed>;
+concept map_policy =
+    std::is_same_v<P, maps::on_the_fly> || std::is_same_v<P, maps::cached_float> || std::is_same_v<P, maps::cached_fixed>;
 
 // The shape every map shares: `views` output images of width × height, sampling frames made of
 // `source_images` images of source_w × source_h.
@@ -130,8 +130,8 @@ class sample_map {
 
   // Pinhole outputs: one view per camera of the rig; all cameras must share one output size.
   template <class Exec = cpu_par>
-    requires std::is_same_v<Target, rig_rays<float>>
-  sample_map(const rig& cameras, Source source, const Exec& exec = {}) : source_(source) {
+  requires std::is_same_v<Target, rig_rays<float>> sample_map(const rig& cameras, Source source, const Exec& exec = {})
+      : source_(source) {
     check(can_build(cameras, source));
     const detail::rig_target target{cameras};
     shape_ = shape_for(target.views(), target.width(), target.height(), source);
@@ -145,8 +145,8 @@ class sample_map {
 
   // Equirectangular output of width × height: one view.
   template <class Exec = cpu_par>
-    requires std::is_same_v<Target, equirect_rays>
-  sample_map(int width, int height, Source source, const Exec& exec = {}) : source_(source) {
+  requires std::is_same_v<Target, equirect_rays> sample_map(int width, int height, Source source, const Exec& exec = {})
+      : source_(source) {
     if (width <= 0 || height <= 0) raise(errc::invalid_argument, "sample_map: output size {}x{} must be positive", width, height);
     check(can_use(source));
     shape_ = shape_for(1, width, height, source);

@@ -115,12 +115,18 @@ struct cube_source {
   VBATCH_HOST_DEVICE vec3<R> direction(int f, R x, R y) const {
     const R u = (x - R(centre)) / R(focal), v = (R(centre) - y) / R(focal);
     switch (f) {
-      case int(cube_face::front): return {u, v, R(1)};
-      case int(cube_face::right): return {R(1), v, -u};
-      case int(cube_face::back): return {-u, v, R(-1)};
-      case int(cube_face::left): return {R(-1), v, u};
-      case int(cube_face::up): return {u, R(1), -v};
-      default: return {u, R(-1), v};
+      case int(cube_face::front):
+        return {u, v, R(1)};
+      case int(cube_face::right):
+        return {R(1), v, -u};
+      case int(cube_face::back):
+        return {-u, v, R(-1)};
+      case int(cube_face::left):
+        return {R(-1), v, u};
+      case int(cube_face::up):
+        return {u, R(1), -v};
+      default:
+        return {u, R(-1), v};
     }
   }
 

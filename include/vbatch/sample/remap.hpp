@@ -98,12 +98,14 @@ status can_remap(const batch_view<const T>& src, const KernelMap& map, const bat
   const map_shape& m = map.shape;
   if (src.n == 0) return fail(errc::invalid_argument, "remap: empty batch (no source frames)");
   if (src.c != dst.c) return fail(errc::invalid_argument, "remap: source has {} channels, destination {}", src.c, dst.c);
-  if (src.c != 1 && src.c != 3 && src.c != 4) return fail(errc::invalid_argument, "remap: {} channels (1, 3 or 4 supported)", src.c);
+  if (src.c != 1 && src.c != 3 && src.c != 4)
+    return fail(errc::invalid_argument, "remap: {} channels (1, 3 or 4 supported)", src.c);
   if (src.w != m.source_w || src.h != m.source_h)
     return fail(errc::invalid_argument, "remap: source images are {}x{} but the map was built for {}x{}", src.w, src.h,
                 m.source_w, m.source_h);
   if (src.n % m.source_images != 0)
-    return fail(errc::invalid_argument, "remap: {} source images is not a whole number of {}-image frames", src.n, m.source_images);
+    return fail(errc::invalid_argument, "remap: {} source images is not a whole number of {}-image frames", src.n,
+                m.source_images);
   const int frames = src.n / m.source_images;
   if (dst.n != frames * m.views || dst.w != m.width || dst.h != m.height)
     return fail(errc::invalid_argument, "remap: destination is {}x{}x{} (N,H,W) but {} frames x {} views need {}x{}x{}", dst.n,
@@ -112,22 +114,25 @@ status can_remap(const batch_view<const T>& src, const KernelMap& map, const bat
 }
 
 template <class Exec, class S, class T, class KernelMap, class Interp, class Border>
-  requires std::is_same_v<std::remove_const_t<S>, T>
+requires std::is_same_v<std::remove_const_t<S>, T>
 void remap(const Exec& exec, batch_view<S> source, const KernelMap& map, batch_view<T> dst, Interp interp, Border border) {
   static_assert(element<T>, "remap: images must be u8 or f32");
   const batch_view<const T> src = source;
   check(can_remap(src, map, dst));
   const extent3 extent{dst.n, dst.h, dst.w};
   switch (src.c) {
-    case 1: return for_each_index(exec, extent, remap_kernel<1, T, KernelMap, Interp, Border>{src, dst, map, interp, border});
-    case 3: return for_each_index(exec, extent, remap_kernel<3, T, KernelMap, Interp, Border>{src, dst, map, interp, border});
-    default: return for_each_index(exec, extent, remap_kernel<4, T, KernelMap, Interp, Border>{src, dst, map, interp, border});
+    case 1:
+      return for_each_index(exec, extent, remap_kernel<1, T, KernelMap, Interp, Border>{src, dst, map, interp, border});
+    case 3:
+      return for_each_index(exec, extent, remap_kernel<3, T, KernelMap, Interp, Border>{src, dst, map, interp, border});
+    default:
+      return for_each_index(exec, extent, remap_kernel<4, T, KernelMap, Interp, Border>{src, dst, map, interp, border});
   }
 }
 
 // Owning maps pass their kernel view.
 template <class Exec, class S, class T, map_policy P, class Target, class Source, class Memory, class Interp, class Border>
-  requires std::is_same_v<std::remove_const_t<S>, T>
+requires std::is_same_v<std::remove_const_t<S>, T>
 void remap(const Exec& exec, batch_view<S> src, const sample_map<P, Target, Source, Memory>& map, batch_view<T> dst,
            Interp interp, Border border) {
   remap(exec, src, map.view(), dst, interp, border);

@@ -51,7 +51,8 @@ inline rgb demo_scene(vec3<double> d) {
 template <class Scene, class Exec = cpu_par>
 batch_buffer<u8> render_equirect(int width, int height, int channels, Scene scene, const Exec& exec = {}) {
   if (width <= 0 || height <= 0) raise(errc::invalid_argument, "render_equirect: size {}x{} must be positive", width, height);
-  if (channels != 1 && channels != 3 && channels != 4) raise(errc::invalid_argument, "render_equirect: {} channels (1, 3 or 4)", channels);
+  if (channels != 1 && channels != 3 && channels != 4)
+    raise(errc::invalid_argument, "render_equirect: {} channels (1, 3 or 4)", channels);
   batch_buffer<u8> image({1, height, width, channels});
   const batch_view<u8> v = image.view();
   const equirect_rays rays{width, height};

@@ -82,8 +82,8 @@ VBATCH_AVX2 inline void store_block(u8* out, __m256i ordered) {
   if constexpr (C == 4) {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), ordered);
   } else {
-    const __m256i packed = _mm256_shuffle_epi8(ordered, _mm256_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1, 0, 1,
-                                                                         2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1));
+    const __m256i packed = _mm256_shuffle_epi8(ordered, _mm256_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1,
+                                                                         0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1));
     alignas(32) u8 bytes[32];
     _mm256_store_si256(reinterpret_cast<__m256i*>(bytes), packed);
     std::memcpy(out, bytes, 12);
@@ -122,7 +122,8 @@ template <class Block, class PixelFn>
 template <int C, bool Faces, class PixelFn>
 VBATCH_AVX2 void row_avx2(const source_images<u8>& src, const fixed_tap* taps, const fixed_fraction* fractions,
                           const std::uint8_t* faces, u8* out, int width, PixelFn& pixel) {
-  const __m256i taps_shuffle = _mm256_broadcastsi128_si256(pair_taps<C>()), rows_shuffle = _mm256_broadcastsi128_si256(pair_rows());
+  const __m256i taps_shuffle = _mm256_broadcastsi128_si256(pair_taps<C>()),
+                rows_shuffle = _mm256_broadcastsi128_si256(pair_rows());
   const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80)), unbias = _mm256_set1_epi32(unbias_and_round);
   // Pixel 2j's weights over lane 0 and pixel 2j + 1's over lane 1 (16-bit at byte 2p, 32-bit at 4 (p mod 4)).
   __m256i select_wx[4], select_wy[2];
@@ -158,7 +159,8 @@ VBATCH_AVX2 void row_avx2(const source_images<u8>& src, const fixed_tap* taps, c
       values[j] = _mm256_srai_epi32(_mm256_add_epi32(sums, unbias), 2 * fixed_bits);
     }
     // Lane 0 now holds pixels 0 2 4 6 and lane 1 pixels 1 3 5 7, four bytes each: interleave.
-    const __m256i bytes = _mm256_packus_epi16(_mm256_packus_epi32(values[0], values[1]), _mm256_packus_epi32(values[2], values[3]));
+    const __m256i bytes =
+        _mm256_packus_epi16(_mm256_packus_epi32(values[0], values[1]), _mm256_packus_epi32(values[2], values[3]));
     store_block<C>(out + x * C, _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
     return true;
   };
@@ -179,8 +181,10 @@ void bilinear_row(const source_images<u8>& src, const fixed_tap* taps, const fix
   if (variant == simd::none || src.w < 3 || src.h < 2 || src.stride_w != C) {
     for (int x = 0; x < width; ++x) pixel(x);
   } else {
-    if (faces) detail::row_avx2<C, true>(src, taps, fractions, faces, out, width, pixel);
-    else detail::row_avx2<C, false>(src, taps, fractions, faces, out, width, pixel);
+    if (faces)
+      detail::row_avx2<C, true>(src, taps, fractions, faces, out, width, pixel);
+    else
+      detail::row_avx2<C, false>(src, taps, fractions, faces, out, width, pixel);
   }
 }
 
