@@ -104,6 +104,7 @@ struct fixed_sample_point {
 };
 inline constexpr int fixed_bits = 7;
 inline constexpr int fixed_one = 1 << fixed_bits;
+inline constexpr int fixed_tap_limit = 32000;  // stored taps are int16: sources up to this size
 
 VBATCH_HOST_DEVICE inline sample_point<float> to_float(fixed_sample_point p) {
   return {p.image, p.x + p.fx * (1.0f / fixed_one), p.y + p.fy * (1.0f / fixed_one)};

@@ -169,9 +169,9 @@ class sample_map {
     const map_shape s = shape_for(1, 1, 1, source);
     if (s.source_w <= 0 || s.source_h <= 0)
       return fail(errc::invalid_argument, "sample_map: source size {}x{} must be positive", s.source_w, s.source_h);
-    if (std::is_same_v<Policy, maps::cached_fixed> && (s.source_w > 32000 || s.source_h > 32000))
-      return fail(errc::unsupported, "sample_map: cached_fixed holds sources up to 32000 pixels; {}x{} needs cached_float",
-                  s.source_w, s.source_h);
+    if (fixed && (s.source_w > fixed_tap_limit || s.source_h > fixed_tap_limit))
+      return fail(errc::unsupported, "sample_map: cached_fixed holds sources up to {} pixels; {}x{} needs cached_float",
+                  fixed_tap_limit, s.source_w, s.source_h);
     return status::success();
   }
 

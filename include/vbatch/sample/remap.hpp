@@ -66,7 +66,6 @@ struct remap_kernel {
  private:
   static constexpr bool simd_schedule =
       VBATCH_HAVE_X86_SIMD && std::is_same_v<T, u8> && (C == 3 || C == 4) && std::is_same_v<Interp, interp::bilinear>;
-  static constexpr int fixed_tap_limit = 32000;  // taps are stored as int16
 
   void fixed_point_row(const source_images<T>& images, int k, int y, int width, T* out) const {
     constexpr int chunk = 256;
