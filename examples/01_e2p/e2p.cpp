@@ -37,6 +37,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "vbatch/batch/estimate.hpp"
+#include "vbatch/batch/for_each_batch.hpp"
 #include "vbatch/io/image_io.hpp"
 #include "vbatch/vbatch.hpp"
 
@@ -68,7 +70,8 @@ struct options {
               layout = "list", cameras_file;
   std::vector<std::string> camera_specs;
   double pitch = 0, fov = 90, vfov = 0;
-  int quality = 92, batch = 2, threads = 0;
+  int quality = 92, threads = 0;
+  std::string batch = "2";  // frames per remap call, or "auto"
   std::int64_t max_pixels = vbatch::image_limits{}.max_pixels;
   // Which options the user gave (defaults of some depend on others).
   bool size_given = false, convention_given = false, pitch_given = false, preset_given = false;
@@ -353,22 +356,21 @@ void check_output_dir(const fs::path& dir) {
 
 struct timings {
   double load = 0, map = 0, remap = 0, save = 0;
-  long long frames = 0, views = 0, output_pixels = 0;
+  long long frames = 0, views = 0, output_pixels = 0, retries = 0;
+  int largest_batch = 0;
 };
 
 double seconds_since(clock_type::time_point t) { return std::chrono::duration<double>(clock_type::now() - t).count(); }
 
-// One updating line on a terminal; otherwise a line per ~10% of the frames (per batch when there
-// are fewer than 10 batches), so logs stay short.
+// One updating line on a terminal; otherwise a line per ~10% of the frames, so logs stay short.
 class progress {
  public:
-  progress(bool quiet, std::size_t frames, std::size_t batches)
-      : quiet_(quiet), tty_(::isatty(STDERR_FILENO) != 0), frames_(frames), batches_(batches) {}
+  progress(bool quiet, std::size_t frames) : quiet_(quiet), tty_(::isatty(STDERR_FILENO) != 0), frames_(frames) {}
 
   void update(const timings& t, double elapsed) {
     if (quiet_) return;
     const int tenth = static_cast<int>(t.frames * 10 / static_cast<long long>(frames_));
-    if (!tty_ && batches_ >= 10 && tenth == last_tenth_) return;
+    if (!tty_ && tenth == last_tenth_) return;
     last_tenth_ = tenth;
     const int digits = static_cast<int>(fmt::formatted_size("{}", frames_));
     fmt::print(stderr, "{}[{:>{}}/{} frames] {} views  {:.1f} views/s{}", tty_ ? "\r" : "", t.frames, digits, frames_, t.views,
@@ -381,7 +383,7 @@ class progress {
 
  private:
   bool quiet_, tty_;
-  std::size_t frames_, batches_;
+  std::size_t frames_;
   int last_tenth_ = -1;
 };
 
@@ -389,24 +391,14 @@ std::string view_name(long long id, int cam, std::string_view ext) {
   return fmt::format("frame_{:05d}_cam_{:02d}.{}", id, cam, ext);
 }
 
-template <class Policy, class Interp>
+template <class Policy, class Interp, class BatchPolicy>
 timings split(const options& o, const std::vector<frame>& frames, const camera_setup& setup,
-              const vbatch::batch_buffer<vbatch::u8>* demo, clock_type::time_point start) {
+              const vbatch::batch_buffer<vbatch::u8>* demo, clock_type::time_point start, BatchPolicy batches) {
   const vbatch::cpu_par exec{o.threads};
   const vbatch::image_limits limits{o.max_pixels};
   const vbatch::save_options save{o.quality};
   const int views_per_frame = static_cast<int>(setup.cameras.size());
   const int view_w = setup.cameras.front().lens.width, view_h = setup.cameras.front().lens.height;
-
-  // Batches: up to --batch consecutive frames of one size (one remap call needs one source size).
-  std::vector<std::pair<std::size_t, std::size_t>> batches;
-  for (std::size_t first = 0, last; first < frames.size(); first = last) {
-    for (last = first + 1; last < frames.size() && last - first < std::size_t(o.batch) &&
-                           frames[last].width == frames[first].width && frames[last].height == frames[first].height;
-         ++last) {
-    }
-    batches.emplace_back(first, last);
-  }
 
   std::map<std::pair<int, int>, vbatch::e2p_map<Policy>> maps;  // one per source size, built on first use
   vbatch::batch_buffer<vbatch::u8> sources, views;              // reused while they are large enough
@@ -418,15 +410,17 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
     b = vbatch::batch_buffer<vbatch::u8>({n, h, w, 3});
   };
   timings t;
-  progress bar(o.quiet, frames.size(), batches.size());
-  for (const auto& [first, last] : batches) {
-    const int count = static_cast<int>(last - first), w = frames[first].width, h = frames[first].height;
+  progress bar(o.quiet, frames.size());
+  // One batch: load its frames in parallel, remap every view in one call, save in parallel. Running
+  // out of memory before the saves makes for_each_batch retry the same frames in a smaller batch.
+  const auto process = [&](std::span<const frame> batch, std::size_t) {
+    const int count = static_cast<int>(batch.size()), w = batch.front().width, h = batch.front().height;
 
     auto t0 = clock_type::now();
     ensure(sources, count, h, w);
     const vbatch::batch_view<vbatch::u8> src = sources.view().images(0, count);  // (B,Hs,Ws,3)
     vbatch::for_each_item(exec, count, [&](int i) {
-      const frame& f = frames[first + i];
+      const frame& f = batch[i];
       if (f.path.empty()) return void(std::copy_n(demo->data(), demo->shape().elements(), src.pixel(i, 0, 0)));
       vbatch::load_image_into(f.path, src.image(i), limits);  // checks the decoded size against the slot
     });
@@ -452,7 +446,7 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
     t0 = clock_type::now();
     vbatch::for_each_item(exec, out.n, [&](int i) {
       const int per_frame = layout ? 1 : views_per_frame;
-      const long long id = frames[first + i / per_frame].id;
+      const long long id = batch[i / per_frame].id;
       const std::string name =
           layout ? fmt::format("frame_{:05d}_cube.{}", id, o.format) : view_name(id, i % per_frame, o.format);
       vbatch::save_image(o.out / name, out.image(i), save);
@@ -462,7 +456,17 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
     t.frames += count;
     t.views += out.n;
     t.output_pixels += out.pixels();
+    t.largest_batch = std::max(t.largest_batch, count);
     bar.update(t, seconds_since(start));
+  };
+  // Runs of consecutive frames of one size: one remap call needs one source size.
+  for (std::size_t first = 0, last; first < frames.size(); first = last) {
+    for (last = first + 1;
+         last < frames.size() && frames[last].width == frames[first].width && frames[last].height == frames[first].height;
+         ++last) {
+    }
+    const auto run = vbatch::batch::for_each_batch(std::span(frames).subspan(first, last - first), batches, process);
+    t.retries += static_cast<long long>(run.retries);
   }
   bar.finish();
   return t;
@@ -505,9 +509,21 @@ int run(const options& o) {
     vbatch::save_image(o.out / "demo_equirect.jpg", demo->view(), {o.quality});
     demo_seconds = seconds_since(t0);
   }
+  // --batch N, or --batch auto: half the free memory over what a frame needs (frame + its views;
+  // the map is shared), at most 32 frames, halving on out-of-memory.
+  const int batch = o.batch == "auto" ? 0 : std::stoi(o.batch);  // CLI11 checked the text
+  const auto largest = std::max_element(frames.begin(), frames.end(), [](const frame& a, const frame& b) {
+    return std::int64_t{a.width} * a.height < std::int64_t{b.width} * b.height;
+  });
   timings t = std::visit(
       [&](auto policy, auto sampler) {
-        return split<decltype(policy), decltype(sampler)>(o, frames, setup, demo ? &*demo : nullptr, start);
+        using map_policy = decltype(policy);
+        const auto* pano = demo ? &*demo : nullptr;
+        if (batch > 0) return split<map_policy, decltype(sampler)>(o, frames, setup, pano, start, vbatch::batch::fixed(batch));
+        const auto cost = vbatch::batch::e2p_cost<vbatch::u8, map_policy>(largest->width, largest->height, 3, setup.cameras);
+        return split<map_policy, decltype(sampler)>(
+            o, frames, setup, pano, start,
+            vbatch::batch::backoff(vbatch::batch::memory_budget(0.5, cost.per_item, 1, 32, cost.shared)));
       },
       map, interp);
   t.load += demo_seconds;
@@ -519,6 +535,8 @@ int run(const options& o) {
     fmt::print("{} frames -> {} views in {:.2f} s: {:.4f} s/view, {:.1f} MPix/s out ({})\n", t.frames, t.views, wall,
                wall / std::max<long long>(t.views, 1), t.output_pixels / 1e6 / wall, fs::path(o.out).string());
     fmt::print("time: load {}, map {}, remap {}, save {}\n", share(t.load), share(t.map), share(t.remap), share(t.save));
+    fmt::print("batches: up to {} frames{}\n", t.largest_batch,
+               t.retries ? fmt::format(", {} rerun smaller after running out of memory", t.retries) : "");
   }
   return 0;
 }
@@ -577,7 +595,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--format", o.format, "Output format")->check(CLI::IsMember({"jpg", "png"}))->capture_default_str();
   app.add_option("--quality", o.quality, "JPEG quality")->check(CLI::Range(1, 100))->capture_default_str();
-  app.add_option("--batch", o.batch, "Frames per remap call")->check(CLI::Range(1, 1024))->capture_default_str();
+  app.add_option("--batch", o.batch,
+                 "Frames per remap call (1..1024), or auto: as many as fit in half the free memory (at most 32), halved "
+                 "and retried on out-of-memory")
+      ->check(CLI::IsMember({"auto"}) | CLI::Range(1, 1024))
+      ->capture_default_str();
   app.add_option("--threads", o.threads, "CPU threads (0: all cores)")->check(CLI::Range(0, 4096))->capture_default_str();
   app.add_option("--map", o.map,
                  "Sample map: fixed (cached, 1/128-pixel fixed point; fastest), float (cached) or rays (computed per pixel)")

@@ -5,6 +5,7 @@
 
 #include <cuda/std/mdspan>
 
+#include "vbatch/batch/policy.hpp"
 #include "vbatch/core/cuda/executor.hpp"
 #include "vbatch/core/cuda/memory.hpp"
 #include "vbatch/core/mdspan.hpp"
@@ -57,5 +58,7 @@ int main() {
   copy(vbatch::cuda{stream}, host.view(), device.view());
   remap(vbatch::cuda{stream}, device.view(), map, views.view(), interp::bilinear{}, border::clamp{});
   remap(vbatch::cuda{stream}, device.view(), map, views.view(), interp::bilinear{}, border::constant{0});
+  batch::memory_budget on_device(0.5, 1 << 20, 1, 64, 0, device_free_memory);  // sizes batches from cudaMemGetInfo
+  (void)on_device.next(128);
   return cudaStreamSynchronize(stream) == cudaSuccess ? 0 : 1;
 }

@@ -137,7 +137,11 @@ void decode(const std::filesystem::path& path, int channels, const image_limits&
   const int want = channels != 0 ? channels : (info.channels == 2 ? 4 : info.channels);
   int w = 0, h = 0, stored = 0;
   unsigned char* pixels = stbi_load_from_memory(bytes.data(), size, &w, &h, &stored, want);
-  if (!pixels) raise(errc::corrupt_data, "{}: cannot decode ({})", path.string(), stbi_failure_reason());
+  if (!pixels) {
+    const std::string_view reason = stbi_failure_reason();
+    // stb reports its own failed allocations this way; batch policies react to out_of_memory.
+    raise(reason == "outofmem" ? errc::out_of_memory : errc::corrupt_data, "{}: cannot decode ({})", path.string(), reason);
+  }
   try {
     use(batch_view<const u8>::dense(pixels, {1, h, w, want}));
   } catch (...) {

@@ -7,6 +7,7 @@
 
 #include <cuda_runtime.h>
 
+#include <cstdint>
 #include <new>
 
 #include "vbatch/core/buffer.hpp"
@@ -45,6 +46,13 @@ struct device_memory {
     check_cuda(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice), "device_memory: upload");
   }
 };
+
+// Free device memory now, for batch::memory_budget on the GPU.
+inline std::uint64_t device_free_memory() {
+  std::size_t free = 0, total = 0;
+  check_cuda(cudaMemGetInfo(&free, &total), "device_free_memory: cudaMemGetInfo");
+  return free;
+}
 
 // Copies src into dst (same shape) on exec's stream; either side may be host, pinned or device
 // memory (unified addressing decides the direction). Rows may be strided.

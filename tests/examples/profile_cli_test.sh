@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Command-line tests of examples/04_profile: profile_cli_test.sh PATH/TO/profile WORK_DIR
+#
+# Every check prints one line (ok/FAIL); the script ends with "N passed, M failed" and exits
+# non-zero when a check failed. The JSON is checked with python3's json module.
+set -euo pipefail
+
+P=${1:?usage: profile_cli_test.sh PATH/TO/profile WORK_DIR}
+W=${2:?usage: profile_cli_test.sh PATH/TO/profile WORK_DIR}
+rm -rf "$W" && mkdir -p "$W"
+cd "$W"
+
+passed=0 failed=0
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL $1"; }
+finished=0
+trap 'if [[ $finished -eq 0 ]]; then echo "FAIL a setup step failed; stopping"; echo "$passed passed, $((failed + 1)) failed"; fi' EXIT
+
+run_ok() {
+  local name=$1 rc=0
+  shift
+  "$P" "$@" >run.out 2>run.err || rc=$?
+  if [[ $rc -eq 0 ]]; then ok "$name"; else bad "$name: exit $rc: $(head -c 300 run.err)"; fi
+}
+# expect_error NAME STATUS TEXT ARGS... : exits with STATUS and stderr names TEXT.
+expect_error() {
+  local name=$1 want=$2 text=$3 rc=0
+  shift 3
+  "$P" "$@" >run.out 2>run.err || rc=$?
+  if [[ $rc -ne $want ]]; then
+    bad "$name: exit $rc, expected $want: $(head -c 300 run.err)"
+  elif ! grep -qF -- "$text" run.err; then
+    bad "$name: the message does not name '$text': $(head -c 300 run.err)"
+  else
+    ok "$name"
+  fi
+}
+
+run_ok "--help exits 0" --help
+if grep -q -- "--max-batch" run.out; then ok "--help lists the options"; else bad "--help: $(head -c 200 run.out)"; fi
+run_ok "--version exits 0" --version
+
+small=(--demo-size 512x256 --size 64x48 --max-batch 4 --repeats 1)
+run_ok "--demo sweeps and writes a report" --demo -o report "${small[@]}" --threads 1,2
+for f in report/profile_e2p.json report/profile_e2p.svg; do
+  if [[ -s $f ]]; then ok "$f written"; else bad "$f missing"; fi
+done
+if grep -q "^recommended: --threads [12] --batch [0-9]" run.out; then ok "prints a recommendation"; else bad "no recommendation: $(cat run.out)"; fi
+if python3 - report/profile_e2p.json <<'PY'; then ok "the JSON has both sweeps, every size up to 4, and the recommendation"; else bad "JSON content"; fi
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["operation"] == "e2p" and j["views"] == 8 and j["view_w"] == 64
+assert [s["threads"] for s in j["sweeps"]] == [1, 2]
+for s in j["sweeps"]:
+    sizes = [p["batch"] for p in s["points"]]
+    assert sizes[0] == 1 and all(b == 2 * a for a, b in zip(sizes, sizes[1:])) and sizes[-1] <= 4, sizes
+    assert all(p["frames_per_second"] > 0 and p["peak_bytes"] > 0 for p in s["points"])
+    peaks = [p["peak_bytes"] for p in s["points"]]
+    assert all(b > a for a, b in zip(peaks, peaks[1:])), peaks  # bigger batches take more memory
+r = j["recommended"]
+assert r["threads"] in (1, 2) and r["batch"] >= 1 and r["frames_per_second"] > 0
+PY
+if grep -q "<svg" report/profile_e2p.svg && grep -q "2 threads" report/profile_e2p.svg; then ok "the chart has a line per thread count"; else bad "SVG content"; fi
+
+# Frames from files.
+mkdir -p frames
+run_ok "--demo report to reuse its frame" --demo -o unused "${small[@]}" --threads 1
+cp /dev/null empty.jpg
+expect_error "no inputs" 2 "no inputs" -o r2
+expect_error "bad --threads" 2 "--threads '0'" --demo -o r2 --threads 0
+expect_error "bad --threads list" 2 "--threads '1,x'" --demo -o r2 --threads 1,x
+expect_error "bad --size" 2 "--size '64by48'" --demo -o r2 --size 64by48
+expect_error "bad --rig" 2 "--rig 'star:3'" --demo -o r2 --rig star:3
+expect_error "unknown operation" 2 "--op 'nms'" --demo -o r2 --op nms
+expect_error "missing input" 1 "missing.jpg" missing.jpg -o r2
+expect_error "corrupt input" 1 "empty.jpg" empty.jpg -o r2
+expect_error "empty directory" 1 "no .jpg" frames -o r2
+touch not_a_dir
+expect_error "report directory under a file" 1 "not_a_dir/report" --demo -o not_a_dir/report "${small[@]}"
+
+finished=1
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
