@@ -39,6 +39,7 @@
 
 #include "vbatch/batch/estimate.hpp"
 #include "vbatch/batch/for_each_batch.hpp"
+#include "vbatch/batch/partition.hpp"
 #include "vbatch/io/image_io.hpp"
 #include "vbatch/vbatch.hpp"
 
@@ -72,6 +73,7 @@ struct options {
   double pitch = 0, fov = 90, vfov = 0;
   int quality = 92, threads = 0;
   std::string batch = "2";  // frames per remap call, or "auto"
+  std::string shard;        // "i/n": this job's part of the frames
   std::int64_t max_pixels = vbatch::image_limits{}.max_pixels;
   // Which options the user gave (defaults of some depend on others).
   bool size_given = false, convention_given = false, pitch_given = false, preset_given = false;
@@ -489,6 +491,21 @@ int run(const options& o) {
 
   // 2. Inputs: they exist, give distinct frame ids, and their headers show images within the limits.
   std::vector<frame> frames = o.demo ? std::vector<frame>{{{}, 0, 4096, 2048}} : assign_ids(collect_inputs(o.inputs));
+  if (!o.shard.empty()) {
+    // Job i of n takes its contiguous part of the frames in input order (ids were assigned over all).
+    vbatch::batch::shard s;
+    try {
+      s = vbatch::batch::parse_shard(o.shard);
+    } catch (const vbatch::error& e) {
+      usage("--{}", e.what());
+    }
+    const vbatch::batch::index_range part = vbatch::batch::shard_of(frames.size(), s);
+    frames = std::vector<frame>(frames.begin() + std::ptrdiff_t(part.first), frames.begin() + std::ptrdiff_t(part.last));
+    if (frames.empty()) {
+      if (!o.quiet) fmt::print("shard {}: no frames for this job\n", o.shard);
+      return 0;
+    }
+  }
   for (frame& f : frames) {
     if (f.path.empty()) continue;
     read_header(f, vbatch::image_limits{o.max_pixels});
@@ -605,6 +622,7 @@ int main(int argc, char** argv) {
                  "Sample map: fixed (cached, 1/128-pixel fixed point; fastest), float (cached) or rays (computed per pixel)")
       ->check(CLI::IsMember({"fixed", "float", "rays"}))
       ->capture_default_str();
+  app.add_option("--shard", o.shard, "i/n: process only job i's part of the frames (0 <= i < n), for job arrays");
   app.add_option("--max-pixels", o.max_pixels, "Refuse input images with more pixels (decompression bombs)")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40))
       ->capture_default_str();

@@ -156,6 +156,9 @@ expect_files "rings3:2 writes 6 views" rings frame_00010_cam_0{0..5}.jpg
 run_ok "1 thread, batch 1" src -o t1 --size 16x12 --format png --threads 1 --batch 1 --map float
 run_ok "2 threads, batch 3" src -o t2 --size 16x12 --format png --threads 2 --batch 3 --map float
 if diff -r t1 t2 >/dev/null; then ok "identical views for any threads and batch"; else bad "views differ between thread/batch settings"; fi
+run_ok "--shard 0/2" src -o shards --size 16x12 --format png --threads 1 --batch 1 --map float --shard 0/2
+run_ok "--shard 1/2" src -o shards --size 16x12 --format png --threads 1 --batch 1 --map float --shard 1/2
+if diff -r t1 shards >/dev/null; then ok "two shards together write exactly the unsharded views"; else bad "shards differ from one job"; fi
 run_ok "--batch auto" src -o tauto --size 16x12 --format png --threads 2 --batch auto --map float
 if diff -r t1 tauto >/dev/null; then ok "--batch auto gives the same views"; else bad "--batch auto views differ"; fi
 if grep -q "batches: up to" run.out; then ok "the summary says how large the batches were"; else bad "no batch line: $(cat run.out)"; fi
@@ -202,6 +205,8 @@ expect_error "--layout without --cube" 2 "--layout dice" out src/pano_0007.jpg -
 expect_error "unknown option" 2 "--frobnicate" out src/pano_0007.jpg -o out --frobnicate
 expect_error "--quality 0" 2 "--quality" out src/pano_0007.jpg -o out --quality 0
 expect_error "--batch 0" 2 "--batch" out src/pano_0007.jpg -o out --batch 0
+expect_error "--shard 2/2" 2 "shard '2/2'" out src/pano_0007.jpg -o out --shard 2/2
+expect_error "--shard x" 2 "shard 'x'" out src/pano_0007.jpg -o out --shard x
 expect_error "--batch many" 2 "--batch" out src/pano_0007.jpg -o out --batch many
 expect_error "missing camera file" 1 "nofile.json" out src/pano_0007.jpg -o out --cameras nofile.json
 expect_error "camera file: bad JSON" 1 "syntax.json: not valid JSON" out src/pano_0007.jpg -o out --cameras syntax.json
