@@ -1,30 +1,24 @@
 #pragma once
-// The CUDA executor (nvcc only): for_each_index launches one thread per (n, y, x) on a stream.
+// The CUDA executor (nvcc, or the tests' CPU emulation): for_each_index launches one thread per
+// (n, y, x) on a stream.
 //
 //   vbatch::for_each_index(vbatch::cuda{stream}, {n, h, w}, functor);   // functor is VBATCH_HOST_DEVICE
 //
-// Blocks are 32×8 threads over (x, y); grid z runs over images, in slices of at most 65535.
-// This layer only launches: the per-index body is the same code the CPU executors run.
-
-#include <cuda_runtime.h>
+// Blocks are block_x × block_y threads over (x, y) (32×8 by default); grid z runs over images, in
+// slices of at most 65535. This layer only launches: the per-index body is the same code the CPU
+// executors run.
 
 #include <algorithm>
 
-#include "vbatch/core/error.hpp"
+#include "vbatch/core/cuda/launch.hpp"
 #include "vbatch/core/executor.hpp"
 
 namespace vbatch::inline v0 {
 
 struct cuda {
   cudaStream_t stream = nullptr;
+  unsigned block_x = 32, block_y = 8;  // threads per block over x and y
 };
-
-// Throws vbatch::error (errc::out_of_memory for allocation failures) when a CUDA call failed.
-inline void check_cuda(cudaError_t result, const char* what) {
-  if (result == cudaSuccess) return;
-  const errc code = result == cudaErrorMemoryAllocation ? errc::out_of_memory : errc::cuda;
-  raise(code, "{}: {} ({})", what, cudaGetErrorString(result), cudaGetErrorName(result));
-}
 
 namespace detail {
 template <class F>
@@ -38,12 +32,11 @@ __global__ void for_each_index_kernel(extent3 e, int first_image, F f) {
 template <class F>
 void for_each_index(const cuda& exec, extent3 e, F f) {
   if (e.n <= 0 || e.h <= 0 || e.w <= 0) return;
-  const dim3 block(32, 8);
+  const dim3 block(exec.block_x, exec.block_y);
   constexpr int max_grid_z = 65535;
   for (int first = 0; first < e.n; first += max_grid_z) {
     const dim3 grid((e.w + block.x - 1) / block.x, (e.h + block.y - 1) / block.y, std::min(max_grid_z, e.n - first));
-    detail::for_each_index_kernel<<<grid, block, 0, exec.stream>>>(e, first, f);
-    check_cuda(cudaGetLastError(), "for_each_index: kernel launch");
+    detail::launch(detail::for_each_index_kernel<F>, grid, block, 0, exec.stream, e, first, f);
   }
 }
 

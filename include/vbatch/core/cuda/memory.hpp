@@ -5,8 +5,6 @@
 //   vbatch::batch_buffer<vbatch::u8, vbatch::device_memory> d_frames({8, 3840, 7680, 3});
 //   vbatch::copy(vbatch::cuda{stream}, h_frames.view(), d_frames.view());   // async on `stream`
 
-#include <cuda_runtime.h>
-
 #include <cstdint>
 #include <new>
 
@@ -17,10 +15,9 @@ namespace vbatch::inline v0 {
 
 namespace detail {
 // Allocation failures surface as std::bad_alloc, as on the host, so one back-off policy serves both.
-inline void* checked_allocation(cudaError_t result, void* p, const char* what) {
+inline void check_allocation(cudaError_t result, const char* what) {
   if (result == cudaErrorMemoryAllocation) throw std::bad_alloc();
   check_cuda(result, what);
-  return p;
 }
 }  // namespace detail
 
@@ -28,7 +25,8 @@ inline void* checked_allocation(cudaError_t result, void* p, const char* what) {
 struct pinned_memory {
   static void* allocate(std::size_t bytes) {
     void* p = nullptr;
-    return detail::checked_allocation(cudaMallocHost(&p, bytes), p, "pinned_memory: cudaMallocHost");
+    detail::check_allocation(cudaMallocHost(&p, bytes), "pinned_memory: cudaMallocHost");
+    return p;
   }
   static void deallocate(void* p, std::size_t) noexcept { cudaFreeHost(p); }
   static void copy_from_host(void* dst, const void* src, std::size_t bytes) {
@@ -39,7 +37,8 @@ struct pinned_memory {
 struct device_memory {
   static void* allocate(std::size_t bytes) {
     void* p = nullptr;
-    return detail::checked_allocation(cudaMalloc(&p, bytes), p, "device_memory: cudaMalloc");
+    detail::check_allocation(cudaMalloc(&p, bytes), "device_memory: cudaMalloc");
+    return p;
   }
   static void deallocate(void* p, std::size_t) noexcept { cudaFree(p); }
   static void copy_from_host(void* dst, const void* src, std::size_t bytes) {
