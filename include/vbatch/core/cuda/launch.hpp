@@ -29,7 +29,9 @@ void launch(void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t shared
 #if defined(VBATCH_CUDA_EMULATION)
   ::vbatch_emulation::launch(kernel, grid, block, shared_bytes, stream, std::forward<Args>(args)...);
 #else
-  kernel<<<grid, block, shared_bytes, stream> > >(std::forward<Args>(args)...);
+  // clang-format off
+  kernel<<<grid, block, shared_bytes, stream>>>(std::forward<Args>(args)...);
+  // clang-format on
 #endif
   check_cuda(cudaGetLastError(), "kernel launch");
 }
