@@ -19,8 +19,7 @@ TEST(Sweep, DoublesUntilOutOfMemoryAndRecordsTheFailure) {
   const auto points = profile::sweep([&](std::size_t n) {
     sizes.push_back(n);
     if (n > 40) throw std::bad_alloc();
-    std::this_thread::sleep_for(std::chrono::microseconds(1000 + 20 * n));  // the rate keeps improving
-    return profile::trial{n, std::int64_t(n) * 1000};
+    return profile::trial{n, std::int64_t(n) * 1000, 0.001 + 0.00002 * double(n)};  // the rate keeps improving
   });
   EXPECT_EQ(sizes, (std::vector<std::size_t>{1, 2, 4, 8, 16, 32, 64}));
   ASSERT_EQ(points.size(), 7u);
@@ -30,13 +29,14 @@ TEST(Sweep, DoublesUntilOutOfMemoryAndRecordsTheFailure) {
 }
 
 TEST(Sweep, StopsWhenTheRatePlateausAndRecommendsTheSmallestNearTheBest) {
-  // 2 ms of overhead per batch plus 0.1 ms per item: rates climb, then flatten.
+  // A simulated cost, 2 ms per batch plus 0.1 ms per item: rates climb, then flatten.
   const auto points = profile::sweep(
       [](std::size_t n) {
-        std::this_thread::sleep_for(std::chrono::microseconds(2000 + 100 * n));
-        return profile::trial{n, 0};
+        return profile::trial{n, 0, 0.002 + 0.0001 * double(n)};
       },
       {1, 4096, 1.05, 2, 1});
+  // Rates n / (2 + 0.1 n) per ms: 256 -> 512 gains 4 % and 512 -> 1024 2 %: two flat steps.
+  ASSERT_EQ(points.back().size, 1024u);
   const std::size_t last = points.back().size;
   EXPECT_LT(last, 4096u);  // stopped on the plateau, not at the maximum
   const std::size_t pick = profile::recommended_size(points, 0.10);
@@ -70,6 +70,17 @@ TEST(Sweep, OtherErrorsPropagateAndBadOptionsAreRejected) {
         profile::sweep([](std::size_t n) { return profile::trial{n, 0}; }, {16, 8});
       },
       vb::errc::invalid_argument, {"16..8"}));
+}
+
+TEST(Sweep, TimesTheCallItselfWhenTheTrialGivesNoSeconds) {
+  const auto points = profile::sweep(
+      [](std::size_t n) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        return profile::trial{n, 0};
+      },
+      {1, 1, 1.05, 2, 1});
+  ASSERT_EQ(points.size(), 1u);
+  EXPECT_GE(points[0].seconds, 0.005);  // sleeping never returns early
 }
 
 TEST(Sweep, ReportsAreCompleteAndMarkTheRecommendation) {

@@ -25,11 +25,13 @@
 
 namespace vbatch::inline v0::profile {
 
-// What one run at a batch size reports: items processed, and the peak memory it used (bytes,
-// 0 if not measured).
+// What one run at a batch size reports: items processed, the peak memory it used (bytes, 0 if not
+// measured) and, if the caller timed the work itself (CUDA events, a simulated cost), its
+// seconds; 0 means the sweep's own wall-clock time of the call counts.
 struct trial {
   std::size_t items = 0;
   std::int64_t peak_bytes = 0;
+  double seconds = 0;
 };
 
 struct sweep_point {
@@ -60,7 +62,8 @@ std::vector<sweep_point> sweep(Run&& run, const sweep_options& options = {}) {
       for (int r = 0; r < options.repeats; ++r) {
         const auto start = std::chrono::steady_clock::now();
         const trial t = run(size);
-        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const double s =
+            t.seconds > 0 ? t.seconds : std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         if (r == 0 || s < p.seconds) p.seconds = s, p.items_per_second = double(t.items) / std::max(s, 1e-12);
         p.peak_bytes = std::max(p.peak_bytes, t.peak_bytes);
       }
