@@ -9,6 +9,8 @@
 #include "vbatch/core/error.hpp"
 #include "vbatch/core/executor.hpp"
 #include "vbatch/core/view.hpp"
+#include "vbatch/morph/mask.hpp"
+#include "vbatch/morph/morphology.hpp"
 #include "vbatch/sample/camera.hpp"
 #include "vbatch/sample/cube.hpp"
 #include "vbatch/sample/e2p.hpp"

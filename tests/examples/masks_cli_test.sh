@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# Command-line tests of examples/02_masks: masks_cli_test.sh PATH/TO/masks WORK_DIR
+#
+# Every check prints one line (ok/FAIL) and the script ends with "N passed, M failed"; it exits
+# non-zero when a check failed. Input masks are made here from the tool's own --demo output;
+# image sizes are read from the PNG/JPEG headers with od and awk, so nothing beyond coreutils is
+# needed.
+set -euo pipefail
+
+M=${1:?usage: masks_cli_test.sh PATH/TO/masks WORK_DIR}
+W=${2:?usage: masks_cli_test.sh PATH/TO/masks WORK_DIR}
+rm -rf "$W" && mkdir -p "$W"
+cd "$W"
+
+passed=0 failed=0
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL $1"; }
+# A setup step that fails (set -e) still ends with the summary line, counted as one failure.
+finished=0
+trap 'if [[ $finished -eq 0 ]]; then echo "FAIL a setup step failed; stopping"; echo "$passed passed, $((failed + 1)) failed"; fi' EXIT
+
+# WxH from a PNG's IHDR chunk (bytes 16..23, big-endian).
+png_size() {
+  local b
+  read -r -a b < <(od -An -v -tu1 -j16 -N8 "$1")
+  echo "$(((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]))x$(((b[4] << 24) | (b[5] << 16) | (b[6] << 8) | b[7]))"
+}
+# WxH from a JPEG's start-of-frame segment, walking the marker segments from the start.
+jpeg_size() {
+  od -An -v -tu1 -N65536 "$1" | awk '{ for (i = 1; i <= NF; i++) b[n++] = $i }
+    END { p = 2
+          while (p + 8 < n) {
+            if (b[p] != 255) exit 1
+            m = b[p + 1]; len = b[p + 2] * 256 + b[p + 3]
+            if (m >= 192 && m <= 195) { printf "%dx%d\n", b[p + 7] * 256 + b[p + 8], b[p + 5] * 256 + b[p + 6]; exit 0 }
+            p += 2 + len
+          }
+          exit 1 }'
+}
+image_size() {
+  case $1 in
+    *.png) png_size "$1" ;;
+    *) jpeg_size "$1" ;;
+  esac
+}
+
+# expect_files NAME DIR FILE... : DIR holds exactly these files, searched recursively (no
+# temporaries, no extras).
+expect_files() {
+  local name=$1 dir=$2
+  shift 2
+  local want got
+  want=$(printf '%s\n' "$@" | sort)
+  got=$(cd "$dir" 2>/dev/null && find . -type f | sed 's|^\./||' | sort)
+  if [[ $want == "$got" ]]; then ok "$name"; else bad "$name: expected [${want//$'\n'/ }], got [${got//$'\n'/ }]"; fi
+}
+
+# expect_sizes NAME WxH FILE... : every file is a WxH image.
+expect_sizes() {
+  local name=$1 want=$2 f got
+  shift 2
+  for f in "$@"; do
+    got=$(image_size "$f" || echo "unreadable")
+    if [[ $got != "$want" ]]; then
+      bad "$name: $f is $got, expected $want"
+      return
+    fi
+  done
+  ok "$name"
+}
+
+# run_ok NAME ARGS... : masks exits 0 (its output goes to run.out / run.err).
+run_ok() {
+  local name=$1 rc=0
+  shift
+  "$M" "$@" >run.out 2>run.err || rc=$?
+  if [[ $rc -eq 0 ]]; then ok "$name"; else bad "$name: exit $rc: $(head -c 300 run.err)"; fi
+}
+
+# expect_error NAME STATUS TEXT OUTDIR ARGS... : masks ARGS exits with STATUS, its stderr contains
+# TEXT (the culprit), and OUTDIR is absent or empty afterwards (not even a temporary file).
+expect_error() {
+  local name=$1 want=$2 text=$3 out=$4 rc=0
+  shift 4
+  "$M" "$@" >run.out 2>run.err || rc=$?
+  if [[ $rc -ne $want ]]; then
+    bad "$name: exit $rc, expected $want: $(head -c 300 run.err)"
+  elif ! grep -qF -- "$text" run.err; then
+    bad "$name: the message does not name '$text': $(head -c 300 run.err)"
+  elif [[ -d $out && -n $(find "$out" -type f | head -1) ]]; then
+    bad "$name: left files in $out: $(find "$out" -type f | head -5 | tr '\n' ' ')"
+  else
+    ok "$name"
+  fi
+}
+
+# percent FIELD : the "before"/"after" percentage from the summary in run.out.
+percent() { sed -nE "s/^pixels set: ([0-9.]+)% before, ([0-9.]+)% after.*/\\$1/p" run.out; }
+
+start=$SECONDS
+
+# ---- help and version ------------------------------------------------------------------------
+run_ok "--help exits 0" --help
+if grep -q -- "--shape" run.out && grep -q -- "--compare" run.out; then ok "--help lists the options"; else bad "--help lists the options"; fi
+run_ok "--version exits 0" --version
+if grep -qE "^masks \(vbatch\) [0-9]+\.[0-9]+\.[0-9]+$" run.out; then ok "--version prints the vbatch version"; else bad "--version: $(cat run.out)"; fi
+
+# ---- the demo --------------------------------------------------------------------------------
+demo=(demo_0{0..3}.png)
+run_ok "--demo runs" --demo -o demo
+expect_files "--demo writes 4 masks and 4 comparisons" demo "${demo[@]}" compare/demo_0{0..3}.jpg
+expect_sizes "--demo masks are 640x480" 640x480 "${demo[@]/#/demo/}"
+expect_sizes "comparisons are before|after side by side" 1286x480 demo/compare/*.jpg
+if grep -q "4 masks: dilate square 15x15" run.out && grep -q "ms/mask" run.out; then ok "summary on stdout"; else bad "summary on stdout: $(cat run.out)"; fi
+if grep -q "\[4/4 masks\]" run.err; then ok "progress line on stderr"; else bad "progress line on stderr: $(cat run.err)"; fi
+before=$(percent 1) after=$(percent 2)
+if awk -v b="$before" -v a="$after" 'BEGIN { exit !(a > b && b > 0) }'; then ok "dilation grows the masks ($before% -> $after%)"; else bad "dilation grows the masks: $before% -> $after%"; fi
+
+# Inputs from the demo's masks, in a tree: in/z.png, in/a/x.png, in/b/deep/y.png.
+mkdir -p in/a in/b/deep images/a images/b/deep
+cp demo/demo_00.png in/z.png
+cp demo/demo_01.png in/a/x.png
+cp demo/demo_02.png in/b/deep/y.png
+# Source images for --compare: any image of the mask's size, under the same relative name.
+cp demo/demo_00.png images/z.png
+cp demo/demo_01.png images/a/x.png
+cp demo/demo_02.png images/b/deep/y.png
+
+# ---- real operations -------------------------------------------------------------------------
+tree=(z.png a/x.png b/deep/y.png)
+run_ok "a directory tree" in -o grown --op dilate --shape square --size 15
+expect_files "same relative names in the output" grown "${tree[@]}"
+expect_sizes "outputs keep the input size" 640x480 grown/z.png grown/a/x.png grown/b/deep/y.png
+run_ok "erode shrinks" in -o shrunk --op erode --shape disk --size 9
+b=$(percent 1) a=$(percent 2)
+if awk -v b="$b" -v a="$a" 'BEGIN { exit !(a < b) }'; then ok "erosion shrinks the masks ($b% -> $a%)"; else bad "erosion shrinks: $b% -> $a%"; fi
+run_ok "open with an ellipse, 2 iterations" in -o opened --op open --shape ellipse --width 9 --height 5 --iterations 2
+expect_files "open writes every mask" opened "${tree[@]}"
+run_ok "close with a rect" in -o closed --op close --shape rect --width 7 --height 3
+run_ok "gradient with a cross" in -o edges --op gradient --shape cross --size 5
+run_ok "a quoted glob ('*' stays in its directory)" 'in/*.png' -o glob --shape disk --size 21
+expect_files "the glob takes in/z.png only" glob z.png
+run_ok "a glob in a subdirectory" 'in/a/*.png' -o glob2
+expect_files "relative to the glob's base" glob2 x.png
+run_ok "single files" in/z.png in/a/x.png -o files --quiet
+expect_files "files keep their names" files z.png x.png
+if [[ ! -s run.out && ! -s run.err ]]; then ok "--quiet prints nothing"; else bad "--quiet printed: $(cat run.out run.err)"; fi
+
+run_ok "--compare with --images" in -o cmp_out --compare cmp --images images --shape disk --size 15
+expect_files "a comparison per mask, same relative names" cmp z.jpg a/x.jpg b/deep/y.jpg
+expect_sizes "comparisons are 1286x480" 1286x480 cmp/z.jpg cmp/a/x.jpg cmp/b/deep/y.jpg
+
+# Results do not depend on threads, batch size or algorithm.
+run_ok "1 thread, batch 1" in -o t1 --threads 1 --batch 1 --shape disk --size 11
+run_ok "2 threads, batch 3" in -o t2 --threads 2 --batch 3 --shape disk --size 11
+run_ok "the direct algorithm" in -o t3 --threads 2 --shape disk --size 11 --algorithm direct
+if cmp -s t1/a/x.png t2/a/x.png && diff -r t1 t2 >/dev/null && diff -r t1 t3 >/dev/null; then
+  ok "identical masks for any threads, batch and algorithm"
+else
+  bad "masks differ between thread/batch/algorithm settings"
+fi
+run_ok "square 15 through van_herk" in -o vh --shape square --size 15 --algorithm van_herk
+if diff -r vh grown >/dev/null; then ok "van_herk = automatic"; else bad "van_herk differs from automatic"; fi
+
+# ---- errors: the message names the culprit, and no output file appears ---------------------
+echo "not an image" >bad.png
+: >empty.png
+mkdir -p emptydir clash1 clash2 sizes/a
+cp in/z.png clash1/m.png
+cp in/z.png clash2/m.png
+cp demo/compare/demo_00.jpg sizes/z.jpg  # 1286x480: not the mask's size
+echo 'x' >not_a_dir
+
+expect_error "missing input" 1 "missing.png" out missing.png -o out
+expect_error "corrupt input" 1 "bad.png" out bad.png -o out
+expect_error "empty file" 1 "empty.png" out empty.png -o out
+expect_error "corrupt input among good ones" 1 "bad.png" out in bad.png -o out
+expect_error "empty directory" 1 "emptydir" out emptydir -o out
+expect_error "a glob that matches nothing" 1 "in/*.jpeg" out 'in/*.jpeg' -o out
+expect_error "no inputs, no --demo" 2 "no inputs" out -o out
+expect_error "two inputs with one output name" 1 "clash2/m.png" out clash1 clash2 -o out
+expect_error "--size 0" 2 "--size 0" out in -o out --size 0
+expect_error "--size -3" 2 "--size -3" out in -o out --size=-3
+expect_error "even disk diameter" 2 "--size 14" out in -o out --shape disk --size 14
+expect_error "unknown shape" 2 "--shape: hexagon" out in -o out --shape hexagon
+expect_error "unknown op" 2 "--op: blur" out in -o out --op blur
+expect_error "--width without --height" 2 "--width 9 --height 0" out in -o out --shape rect --width 9
+expect_error "--width with a square" 2 "--width/--height" out in -o out --shape square --width 9 --height 9
+expect_error "rect without sides" 2 "--shape rect needs" out in -o out --shape rect
+expect_error "--iterations 0" 2 "--iterations" out in -o out --iterations 0
+expect_error "van_herk with a disk" 2 "--algorithm van_herk" out in -o out --shape disk --algorithm van_herk
+expect_error "--images without --compare" 2 "--images images" out in -o out --images images
+expect_error "a missing source image" 1 "no source image" out in -o out --compare out/cmp --images emptydir
+expect_error "a source image of another size" 1 "sizes/z.jpg" out in/z.png -o out --compare out/cmp --images sizes
+expect_error "image over --max-pixels" 1 "exceeds the limit" out in -o out --max-pixels 1000
+expect_error "unknown option" 2 "--frobnicate" out in -o out --frobnicate
+expect_error "output directory is a file" 1 "not_a_dir" out in -o not_a_dir
+expect_error "output under a regular file" 1 "not_a_dir/masks" not_a_dir/masks in -o not_a_dir/masks
+expect_error "output under /proc" 1 "/proc/masks_cli_test" out in -o /proc/masks_cli_test
+expect_error "output over the inputs" 2 "would overwrite" in/none in -o in
+if [[ -f in/z.png && $(find in -type f | wc -l) -eq 3 ]]; then ok "the inputs are untouched"; else bad "the inputs changed: $(find in -type f)"; fi
+
+echo "($((SECONDS - start)) s)"
+finished=1
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
