@@ -3,6 +3,13 @@
 // module that needs nothing beyond fmt; include vbatch/io/image_io.hpp (link vbatch::io) for files
 // and vbatch/core/cuda/*.hpp under nvcc for the CUDA backend.
 
+#include "vbatch/boxes/assignment.hpp"
+#include "vbatch/boxes/box.hpp"
+#include "vbatch/boxes/mot.hpp"
+#include "vbatch/boxes/nms.hpp"
+#include "vbatch/boxes/pairwise.hpp"
+#include "vbatch/boxes/synthetic.hpp"
+#include "vbatch/boxes/tracker.hpp"
 #include "vbatch/core/buffer.hpp"
 #include "vbatch/core/config.hpp"
 #include "vbatch/core/element.hpp"

@@ -1,0 +1,48 @@
+#pragma once
+// NMS with the suppression mask computed on the GPU (nvcc only).
+//
+//   vbatch::nms_batch_result r = vbatch::nms_batched(vbatch::cuda{stream}, boxes, scores, classes, offsets);
+//
+// Inputs and results are in host memory. The host ranks each image's boxes (filter by score,
+// sort by score then index: the same order as on the CPU), uploads them in rank order, the GPU
+// runs nms_mask_kernel over (images, ranks, 64-rank words), the mask comes back and the host
+// scans it. So the kept boxes are those of the CPU schedules, given the same IoU bits (box.hpp
+// keeps nvcc from fusing multiply-adds). The sort stays on the host: a CUB segmented radix sort
+// would move it to the GPU; it is not written yet. Compiled and linked for sm_80/sm_90 by
+// tests/cuda/instantiate_boxes.cu; executed under the tests' CPU emulation of CUDA
+// (tests/boxes/cuda_emulation_test.cpp); never run on a GPU (none here).
+
+#include <span>
+#include <vector>
+
+#include "vbatch/boxes/nms.hpp"
+#include "vbatch/core/cuda/memory.hpp"
+
+namespace vbatch::inline v0 {
+
+inline nms_batch_result nms_batched(const cuda& exec, std::span<const box_xyxy> boxes, std::span<const float> scores,
+                                    std::span<const int> classes, std::span<const int> offsets, const nms_options& options = {}) {
+  check(can_nms(boxes, scores, classes, offsets, options));
+  const int images = static_cast<int>(offsets.size()) - 1;
+  const detail::ranked_batch r = detail::rank_batch(boxes, scores, classes, offsets, options);
+  const int words = detail::mask_words(r.max_count);
+  std::vector<std::uint64_t> mask(static_cast<std::size_t>(images) * r.max_count * words);
+  if (!mask.empty()) {
+    const auto d_boxes = buffer<box_xyxy, device_memory>::from_host(r.boxes);
+    const auto d_classes = buffer<int, device_memory>::from_host(r.classes);
+    const auto d_offsets = buffer<int, device_memory>::from_host(r.offsets);
+    buffer<std::uint64_t, device_memory> d_mask(mask.size());
+    const nms_mask_kernel kernel{
+        d_boxes.data(),       r.classes.empty() ? nullptr : d_classes.data(), d_offsets.data(), d_mask.data(), r.max_count, words,
+        options.iou_threshold};
+    for_each_index(exec, extent3{images, r.max_count, words}, kernel);
+    check_cuda(cudaMemcpyAsync(mask.data(), d_mask.data(), d_mask.bytes(), cudaMemcpyDeviceToHost, exec.stream),
+               "nms_batched: mask download");
+    check_cuda(cudaStreamSynchronize(exec.stream), "nms_batched: synchronize");
+  }
+  std::vector<std::vector<int>> kept(static_cast<std::size_t>(images));
+  for (int i = 0; i < images; ++i) detail::scan_mask(r, mask.data(), i, options.max_detections, kept[i]);
+  return detail::join(kept);
+}
+
+}  // namespace vbatch::inline v0

@@ -1,0 +1,98 @@
+// The boxes kernels through vbatch's CUDA layer, executed by the tests' CPU emulation of the CUDA
+// execution model (tests/cuda_emulation/cuda_emulation.hpp): pairwise IoU/GIoU on device views,
+// and NMS with its suppression-bitmask kernel on the device (boxes/cuda/nms.hpp: upload, launch,
+// download, host scan), with launch geometries that leave partial blocks. Results must equal the
+// CPU's bit for bit (IoU) and index for index (NMS). This runs the device path's launch geometry,
+// bounds checks and transfers; it says nothing about a real GPU's arithmetic or speed.
+
+#include "cuda_emulation/cuda_emulation.hpp"  // first: it replaces the CUDA runtime
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "test_util.hpp"
+#include "vbatch/boxes/cuda/nms.hpp"
+#include "vbatch/core/cuda/memory.hpp"
+
+namespace {
+
+namespace vb = vbatch;
+using vb::box_xyxy;
+
+// Geometries: 8×4 blocks (partial blocks on most extents), 5×3 (odd), the default 32×8.
+const vb::cuda geometries[] = {{nullptr, 8, 4}, {nullptr, 5, 3}, {nullptr, 32, 8}};
+
+std::vector<box_xyxy> random_boxes(int n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> pos(0, 200), size(0, 70);
+  std::vector<box_xyxy> boxes;
+  for (int i = 0; i < n; ++i) {
+    const float x = float(pos(rng)), y = float(pos(rng));
+    boxes.push_back({x, y, x + float(size(rng)), y + float(size(rng))});
+  }
+  return boxes;
+}
+
+template <class Metric>
+void expect_pairwise_on_device_equals_cpu() {
+  const int lists = 3, n = 19, m = 37;
+  const std::vector<box_xyxy> a = random_boxes(lists * n, 1), b = random_boxes(lists * m, 2);
+  std::vector<float> expected(std::size_t(lists) * n * m);
+  vb::pairwise<Metric>(vb::cpu_serial{}, vb::box_batch_view<const box_xyxy>::dense(a.data(), lists, n),
+                       vb::box_batch_view<const box_xyxy>::dense(b.data(), lists, m),
+                       vb::batch_view<float>::dense(expected.data(), {lists, n, m, 1}));
+  const auto da = vb::buffer<box_xyxy, vb::device_memory>::from_host(a);
+  const auto db = vb::buffer<box_xyxy, vb::device_memory>::from_host(b);
+  for (const vb::cuda& exec : geometries) {
+    vb::batch_buffer<float, vb::device_memory> out({lists, n, m, 1});  // (B,N,M,1)
+    vb::pairwise<Metric>(exec, vb::box_batch_view<const box_xyxy>::dense(da.data(), lists, n),
+                         vb::box_batch_view<const box_xyxy>::dense(db.data(), lists, m), out.view());
+    vb::check_cuda(cudaStreamSynchronize(exec.stream), "sync");
+    std::vector<float> got(expected.size());
+    vb::check_cuda(cudaMemcpy(got.data(), out.data(), out.bytes(), cudaMemcpyDeviceToHost), "download");
+    EXPECT_EQ(std::memcmp(got.data(), expected.data(), got.size() * sizeof(float)), 0)
+        << Metric::name << ", block " << exec.block_x << "x" << exec.block_y;
+  }
+}
+
+TEST(BoxesCudaEmulation, PairwiseIouAndGiouOnTheDeviceEqualTheCpu) {
+  expect_pairwise_on_device_equals_cpu<vb::metric::iou>();
+  expect_pairwise_on_device_equals_cpu<vb::metric::giou>();
+}
+
+TEST(BoxesCudaEmulation, NmsWithTheDeviceMaskEqualsTheCpuSchedules) {
+  // Five images of 0 to 150 boxes (more than two 64-rank words), tied scores, 3 classes.
+  std::vector<box_xyxy> boxes;
+  std::vector<float> scores;
+  std::vector<int> classes, offsets{0};
+  std::mt19937 rng(9);
+  for (int i = 0; i < 5; ++i) {
+    const int count = i == 2 ? 0 : 30 * (i + 1);
+    const std::vector<box_xyxy> b = random_boxes(count, 20 + i);
+    boxes.insert(boxes.end(), b.begin(), b.end());
+    for (int k = 0; k < count; ++k) scores.push_back(0.25f * float(1 + rng() % 4)), classes.push_back(int(rng() % 3));
+    offsets.push_back(static_cast<int>(boxes.size()));
+  }
+  for (const bool use_classes : {false, true}) {
+    const std::span<const int> c = use_classes ? std::span<const int>(classes) : std::span<const int>();
+    for (const vb::nms_options o :
+         {vb::nms_options{.iou_threshold = 0.3f}, vb::nms_options{.iou_threshold = 0.5f, .max_detections = 12}}) {
+      const vb::nms_batch_result cpu = vb::nms_batched(vb::cpu_serial{}, boxes, scores, c, offsets, o);
+      ASSERT_GT(cpu.indices.size(), 20u);
+      for (const vb::cuda& exec : geometries) {
+        const vb::nms_batch_result device = vb::nms_batched(exec, boxes, scores, c, offsets, o);
+        EXPECT_EQ(device.indices, cpu.indices) << "classes " << use_classes << ", block " << exec.block_x << "x" << exec.block_y;
+        EXPECT_EQ(device.offsets, cpu.offsets);
+      }
+    }
+  }
+  // Nothing to suppress: no device work, an empty result per image.
+  const std::vector<int> empty_offsets{0, 0, 0};
+  EXPECT_EQ(vb::nms_batched(vb::cuda{}, std::vector<box_xyxy>{}, std::vector<float>{}, {}, empty_offsets).offsets,
+            (std::vector<int>{0, 0, 0}));
+}
+
+}  // namespace

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# Command-line tests of examples/03_track: track_cli_test.sh PATH/TO/track WORK_DIR
+#
+# Every check prints one line (ok/FAIL) and the script ends with "N passed, M failed"; it exits
+# non-zero when a check failed. Inputs are written here, plus the real MOT15 detections from
+# $VBATCH_SHARED_DATA_DIR/mot15 when that directory exists; only coreutils and awk are needed.
+set -euo pipefail
+
+T=${1:?usage: track_cli_test.sh PATH/TO/track WORK_DIR}
+W=${2:?usage: track_cli_test.sh PATH/TO/track WORK_DIR}
+rm -rf "$W" && mkdir -p "$W"
+cd "$W"
+
+passed=0 failed=0
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL $1"; }
+finished=0
+trap 'if [[ $finished -eq 0 ]]; then echo "FAIL a setup step failed; stopping"; echo "$passed passed, $((failed + 1)) failed"; fi' EXIT
+
+# run_ok NAME ARGS... : track exits 0 (its output goes to run.out / run.err).
+run_ok() {
+  local name=$1 rc=0
+  shift
+  "$T" "$@" >run.out 2>run.err || rc=$?
+  if [[ $rc -eq 0 ]]; then ok "$name"; else bad "$name: exit $rc: $(head -c 300 run.err)"; fi
+}
+
+# expect_error NAME STATUS TEXT ARGS... : track ARGS exits with STATUS, its stderr contains TEXT,
+# and neither out.txt nor any temporary file appears in the working directory.
+expect_error() {
+  local name=$1 want=$2 text=$3 rc=0
+  shift 3
+  local before
+  before=$(ls -A | grep -v '^run\.' | sort)
+  "$T" "$@" >run.out 2>run.err || rc=$?
+  local after
+  after=$(ls -A | grep -v '^run\.' | sort)
+  if [[ $rc -ne $want ]]; then
+    bad "$name: exit $rc, expected $want: $(head -c 300 run.err)"
+  elif ! grep -qF -- "$text" run.err; then
+    bad "$name: the message does not name '$text': $(head -c 300 run.err)"
+  elif [[ $before != "$after" ]]; then
+    bad "$name: files appeared: $(comm -13 <(echo "$before") <(echo "$after") | tr '\n' ' ')"
+  else
+    ok "$name"
+  fi
+}
+
+# check_tracks NAME DETS TRACKS : every line of TRACKS has 10 fields, ids are positive and unique
+# within a frame, and its frame,x,y,w,h,score is a line of DETS (the output boxes are detections).
+check_tracks() {
+  local name=$1 dets=$2 tracks=$3 msg
+  msg=$(awk -F, '
+    NR == FNR { det[$1 "," $3 "," $4 "," $5 "," $6 "," $7] = 1; next }
+    NF != 10 { print "line " FNR " has " NF " fields"; exit 1 }
+    $2 < 1 || $2 != int($2) { print "line " FNR ": id " $2; exit 1 }
+    seen[$1 "," $2]++ { print "line " FNR ": id " $2 " twice in frame " $1; exit 1 }
+    !(($1 "," $3 "," $4 "," $5 "," $6 "," $7) in det) { print "line " FNR " is not a detection: " $0; exit 1 }
+    $8 != -1 || $9 != -1 || $10 != -1 { print "line " FNR ": trailing fields " $8 "," $9 "," $10; exit 1 }
+  ' "$dets" "$tracks" 2>&1) && ok "$name" || bad "$name: $msg"
+}
+
+start=$SECONDS
+
+# ---- help and version ------------------------------------------------------------------------
+run_ok "--help exits 0" --help
+if grep -q -- "--max-age" run.out && grep -q -- "--min-hits" run.out && grep -q -- "--iou" run.out; then ok "--help lists the options"; else bad "--help lists the options"; fi
+run_ok "--version exits 0" --version
+if grep -qE "^track \(vbatch\) [0-9]+\.[0-9]+\.[0-9]+$" run.out; then ok "--version prints the vbatch version"; else bad "--version: $(cat run.out)"; fi
+
+# ---- the demo --------------------------------------------------------------------------------
+run_ok "--demo runs" --demo -o demo.txt
+if [[ -s demo.txt ]]; then ok "--demo writes tracks"; else bad "--demo wrote nothing"; fi
+if grep -q "frames/s" run.out && grep -q "identity switches" run.out && grep -q "tracks" run.out; then ok "summary on stdout"; else bad "summary: $(cat run.out)"; fi
+if awk -F, 'NF != 10 { exit 1 }' demo.txt; then ok "demo lines have 10 fields"; else bad "demo lines have 10 fields"; fi
+run_ok "--demo --motion velocity --max-age 3" --demo -o demo_v.txt --motion velocity --max-age 3 --quiet
+if [[ ! -s run.out && ! -s run.err ]]; then ok "--quiet prints nothing"; else bad "--quiet printed: $(cat run.out run.err)"; fi
+run_ok "--demo again" --demo -o demo2.txt -q
+if cmp -s demo.txt demo2.txt; then ok "the demo is deterministic"; else bad "two demo runs differ"; fi
+
+# ---- a small hand-made input -----------------------------------------------------------------
+# Two objects over 6 frames (object 2 missing in frame 4), unsorted lines, CRLF on one line, a
+# blank line, a false positive in frame 5.
+cat >dets.txt <<'EOF'
+2,-1,102,100,50,80,0.9,-1,-1,-1
+1,-1,100,100,50,80,0.95,-1,-1,-1
+1,-1,400,100,50,80,0.8,-1,-1,-1
+2,-1,404,100,50,80,0.85,-1,-1,-1
+3,-1,104,100,50,80,0.9,-1,-1,-1
+3,-1,408,100,50,80,0.7,-1,-1,-1
+
+4,-1,106,100,50,80,0.9,-1,-1,-1
+5,-1,108,100,50,80,0.9,-1,-1,-1
+5,-1,416,100,50,80,0.75,-1,-1,-1
+5,-1,900,500,20,20,0.3,-1,-1,-1
+6,-1,110,100,50,80,0.9,-1,-1,-1
+6,-1,420,100,50,80,0.7,-1,-1,-1
+EOF
+printf '7,-1,112,100,50,80,0.9,-1,-1,-1\r\n' >>dets.txt
+run_ok "hand-made input" dets.txt -o small.txt
+check_tracks "hand-made: output boxes are detections, ids unique per frame" dets.txt small.txt
+# min_hits 3: frames 3.. for object 1 (id 1); object 2 (id 2) from frame 3, paired again in frame 5
+# after one missed frame (max_age 1).
+expected='3,1,104,100,50,80,0.9,-1,-1,-1
+3,2,408,100,50,80,0.7,-1,-1,-1
+4,1,106,100,50,80,0.9,-1,-1,-1
+5,1,108,100,50,80,0.9,-1,-1,-1
+5,2,416,100,50,80,0.75,-1,-1,-1
+6,1,110,100,50,80,0.9,-1,-1,-1
+6,2,420,100,50,80,0.7,-1,-1,-1
+7,1,112,100,50,80,0.9,-1,-1,-1'
+if [[ $(cat small.txt) == "$expected" ]]; then ok "hand-made: the expected tracks"; else bad "hand-made: got $(tr '\n' ' ' <small.txt)"; fi
+if grep -q "7 frames, 13 detections -> 2 tracks, 8 track boxes" run.out; then ok "hand-made: summary counts"; else bad "hand-made summary: $(cat run.out)"; fi
+run_ok "--min-hits 1" dets.txt -o hits1.txt --min-hits 1
+if [[ $(wc -l <hits1.txt) -eq 13 ]]; then ok "--min-hits 1 reports every detection"; else bad "--min-hits 1: $(wc -l <hits1.txt) lines"; fi
+run_ok "--max-age 0" dets.txt -o age0.txt --max-age 0 --min-hits 1
+before_gap=$(awk -F, '$1 == 3 && $3 == 408 { print $2 }' age0.txt)
+after_gap=$(awk -F, '$1 == 5 && $3 == 416 { print $2 }' age0.txt)
+if [[ -n $before_gap && -n $after_gap && $before_gap != "$after_gap" ]]; then ok "--max-age 0: object 2 gets a new id after its gap"; else bad "--max-age 0: $(tr '\n' ' ' <age0.txt)"; fi
+run_ok "--min-score 0.8 drops the weaker detections" dets.txt -o scored.txt --min-score 0.8 --min-hits 1
+if awk -F, '$7 < 0.8 { exit 1 }' scored.txt; then ok "--min-score: no output under 0.8"; else bad "--min-score: $(tr '\n' ' ' <scored.txt)"; fi
+run_ok "--assign greedy --motion velocity" dets.txt -o greedy.txt --assign greedy --motion velocity
+if cmp -s small.txt greedy.txt; then ok "greedy + velocity agree on an easy scene"; else bad "greedy differs: $(tr '\n' ' ' <greedy.txt)"; fi
+
+# An existing output is replaced atomically on success, and kept on failure.
+echo "old" >keep.txt
+run_ok "overwrite an existing output" dets.txt -o keep.txt
+if cmp -s keep.txt small.txt; then ok "the output was replaced"; else bad "the output was not replaced"; fi
+echo "old" >keep.txt
+
+# ---- the real MOT15 detections -----------------------------------------------------------------
+MOT=${VBATCH_SHARED_DATA_DIR:-}/mot15
+if [[ -n ${VBATCH_SHARED_DATA_DIR:-} && -f $MOT/ETH-Bahnhof/det.txt ]]; then
+  for seq in ETH-Bahnhof TUD-Campus; do
+    run_ok "MOT15 $seq" "$MOT/$seq/det.txt" -o "$seq.txt"
+    check_tracks "MOT15 $seq: output boxes are detections, ids unique per frame" "$MOT/$seq/det.txt" "$seq.txt"
+    if grep -qE "^.*: [0-9]+ frames, [0-9]+ detections -> [0-9]+ tracks" run.out; then ok "MOT15 $seq: summary"; else bad "MOT15 $seq summary: $(cat run.out)"; fi
+  done
+  if grep -q "1000 frames, 6209 detections" <("$T" "$MOT/ETH-Bahnhof/det.txt" -o eth2.txt); then ok "MOT15 ETH-Bahnhof: 1000 frames, 6209 detections"; else bad "MOT15 ETH-Bahnhof counts"; fi
+  if cmp -s ETH-Bahnhof.txt eth2.txt; then ok "MOT15: runs are deterministic"; else bad "MOT15: two runs differ"; fi
+else
+  echo "skip MOT15 checks: no \$VBATCH_SHARED_DATA_DIR/mot15"
+fi
+
+# ---- input errors: exit 1, the message names the file and line, nothing written ---------------
+printf '1,-1,1,2,3,4,0.9\n1,-1,5,6,7,8,0.8\n2,-1,x,2,3,4,0.9\n' >bad_number.txt
+printf '1,-1,1,2,3,4,0.9\n2,-1,1,2,3\n' >few_fields.txt
+printf '1,-1,1,2,-3,4,0.9\n' >neg_width.txt
+printf '1.5,-1,1,2,3,4,0.9\n' >frac_frame.txt
+printf '1,-1,1,2,3,4,nan\n' >nan_score.txt
+printf '\x00\x01binary' >binary.txt
+mkdir -p a_dir
+expect_error "bad number" 1 "bad_number.txt:3: field 3 (x) is 'x'" bad_number.txt -o out.txt
+expect_error "too few fields" 1 "few_fields.txt:2: 5 fields" few_fields.txt -o out.txt
+expect_error "negative width" 1 "neg_width.txt:1: negative width" neg_width.txt -o out.txt
+expect_error "fractional frame" 1 "frac_frame.txt:1: frame 1.5" frac_frame.txt -o out.txt
+expect_error "NaN score" 1 "nan_score.txt:1: field 7 (score)" nan_score.txt -o out.txt
+expect_error "binary file" 1 "binary.txt:1:" binary.txt -o out.txt
+expect_error "missing input" 1 "missing.txt: cannot open" missing.txt -o out.txt
+expect_error "input is a directory" 1 "a_dir: is a directory" a_dir -o out.txt
+expect_error "output directory missing" 1 "the directory nodir does not exist" dets.txt -o nodir/out.txt
+expect_error "output is a directory" 1 "a_dir: is a directory" dets.txt -o a_dir
+expect_error "malformed input keeps an existing output" 1 "bad_number.txt:3:" bad_number.txt -o keep.txt
+if [[ $(cat keep.txt) == old ]]; then ok "the old output is untouched"; else bad "the old output changed"; fi
+
+# ---- usage errors: exit 2 -----------------------------------------------------------------------
+expect_error "no input, no --demo" 2 "no input" -o out.txt
+expect_error "missing -o" 2 "--output" dets.txt
+expect_error "--iou 0" 2 "--iou 0" dets.txt -o out.txt --iou 0
+expect_error "--iou 1.5" 2 "--iou" dets.txt -o out.txt --iou 1.5
+expect_error "--min-hits -1" 2 "--min-hits" dets.txt -o out.txt --min-hits -1
+expect_error "--max-age x" 2 "--max-age" dets.txt -o out.txt --max-age x
+expect_error "--motion kalman" 2 "--motion: kalman" dets.txt -o out.txt --motion kalman
+expect_error "--assign hungarian" 2 "--assign: hungarian" dets.txt -o out.txt --assign hungarian
+expect_error "--demo with an input" 2 "--demo" dets.txt --demo -o out.txt
+expect_error "unknown option" 2 "--frobnicate" dets.txt -o out.txt --frobnicate
+
+echo "($((SECONDS - start)) s)"
+finished=1
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
