@@ -192,3 +192,40 @@ TEST(ForEachItem, PropagatesExceptions) {
 }
 
 }  // namespace
+
+// The process-wide worker pool: a call from inside a parallel job, or while another thread's job
+// holds the pool, runs on its own thread instead of waiting on itself; every index is still
+// visited exactly once.
+TEST(CpuParPool, NestedAndConcurrentCallsVisitEveryIndexOnce) {
+  constexpr int outer = 6, inner_h = 5, inner_w = 7;
+  std::vector<std::atomic<int>> hits(outer * inner_h * inner_w);
+  vbatch::for_each_item(vbatch::cpu_par{2}, outer, [&](int i) {
+    vbatch::for_each_index(vbatch::cpu_par{2}, {1, inner_h, inner_w},
+                           [&](int, int y, int x) { hits[(i * inner_h + y) * inner_w + x].fetch_add(1); });
+  });
+  for (const auto& h : hits) EXPECT_EQ(h.load(), 1);
+
+  std::vector<std::atomic<int>> a(50000), b(50000);
+  std::thread other([&] {
+    for (int r = 0; r < 20; ++r)
+      vbatch::for_each_item(vbatch::cpu_par{2}, int(b.size()), [&](int i) { b[std::size_t(i)].fetch_add(1); });
+  });
+  for (int r = 0; r < 20; ++r)
+    vbatch::for_each_item(vbatch::cpu_par{3}, int(a.size()), [&](int i) { a[std::size_t(i)].fetch_add(1); });
+  other.join();
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i].load(), 20) << i;
+    ASSERT_EQ(b[i].load(), 20) << i;
+  }
+}
+
+TEST(CpuParPool, AnExceptionLeavesThePoolUsable) {
+  EXPECT_THROW(vbatch::for_each_item(vbatch::cpu_par{2}, 100,
+                                     [](int i) {
+                                       if (i == 77) throw std::runtime_error("item 77");
+                                     }),
+               std::runtime_error);
+  std::atomic<int> count{0};
+  vbatch::for_each_item(vbatch::cpu_par{2}, 1000, [&](int) { count.fetch_add(1); });
+  EXPECT_EQ(count.load(), 1000);
+}

@@ -10,8 +10,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <type_traits>
@@ -49,6 +51,84 @@ concept row_kernel = requires(const F& f, int i) {
 };
 
 namespace detail {
+
+// Worker threads kept for the life of the program, so that a parallel call costs a wake-up
+// (a few µs) instead of starting threads (50–100 µs): sub-millisecond kernels then scale too.
+// One job at a time: a call that finds the pool busy (another thread's job, or a call from inside
+// a job) gets `false` and does its work on its own thread, so nothing waits on itself and the
+// machine is never oversubscribed.
+class thread_pool {
+ public:
+  static thread_pool& instance() {
+    static thread_pool pool;
+    return pool;
+  }
+
+  // Runs job(0) on the calling thread and job(1..helpers) on pool workers; returns when all have
+  // returned. `job` must not throw.
+  template <class Job>
+  bool run(int helpers, Job& job) {
+    std::unique_lock busy(busy_, std::try_to_lock);
+    if (!busy.owns_lock() || inside_job()) return false;
+    {
+      std::lock_guard lock(mutex_);
+      while (int(workers_.size()) < helpers) workers_.emplace_back([this, index = int(workers_.size()) + 1] { loop(index); });
+      job_ = [&job](int i) { job(i); };
+      wanted_ = helpers;
+      pending_ = helpers;
+      ++generation_;
+    }
+    wake_.notify_all();
+    inside_job() = true;
+    job(0);
+    inside_job() = false;
+    std::unique_lock lock(mutex_);
+    done_.wait(lock, [&] { return pending_ == 0; });
+    job_ = nullptr;
+    return true;
+  }
+
+  ~thread_pool() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (auto& w : workers_) w.join();
+  }
+
+ private:
+  static bool& inside_job() {
+    static thread_local bool inside = false;
+    return inside;
+  }
+
+  void loop(int index) {
+    inside_job() = true;
+    for (std::uint64_t seen = 0;;) {
+      std::function<void(int)> job;
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait(lock, [&] { return stop_ || (generation_ != seen && index <= wanted_); });
+        if (stop_) return;
+        seen = generation_;
+        job = job_;
+      }
+      job(index);
+      std::lock_guard lock(mutex_);
+      if (--pending_ == 0) done_.notify_one();
+    }
+  }
+
+  std::mutex busy_, mutex_;
+  std::condition_variable wake_, done_;
+  std::vector<std::thread> workers_;
+  std::function<void(int)> job_;
+  std::uint64_t generation_ = 0;
+  int wanted_ = 0, pending_ = 0;
+  bool stop_ = false;
+};
+
 template <class F>
 void run_rows(const extent3& e, std::int64_t first_row, std::int64_t last_row, F& f) {
   for (std::int64_t r = first_row; r < last_row; ++r) {
@@ -68,8 +148,8 @@ void for_each_index(cpu_serial, extent3 e, F&& f) {
 }
 
 // Rows are handed out in chunks from a shared counter (dynamic scheduling keeps both cores busy
-// when images differ in cost); the caller's thread works too. The first exception thrown by `f`
-// on any thread stops the hand-out and is rethrown here.
+// when images differ in cost) to the caller's thread and threads-1 workers of the process-wide
+// pool. The first exception thrown by `f` on any thread stops the hand-out and is rethrown here.
 template <class F>
 void for_each_index(const cpu_par& exec, extent3 e, F&& f) {
   if (e.n <= 0 || e.h <= 0 || e.w <= 0) return;
@@ -90,12 +170,8 @@ void for_each_index(const cpu_par& exec, extent3 e, F&& f) {
       if (!failure) failure = std::current_exception();
     }
   };
-  {
-    std::vector<std::jthread> helpers;
-    helpers.reserve(threads - 1);
-    for (int t = 1; t < threads; ++t) helpers.emplace_back(work);
-    work();
-  }
+  auto job = [&](int) { work(); };
+  if (!detail::thread_pool::instance().run(threads - 1, job)) work();  // pool busy: this thread does it all
   if (failure) std::rethrow_exception(failure);
 }
 
