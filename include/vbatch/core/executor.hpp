@@ -64,8 +64,10 @@ class thread_pool {
     return pool;
   }
 
-  // Runs job(0) on the calling thread and job(1..helpers) on pool workers; returns when all have
-  // returned. `job` must not throw.
+  // Runs job(0) on the calling thread and job(i) on up to `helpers` pool workers, each worker i
+  // that wakes while the caller still works; returns once the caller's share and every started
+  // worker are done. A worker that wakes after that skips the job, so a busy machine never makes
+  // the caller wait for a thread that has nothing left to do. `job` must not throw.
   template <class Job>
   bool run(int helpers, Job& job) {
     std::unique_lock busy(busy_, std::try_to_lock);
@@ -75,7 +77,7 @@ class thread_pool {
       while (int(workers_.size()) < helpers) workers_.emplace_back([this, index = int(workers_.size()) + 1] { loop(index); });
       job_ = [&job](int i) { job(i); };
       wanted_ = helpers;
-      pending_ = helpers;
+      open_ = true;
       ++generation_;
     }
     wake_.notify_all();
@@ -83,7 +85,8 @@ class thread_pool {
     job(0);
     inside_job() = false;
     std::unique_lock lock(mutex_);
-    done_.wait(lock, [&] { return pending_ == 0; });
+    open_ = false;
+    done_.wait(lock, [&] { return running_ == 0; });
     job_ = nullptr;
     return true;
   }
@@ -112,11 +115,13 @@ class thread_pool {
         wake_.wait(lock, [&] { return stop_ || (generation_ != seen && index <= wanted_); });
         if (stop_) return;
         seen = generation_;
+        if (!open_) continue;  // woke too late: the caller has finished the work
+        ++running_;
         job = job_;
       }
       job(index);
       std::lock_guard lock(mutex_);
-      if (--pending_ == 0) done_.notify_one();
+      if (--running_ == 0) done_.notify_one();
     }
   }
 
@@ -125,8 +130,8 @@ class thread_pool {
   std::vector<std::thread> workers_;
   std::function<void(int)> job_;
   std::uint64_t generation_ = 0;
-  int wanted_ = 0, pending_ = 0;
-  bool stop_ = false;
+  int wanted_ = 0, running_ = 0;
+  bool open_ = false, stop_ = false;
 };
 
 template <class F>
