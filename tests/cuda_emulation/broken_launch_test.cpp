@@ -115,6 +115,34 @@ TEST(BrokenLaunch, AMissingSyncthreadsGivesWrongSumsInOneOfTheThreadOrders) {
   EXPECT_TRUE(caught) << "a missing __syncthreads must be caught";
 }
 
+__global__ void read_past_the_end(const int* in, int* out, int n, int overrun) {
+  const int i = int(blockIdx.x * blockDim.x + threadIdx.x);
+  if (i < n) out[i] = in[i + overrun];  // reads `overrun` elements too far
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+// Out-of-bounds reads do not touch the guard bytes; AddressSanitizer catches them (the sanitizer
+// build runs this file; the plain build has no way to see a read).
+TEST(BrokenLaunchDeathTest, AnOutOfBoundsReadIsCaughtByAddressSanitizer) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        const device_ints in(iota_ints(32));
+        device_ints out(std::vector<int>(32, 0));
+        vb::detail::launch(read_past_the_end, dim3(1), dim3(32), 0, nullptr, in.data.data(), out.data.data(), 32, 1000);
+      },
+      "heap-buffer-overflow");
+}
+#endif
+
+TEST(BrokenLaunch, AReadInsideTheBufferIsFine) {
+  const device_ints in(iota_ints(64));
+  device_ints out(std::vector<int>(32, 0));
+  vb::detail::launch(read_past_the_end, dim3(1), dim3(32), 0, nullptr, in.data.data(), out.data.data(), 32, 32);
+  const std::vector<int> got = out.download();
+  for (int i = 0; i < 32; ++i) EXPECT_EQ(got[std::size_t(i)], i + 33);
+}
+
 TEST(BrokenLaunch, AnInvalidConfigurationIsALaunchError) {
   const device_ints in(iota_ints(8));
   device_ints out(std::vector<int>(8, 0));
