@@ -2,7 +2,7 @@
 # Installs the Debian packages vbatch builds and tests with, when any is missing. Idempotent.
 set -euo pipefail
 packages=(cmake ninja-build g++ pkg-config libstb-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
-          libcli11-dev nlohmann-json3-dev libopencv-dev)
+          libcli11-dev nlohmann-json3-dev libopencv-dev libturbojpeg0-dev libpng-dev ffmpeg)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -3,12 +3,16 @@
 //   e2p --demo -o out/                                  # a synthetic panorama -> 8 views
 //   e2p frames/ -o views/ --rig rings3:8 --size 1600x1200 --fov 100
 //   e2p pano_0042.jpg --cube --layout dice -o cubes/    # frame_00042_cube.jpg
+//   e2p frames/ -o views/ --resume                      # after a crash: only what is missing
 //
-// Per batch of frames: load them in parallel -> remap every camera of every frame in one call,
-// with a map built once per source size -> save every view in parallel. Everything that can be
-// checked (arguments, cameras, input headers, frame ids, the output directory) is checked before
-// the first frame is loaded, so a mistake costs no work and leaves no files. Only a frame that
-// fails to decode (a truncated JPEG) stops a run midway; the views saved before it are complete.
+// A pipeline of three stages on their own threads, joined by bounded queues, so that decoding,
+// remapping and encoding overlap: decode workers fill batches of frames a few batches ahead
+// (vbatch::image_loader) -> one remap of every camera of a batch, with a map built once per source
+// size (while the first frames decode) -> encode workers save every view atomically
+// (vbatch::image_writer). Everything that can be checked (arguments, cameras, input headers, frame
+// ids, the output directory) is checked before the first frame is loaded, so a mistake costs no
+// work and leaves no files. Only a frame that fails to decode (a truncated JPEG) or a write that
+// fails (a full disk) stops a run midway; the views of the frames before it are written, complete.
 //
 // Exit status: 0 done, 1 an input, camera file or output problem, 2 a bad command line.
 
@@ -24,7 +28,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
+#include <memory>
+#include <numeric>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -40,7 +47,12 @@
 #include "vbatch/batch/estimate.hpp"
 #include "vbatch/batch/for_each_batch.hpp"
 #include "vbatch/batch/partition.hpp"
+#include "vbatch/io/frame_source.hpp"
 #include "vbatch/io/image_io.hpp"
+#include "vbatch/io/loader.hpp"
+#include "vbatch/io/writer.hpp"
+#include "vbatch/pipeline/buffer_pool.hpp"
+#include "vbatch/pipeline/pipeline.hpp"
 #include "vbatch/vbatch.hpp"
 
 namespace {
@@ -71,7 +83,8 @@ struct options {
               layout = "list", cameras_file;
   std::vector<std::string> camera_specs;
   double pitch = 0, fov = 90, vfov = 0;
-  int quality = 92, threads = 0;
+  int quality = 92, threads = 0, decode_workers = 0, encode_workers = 0, prefetch = 2;
+  bool resume = false;
   std::string batch = "2";  // frames per remap call, or "auto"
   std::string shard;        // "i/n": this job's part of the frames
   std::int64_t max_pixels = vbatch::image_limits{}.max_pixels;
@@ -98,30 +111,6 @@ std::pair<int, int> parse_size(const std::string& text) {
   if (w > vbatch::image_limits{}.max_side || h > vbatch::image_limits{}.max_side)
     usage("--size '{}': at most {} pixels per side", text, vbatch::image_limits{}.max_side);
   return {w, h};
-}
-
-// "2" < "10" in file names: runs of digits compare by value, the rest byte by byte.
-bool natural_less(const std::string& a, const std::string& b) {
-  const auto digit = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; };
-  std::size_t i = 0, j = 0;
-  while (i < a.size() && j < b.size()) {
-    if (digit(a[i]) && digit(b[j])) {
-      std::size_t ie = i, je = j;
-      while (ie < a.size() && digit(a[ie])) ++ie;
-      while (je < b.size() && digit(b[je])) ++je;
-      std::string_view da(a.data() + i, ie - i), db(b.data() + j, je - j);
-      da.remove_prefix(std::min(da.find_first_not_of('0'), da.size()));
-      db.remove_prefix(std::min(db.find_first_not_of('0'), db.size()));
-      if (da.size() != db.size()) return da.size() < db.size();
-      if (da != db) return da < db;
-      i = ie, j = je;
-    } else {
-      if (a[i] != b[j]) return a[i] < b[j];
-      ++i, ++j;
-    }
-  }
-  if (a.size() - i != b.size() - j) return a.size() - i < b.size() - j;
-  return a < b;  // "01" vs "1": any fixed order
 }
 
 // ---- cameras ----------------------------------------------------------------------------------
@@ -268,12 +257,6 @@ struct frame {
   int width = 0, height = 0;
 };
 
-bool is_image_name(const fs::path& p) {
-  std::string ext = p.extension().string();
-  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return ext == ".jpg" || ext == ".jpeg" || ext == ".png";
-}
-
 // Files in command-line order; a directory contributes its .jpg/.jpeg/.png files in natural order.
 std::vector<fs::path> collect_inputs(const std::vector<std::string>& inputs) {
   std::vector<fs::path> files;
@@ -284,10 +267,11 @@ std::vector<fs::path> collect_inputs(const std::vector<std::string>& inputs) {
     if (fs::is_directory(st)) {
       std::vector<fs::path> found;
       for (const fs::directory_entry& e : fs::directory_iterator(input))
-        if (e.is_regular_file() && is_image_name(e.path())) found.push_back(e.path());
+        if (e.is_regular_file() && vbatch::has_image_extension(e.path())) found.push_back(e.path());
       if (found.empty()) fail("{}: no .jpg, .jpeg or .png files in this directory", input.string());
-      std::sort(found.begin(), found.end(),
-                [](const fs::path& a, const fs::path& b) { return natural_less(a.filename(), b.filename()); });
+      std::sort(found.begin(), found.end(), [](const fs::path& a, const fs::path& b) {
+        return vbatch::natural_less(a.filename().string(), b.filename().string());
+      });
       files.insert(files.end(), found.begin(), found.end());
     } else if (fs::is_regular_file(st)) {
       files.push_back(input);
@@ -357,8 +341,9 @@ void check_output_dir(const fs::path& dir) {
 // ---- the work loop ----------------------------------------------------------------------------
 
 struct timings {
-  double load = 0, map = 0, remap = 0, save = 0;
-  long long frames = 0, views = 0, output_pixels = 0, retries = 0;
+  double load = 0, map = 0, remap = 0, save = 0;  // busy seconds, summed over threads
+  double wall = 0, remap_waited = 0;              // remap_waited: the remap stage starved for frames
+  long long frames = 0, views = 0, output_pixels = 0, retries = 0, skipped_views = 0, skipped_frames = 0;
   int largest_batch = 0;
 };
 
@@ -370,7 +355,7 @@ class progress {
   progress(bool quiet, std::size_t frames) : quiet_(quiet), tty_(::isatty(STDERR_FILENO) != 0), frames_(frames) {}
 
   void update(const timings& t, double elapsed) {
-    if (quiet_) return;
+    if (quiet_ || frames_ == 0) return;
     const int tenth = static_cast<int>(t.frames * 10 / static_cast<long long>(frames_));
     if (!tty_ && tenth == last_tenth_) return;
     last_tenth_ = tenth;
@@ -380,7 +365,7 @@ class progress {
     std::fflush(stderr);
   }
   void finish() {
-    if (!quiet_ && tty_) fmt::print(stderr, "\n");
+    if (!quiet_ && tty_ && frames_ > 0) fmt::print(stderr, "\n");
   }
 
  private:
@@ -393,84 +378,159 @@ std::string view_name(long long id, int cam, std::string_view ext) {
   return fmt::format("frame_{:05d}_cam_{:02d}.{}", id, cam, ext);
 }
 
+// The files a frame produces, with the size each must have.
+struct output_file {
+  std::string name;
+  int width, height;
+};
+std::vector<output_file> outputs_of(const options& o, const camera_setup& setup, long long id) {
+  const int w = setup.cameras.front().lens.width, h = setup.cameras.front().lens.height;
+  if (setup.layout != vbatch::cube_layout::list)
+    return {{fmt::format("frame_{:05d}_cube.{}", id, o.format), setup.layout == vbatch::cube_layout::horizon ? 6 * w : 4 * w,
+             setup.layout == vbatch::cube_layout::horizon ? w : 3 * w}};
+  std::vector<output_file> out;
+  for (int k = 0; k < static_cast<int>(setup.cameras.size()); ++k) out.push_back({view_name(id, k, o.format), w, h});
+  return out;
+}
+
+// Frames decoded into one batch buffer (from the loader, or the --demo panorama).
+struct frame_batch {
+  std::size_t first = 0;                  // index of its first frame in `frames`
+  vbatch::batch_view<vbatch::u8> images;  // (B,Hs,Ws,3)
+  std::shared_ptr<const void> keep;
+};
+// Its views, ready to be written.
+struct view_batch {
+  std::size_t first = 0;
+  int frames = 0;
+  vbatch::batch_view<const vbatch::u8> images;  // (B*K,H,W,3), or (B,rows*w,cols*w,3) for a cube layout
+  std::shared_ptr<const void> keep;
+};
+
+// The pipeline (each stage on its own threads, joined by bounded queues):
+//   load    N decode workers fill batches of frames 2 batches ahead (vbatch::image_loader)
+//   remap   one remap call for every camera of a batch, into a recycled views buffer
+//   save    hands every view to the writer: N encode workers, atomic writes, back-pressure
+// so that decoding frame i+1, remapping frame i and encoding the views of frame i-1 overlap.
+// Maps are built before the first remap, while the first frames decode.
 template <class Policy, class Interp, class BatchPolicy>
 timings split(const options& o, const std::vector<frame>& frames, const camera_setup& setup,
-              const vbatch::batch_buffer<vbatch::u8>* demo, clock_type::time_point start, BatchPolicy batches) {
+              const vbatch::batch_buffer<vbatch::u8>* demo, clock_type::time_point start, int batch_size, BatchPolicy batches,
+              const std::vector<std::vector<bool>>& done_views) {
   const vbatch::cpu_par exec{o.threads};
-  const vbatch::image_limits limits{o.max_pixels};
-  const vbatch::save_options save{o.quality};
+  const int threads = exec.thread_count();
   const int views_per_frame = static_cast<int>(setup.cameras.size());
   const int view_w = setup.cameras.front().lens.width, view_h = setup.cameras.front().lens.height;
-
-  std::map<std::pair<int, int>, vbatch::e2p_map<Policy>> maps;  // one per source size, built on first use
-  vbatch::batch_buffer<vbatch::u8> sources, views;              // reused while they are large enough
-  // Reallocates `b` unless it already holds `n` images of h×w; the old buffer goes first, so two
-  // batches of 8K frames never coexist.
-  const auto ensure = [](vbatch::batch_buffer<vbatch::u8>& b, int n, int h, int w) {
-    if (b.shape().n >= n && b.shape().h == h && b.shape().w == w) return;
-    b = {};
-    b = vbatch::batch_buffer<vbatch::u8>({n, h, w, 3});
-  };
+  const bool layout = setup.layout != vbatch::cube_layout::list;
   timings t;
   progress bar(o.quiet, frames.size());
-  // One batch: load its frames in parallel, remap every view in one call, save in parallel. Running
-  // out of memory before the saves makes for_each_batch retry the same frames in a smaller batch.
-  const auto process = [&](std::span<const frame> batch, std::size_t) {
-    const int count = static_cast<int>(batch.size()), w = batch.front().width, h = batch.front().height;
+  if (frames.empty()) return t;
 
-    auto t0 = clock_type::now();
-    ensure(sources, count, h, w);
-    const vbatch::batch_view<vbatch::u8> src = sources.view().images(0, count);  // (B,Hs,Ws,3)
-    vbatch::for_each_item(exec, count, [&](int i) {
-      const frame& f = batch[i];
-      if (f.path.empty()) return void(std::copy_n(demo->data(), demo->shape().elements(), src.pixel(i, 0, 0)));
-      vbatch::load_image_into(f.path, src.image(i), limits);  // checks the decoded size against the slot
-    });
-    t.load += seconds_since(t0);
+  // Maps, one per source size, built on a thread of their own while the loader starts decoding.
+  std::map<std::pair<int, int>, vbatch::e2p_map<Policy>> maps;
+  auto maps_ready = std::async(std::launch::async, [&] {
+    const auto t0 = clock_type::now();
+    for (const frame& f : frames)
+      if (!maps.count({f.width, f.height}))
+        maps.try_emplace({f.width, f.height}, vbatch::make_e2p_map<Policy>(setup.cameras, f.width, f.height, exec));
+    return seconds_since(t0);
+  });
+  struct wait_for_maps {  // never leave the map thread running on an early exit
+    std::future<double>& f;
+    ~wait_for_maps() {
+      if (f.valid()) f.wait();
+    }
+  } guard{maps_ready};
 
-    t0 = clock_type::now();
-    auto map = maps.find({w, h});
-    if (map == maps.end()) map = maps.try_emplace({w, h}, vbatch::make_e2p_map<Policy>(setup.cameras, w, h, exec)).first;
-    t.map += seconds_since(t0);
+  std::vector<vbatch::load_item> items;
+  for (const frame& f : frames) items.push_back({f.path, f.width, f.height, 3});
+  std::optional<vbatch::image_loader<>> loader;
+  if (!demo)
+    loader.emplace(std::move(items), vbatch::loader_options{.workers = o.decode_workers > 0 ? o.decode_workers : threads,
+                                                            .prefetch = o.prefetch,
+                                                            .batch = batch_size,
+                                                            .channels = 3,
+                                                            .limits = vbatch::image_limits{o.max_pixels}});
+  vbatch::image_writer<> writer(
+      {.workers = o.encode_workers > 0 ? o.encode_workers : threads, .queue = std::size_t(4 * threads), .save = {o.quality}});
+  // Views buffers in flight: one being filled, the others being encoded.
+  vbatch::pipeline::buffer_pool<vbatch::u8> views_pool(3);
 
-    t0 = clock_type::now();
-    ensure(views, count * views_per_frame, view_h, view_w);
-    const vbatch::batch_view<vbatch::u8> dst = views.view().images(0, count * views_per_frame);  // (B*K,H,W,3)
-    vbatch::e2p(exec, src, map->second, dst, Interp{});
-    // A cube layout puts a frame's six faces into one image.
-    const bool layout = setup.layout != vbatch::cube_layout::list;
-    const vbatch::batch_buffer<vbatch::u8> layouts =
-        layout ? vbatch::to_layout(dst, setup.layout) : vbatch::batch_buffer<vbatch::u8>();
-    const vbatch::batch_view<const vbatch::u8> out =
-        layout ? layouts.view() : vbatch::batch_view<const vbatch::u8>(dst);  // (B*K,H,W,3) or (B,rows*w,cols*w,3)
-    t.remap += seconds_since(t0);
+  // Batch `index` of frames, decoded. The remap stage takes it from the loader itself, so that no
+  // decoded batch waits in a queue beyond the loader's prefetch window (memory).
+  const auto next_frames = [&](std::size_t index) -> frame_batch {
+    if (demo) return frame_batch{0, const_cast<vbatch::batch_buffer<vbatch::u8>*>(demo)->view(), nullptr};
+    std::optional<vbatch::loaded_batch> b = loader->next();  // throws a frame's decode error, naming it
+    if (!b || b->index != index) fail("internal error: the loader gave no batch {}", index);
+    return frame_batch{b->first, b->images, std::move(b->keep)};
+  };
 
-    t0 = clock_type::now();
-    vbatch::for_each_item(exec, out.n, [&](int i) {
+  // One batch of frames: every view of every frame in one remap call. Running out of memory for
+  // the views makes for_each_batch redo the same frames in smaller groups.
+  const auto remap = [&](std::size_t index) -> std::vector<view_batch> {
+    const auto waiting = clock_type::now();
+    frame_batch in = next_frames(index);
+    if (maps_ready.valid()) t.map = maps_ready.get();
+    t.remap_waited += seconds_since(waiting);
+    const auto working = clock_type::now();
+    std::vector<view_batch> out;
+    const auto group = [&](std::span<const int> slots, std::size_t) {
+      const int count = static_cast<int>(slots.size()), first = slots.front();    // a group of the batch's frames
+      const vbatch::batch_view<vbatch::u8> src = in.images.images(first, count);  // (B,Hs,Ws,3)
+      const auto& map = maps.at({src.w, src.h});
+      auto views = views_pool.acquire({count * views_per_frame, view_h, view_w, 3});
+      const vbatch::batch_view<vbatch::u8> dst = views->view();  // (B*K,H,W,3)
+      vbatch::e2p(exec, src, map, dst, Interp{});
+      if (!layout) return out.push_back({in.first + std::size_t(first), count, dst, std::move(views)});
+      // A cube layout puts a frame's six faces into one image.
+      auto layouts = std::make_shared<vbatch::batch_buffer<vbatch::u8>>(vbatch::to_layout(dst, setup.layout));
+      const vbatch::batch_view<const vbatch::u8> images = layouts->view();  // (B,rows*w,cols*w,3)
+      out.push_back({in.first + std::size_t(first), count, images, std::move(layouts)});
+    };
+    std::vector<int> slots(static_cast<std::size_t>(in.images.n));
+    std::iota(slots.begin(), slots.end(), 0);
+    t.retries += static_cast<long long>(vbatch::batch::for_each_batch(std::span<const int>(slots), batches, group).retries);
+    t.largest_batch = std::max(t.largest_batch, in.images.n);
+    t.remap += seconds_since(working);
+    return out;
+  };
+
+  // Hands the views to the writer (which blocks while its queue is full), skipping the ones a
+  // --resume found complete.
+  const auto save = [&](std::vector<view_batch> groups) {
+    for (view_batch& g : groups) {
       const int per_frame = layout ? 1 : views_per_frame;
-      const long long id = batch[i / per_frame].id;
-      const std::string name =
-          layout ? fmt::format("frame_{:05d}_cube.{}", id, o.format) : view_name(id, i % per_frame, o.format);
-      vbatch::save_image(o.out / name, out.image(i), save);
-    });
-    t.save += seconds_since(t0);
-
-    t.frames += count;
-    t.views += out.n;
-    t.output_pixels += out.pixels();
-    t.largest_batch = std::max(t.largest_batch, count);
+      for (int i = 0; i < g.images.n; ++i) {
+        const std::size_t f = g.first + std::size_t(i / per_frame);
+        const int k = i % per_frame;
+        if (!done_views.empty() && done_views[f][std::size_t(k)]) continue;
+        const std::string name =
+            layout ? fmt::format("frame_{:05d}_cube.{}", frames[f].id, o.format) : view_name(frames[f].id, k, o.format);
+        writer.submit(o.out / name, g.images.image(i), g.keep);
+        ++t.views;
+        t.output_pixels += g.images.image(i).pixels();
+      }
+      t.frames += g.frames;
+    }
     bar.update(t, seconds_since(start));
   };
-  // Runs of consecutive frames of one size: one remap call needs one source size.
-  for (std::size_t first = 0, last; first < frames.size(); first = last) {
-    for (last = first + 1;
-         last < frames.size() && frames[last].width == frames[first].width && frames[last].height == frames[first].height;
-         ++last) {
-    }
-    const auto run = vbatch::batch::for_each_batch(std::span(frames).subspan(first, last - first), batches, process);
-    t.retries += static_cast<long long>(run.retries);
-  }
+
+  vbatch::pipeline::options po;
+  po.source_name = "";  // the loader reports its own time
+  const vbatch::pipeline::report r = vbatch::pipeline::run(
+      po, vbatch::pipeline::iota(demo ? 1 : loader->batch_count()),
+      vbatch::pipeline::stage("remap", remap, {.workers = 1, .queue = 1}),
+      vbatch::pipeline::stage("save", save, {.workers = 1, .queue = 1, .kind = vbatch::profile::stage_kind::io}));
+  // Everything queued before a failure is written (complete files only), then the first error
+  // is reported: a frame that failed to decode, or a write that failed.
+  const vbatch::writer_report w = writer.close();
+  if (loader) loader->close();
   bar.finish();
+  if (!r.failures.empty()) r.rethrow();
+  writer.throw_if_failed();
+  t.load = loader ? loader->stats().decode_seconds : 0;
+  t.save = w.encode_seconds + w.write_seconds;
+  t.wall = seconds_since(start);
   return t;
 }
 
@@ -517,7 +577,35 @@ int run(const options& o) {
   // 3. The output directory.
   check_output_dir(o.out);
 
-  // 4. Work.
+  // 4. --resume: the outputs that exist and decode cleanly at their size are done; frames with
+  // every output done are not even decoded.
+  std::vector<std::vector<bool>> done_views;
+  long long skipped_views = 0, skipped_frames = 0;
+  if (o.resume && !o.demo) {
+    std::vector<std::vector<output_file>> outputs;
+    for (const frame& f : frames) outputs.push_back(outputs_of(o, setup, f.id));
+    done_views.resize(frames.size());
+    vbatch::for_each_item(vbatch::cpu_par{o.threads}, static_cast<int>(frames.size()), [&](int i) {
+      for (const output_file& out : outputs[std::size_t(i)])
+        done_views[std::size_t(i)].push_back(vbatch::is_complete_image(o.out / out.name, out.width, out.height));
+    });
+    std::vector<frame> todo;
+    std::vector<std::vector<bool>> todo_done;
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+      const auto complete = std::count(done_views[i].begin(), done_views[i].end(), true);
+      skipped_views += complete;
+      if (complete == static_cast<long long>(done_views[i].size())) {
+        ++skipped_frames;
+        continue;
+      }
+      todo.push_back(frames[i]);
+      todo_done.push_back(done_views[i]);
+    }
+    frames = std::move(todo);
+    done_views = std::move(todo_done);
+  }
+
+  // 5. Work.
   std::optional<vbatch::batch_buffer<vbatch::u8>> demo;
   double demo_seconds = 0;
   if (o.demo) {
@@ -526,9 +614,9 @@ int run(const options& o) {
     vbatch::save_image(o.out / "demo_equirect.jpg", demo->view(), {o.quality});
     demo_seconds = seconds_since(t0);
   }
-  // --batch N, or --batch auto: half the free memory over what a frame needs (frame + its views;
-  // the map is shared), at most 32 frames, halving on out-of-memory.
-  const int batch = o.batch == "auto" ? 0 : std::stoi(o.batch);  // CLI11 checked the text
+  // --batch N, or --batch auto: half the free memory over what the frames in flight need (each
+  // batch of frames and its views, times the batches the pipeline holds at once; the map is
+  // shared), at most 32 frames; a batch whose views do not fit is split in halves.
   const auto largest = std::max_element(frames.begin(), frames.end(), [](const frame& a, const frame& b) {
     return std::int64_t{a.width} * a.height < std::int64_t{b.width} * b.height;
   });
@@ -536,24 +624,40 @@ int run(const options& o) {
       [&](auto policy, auto sampler) {
         using map_policy = decltype(policy);
         const auto* pano = demo ? &*demo : nullptr;
-        if (batch > 0) return split<map_policy, decltype(sampler)>(o, frames, setup, pano, start, vbatch::batch::fixed(batch));
-        const auto cost = vbatch::batch::e2p_cost<vbatch::u8, map_policy>(largest->width, largest->height, 3, setup.cameras);
-        return split<map_policy, decltype(sampler)>(
-            o, frames, setup, pano, start,
-            vbatch::batch::backoff(vbatch::batch::memory_budget(0.5, cost.per_item, 1, 32, cost.shared)));
+        int batch = o.batch == "auto" ? 0 : std::stoi(o.batch);  // CLI11 checked the text
+        if (batch > 0)
+          return split<map_policy, decltype(sampler)>(o, frames, setup, pano, start, batch, vbatch::batch::fixed(batch),
+                                                      done_views);
+        if (largest != frames.end()) {
+          const auto cost = vbatch::batch::e2p_cost<vbatch::u8, map_policy>(largest->width, largest->height, 3, setup.cameras);
+          vbatch::batch::memory_budget budget(0.5, cost.per_item * std::uint64_t(o.prefetch + 3), 1, 32, cost.shared);
+          batch = static_cast<int>(budget.next(32));
+        }
+        return split<map_policy, decltype(sampler)>(o, frames, setup, pano, start, std::max(batch, 1),
+                                                    vbatch::batch::backoff(vbatch::batch::fixed(std::max(batch, 1))), done_views);
       },
       map, interp);
   t.load += demo_seconds;
 
   if (!o.quiet) {
     const double wall = seconds_since(start);
-    const double busy = std::max(t.load + t.map + t.remap + t.save, 1e-9);
+    // Busy time in thread-seconds: decoding and encoding summed over their workers; the map and
+    // remap calls use every thread of --threads.
+    const int threads = vbatch::cpu_par{o.threads}.thread_count();
+    const double map_busy = t.map * threads, remap_busy = t.remap * threads;
+    const double busy = std::max(t.load + map_busy + remap_busy + t.save, 1e-9);
     const auto share = [&](double s) { return fmt::format("{:.2f} s ({:.0f}%)", s, 100 * s / busy); };
     fmt::print("{} frames -> {} views in {:.2f} s: {:.4f} s/view, {:.1f} MPix/s out ({})\n", t.frames, t.views, wall,
                wall / std::max<long long>(t.views, 1), t.output_pixels / 1e6 / wall, fs::path(o.out).string());
-    fmt::print("time: load {}, map {}, remap {}, save {}\n", share(t.load), share(t.map), share(t.remap), share(t.save));
-    fmt::print("batches: up to {} frames{}\n", t.largest_batch,
-               t.retries ? fmt::format(", {} rerun smaller after running out of memory", t.retries) : "");
+    fmt::print("time: load {}, map {}, remap {}, save {} (thread-seconds; stages overlap)\n", share(t.load), share(map_busy),
+               share(remap_busy), share(t.save));
+    fmt::print("batches: up to {} frames{}; {} threads, {} decode and {} encode workers; {}\n", t.largest_batch,
+               t.retries ? fmt::format(", {} rerun smaller after running out of memory", t.retries) : "", threads,
+               o.decode_workers > 0 ? o.decode_workers : threads, o.encode_workers > 0 ? o.encode_workers : threads,
+               vbatch::codec::fastest::describe());
+    if (o.resume)
+      fmt::print("resume: {} views already complete, {} frames skipped{}\n", skipped_views, skipped_frames,
+                 o.demo ? " (--demo always runs)" : "");
   }
   return 0;
 }
@@ -569,6 +673,7 @@ int main(int argc, char** argv) {
       "  e2p frames/ -o views/ --rig rings3:8 --fov 100  3 rings of 8 views at pitch -30/0/+30\n"
       "  e2p pano_0042.jpg -o v/ --camera=-90,0,0,90 --camera 90,10,0,90,60\n"
       "  e2p frames/ -o cubes/ --cube --layout dice --size 1024\n"
+      "  e2p frames/ -o views/ --resume                  redo only missing or broken outputs\n"
       "Outputs: DIR/frame_{id:05d}_cam_{k:02d}.{ext}, id = the last number in the input's name (its\n"
       "position when the name has none); with --layout: DIR/frame_{id:05d}_cube.{ext}.\n"
       "Exit status: 0 done; 1 an input, camera file or output problem; 2 a bad command line.");
@@ -625,6 +730,18 @@ int main(int argc, char** argv) {
   app.add_option("--shard", o.shard, "i/n: process only job i's part of the frames (0 <= i < n), for job arrays");
   app.add_option("--max-pixels", o.max_pixels, "Refuse input images with more pixels (decompression bombs)")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40))
+      ->capture_default_str();
+  app.add_flag("--resume", o.resume,
+               "Skip the outputs that exist and decode cleanly at their size (frames whose views are all there are not "
+               "decoded); redo the rest");
+  app.add_option("--decode-workers", o.decode_workers, "Threads decoding frames (0: --threads)")
+      ->check(CLI::Range(0, 4096))
+      ->capture_default_str();
+  app.add_option("--encode-workers", o.encode_workers, "Threads encoding and writing views (0: --threads)")
+      ->check(CLI::Range(0, 4096))
+      ->capture_default_str();
+  app.add_option("--prefetch", o.prefetch, "Batches of frames decoded ahead of the remap")
+      ->check(CLI::Range(1, 64))
       ->capture_default_str();
   app.add_flag("-q,--quiet", o.quiet, "Print nothing but errors");
 

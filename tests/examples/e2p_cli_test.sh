@@ -162,6 +162,29 @@ if diff -r t1 shards >/dev/null; then ok "two shards together write exactly the 
 run_ok "--batch auto" src -o tauto --size 16x12 --format png --threads 2 --batch auto --map float
 if diff -r t1 tauto >/dev/null; then ok "--batch auto gives the same views"; else bad "--batch auto views differ"; fi
 if grep -q "batches: up to" run.out; then ok "the summary says how large the batches were"; else bad "no batch line: $(cat run.out)"; fi
+run_ok "--decode-workers 1 --encode-workers 3 --prefetch 1" src -o tworkers --size 16x12 --format png --threads 2 --batch 1 \
+  --map float --decode-workers 1 --encode-workers 3 --prefetch 1
+if diff -r t1 tworkers >/dev/null; then ok "identical views for any worker counts"; else bad "views differ with other worker counts"; fi
+
+# ---- --resume: skip exactly the finished outputs, redo missing, truncated and corrupt ones ------
+cp -r t1 resumed
+rm resumed/frame_00009_cam_00.png                               # missing
+head -c 60 t1/frame_00010_cam_01.png >resumed/frame_00010_cam_01.png  # truncated
+echo "garbage" >resumed/frame_00007_cam_00.png                 # corrupt
+inode_before=$(stat -c %i resumed/frame_00007_cam_01.png)
+run_ok "--resume" src -o resumed --size 16x12 --format png --threads 2 --map float --resume
+if diff -r t1 resumed >/dev/null; then ok "--resume restores every output"; else bad "--resume left outputs that differ"; fi
+if [[ $(stat -c %i resumed/frame_00007_cam_01.png) == "$inode_before" ]]; then ok "--resume leaves complete outputs untouched"; else bad "--resume rewrote a complete output"; fi
+if grep -q "resume: 21 views already complete, 0 frames skipped" run.out; then ok "--resume counts what it skipped"; else bad "--resume summary: $(cat run.out)"; fi
+run_ok "--resume with everything done" src -o resumed --size 16x12 --format png --threads 2 --map float --resume
+if grep -q "resume: 24 views already complete, 3 frames skipped" run.out && grep -q "^0 frames -> 0 views" run.out; then
+  ok "--resume of a finished run decodes nothing"
+else
+  bad "--resume of a finished run: $(cat run.out)"
+fi
+mkdir -p resized && cp t1/frame_00009_cam_00.png resized/ && cp small/frame_00000_cam_00.png resized/frame_00009_cam_01.png
+run_ok "--resume redoes an output of the wrong size" src/pano_9.png -o resized --size 16x12 --format png --map float --resume
+if cmp -s resized/frame_00009_cam_01.png t1/frame_00009_cam_01.png; then ok "--resume replaced the wrong-sized view"; else bad "--resume kept a wrong-sized view"; fi
 
 # ---- errors: the message names the culprit, and no output file appears ---------------------
 echo "not an image" >src_bad.jpg

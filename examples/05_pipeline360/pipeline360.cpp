@@ -1,0 +1,647 @@
+// pipeline360: the full flow, from 360° frames to views, masks and a report of where the time went.
+//
+//   pipeline360 --demo -o out/                       # 4 synthetic frames -> 32 views, 32 masks, report
+//   pipeline360 frames/ -o out/ --rig ring:6 --size 1280x960 --segmenter colour:230,40,40,50
+//
+// Equirectangular frames -> perspective views -> a mask per view from a pluggable segmenter ->
+// dilation -> views and masks saved -> a report (per-stage time, I/O against compute, views/s,
+// peak memory) as a table, DIR/report.json and DIR/report.svg. Built from the library's parts:
+//
+//   load     vbatch::image_loader: decode workers fill batches of frames ahead of the consumer (io)
+//   remap    vbatch::e2p with a cached map built once per source size: every camera of a batch in one call
+//   segment  a pluggable segmenter (concept `segmenter` below) on --model-batch views at a time
+//            (vbatch::batch::for_each_batch)
+//   dilate   vbatch::morph::dilate by a square (--dilate N, 0: off), every mask of the batch in one call
+//   save     views and masks handed to vbatch::image_writer, whose workers encode and write
+//            atomically ("write")
+//
+// The stages run on their own threads (vbatch::pipeline::run, bounded queues), so decoding,
+// computing and encoding of consecutive batches overlap. Everything that can be checked
+// (arguments, input headers, the output directory) is checked before any work, so a mistake costs
+// nothing and leaves no files. Results do not depend on --threads or --batch.
+//
+// Exit status: 0 done, 1 an input or output problem, 2 a bad command line.
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <concepts>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <numeric>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "vbatch/batch/for_each_batch.hpp"
+#include "vbatch/batch/policy.hpp"
+#include "vbatch/io/frame_source.hpp"
+#include "vbatch/io/image_io.hpp"
+#include "vbatch/io/loader.hpp"
+#include "vbatch/io/writer.hpp"
+#include "vbatch/pipeline/buffer_pool.hpp"
+#include "vbatch/pipeline/pipeline.hpp"
+#include "vbatch/profile/profiler.hpp"
+#include "vbatch/profile/text.hpp"
+#include "vbatch/vbatch.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace pl = vbatch::pipeline;
+namespace prof = vbatch::profile;
+using vbatch::batch_view;
+using vbatch::u8;
+using json = nlohmann::ordered_json;  // keys in the order written
+
+// A bad command line: exit status 2, like CLI11's own parse errors. Everything else is 1.
+struct usage_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+template <class... Args>
+[[noreturn]] void usage(fmt::format_string<Args...> f, Args&&... args) {
+  throw usage_error(fmt::format(f, std::forward<Args>(args)...));
+}
+template <class... Args>
+[[noreturn]] void fail(fmt::format_string<Args...> f, Args&&... args) {
+  throw std::runtime_error(fmt::format(f, std::forward<Args>(args)...));
+}
+
+struct options {
+  std::vector<std::string> inputs;
+  fs::path out, json_path, chart_path;
+  int demo = 0;  // --demo N: N synthetic frames
+  std::string demo_size = "4096x2048", rig = "ring:8", size = "1920x1080", segmenter = "saturation:0.6", format = "jpg";
+  double fov = 90, pitch = 0;
+  int dilate = 15, quality = 92, threads = 0, batch = 2, model_batch = 8, decode_workers = 0, encode_workers = 0;
+  bool quiet = false;
+};
+
+// ---- parsing small values ---------------------------------------------------------------------
+
+// The numbers of "a,b,c", or nothing when one is not a number.
+std::optional<std::vector<double>> parse_numbers(std::string_view text) {
+  std::vector<double> values;
+  for (std::size_t first = 0;;) {
+    const std::size_t comma = std::min(text.find(',', first), text.size());
+    double v = 0;
+    const auto [end, ec] = std::from_chars(text.data() + first, text.data() + comma, v);
+    if (ec != std::errc{} || end != text.data() + comma || first == comma) return std::nullopt;
+    values.push_back(v);
+    if (comma == text.size()) return values;
+    first = comma + 1;
+  }
+}
+
+// "WxH", both from 1 to the image side limit.
+std::pair<int, int> parse_size(const std::string& text, const char* flag) {
+  const std::size_t x = text.find_first_of("xX");
+  int w = 0, h = 0;
+  const auto number = [](std::string_view s, int& v) {
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    return ec == std::errc{} && end == s.data() + s.size() && !s.empty();
+  };
+  if (x == std::string::npos || !number(std::string_view(text).substr(0, x), w) ||
+      !number(std::string_view(text).substr(x + 1), h))
+    usage("{} '{}': expected WxH, e.g. 1920x1080", flag, text);
+  if (w <= 0 || h <= 0 || w > vbatch::image_limits{}.max_side || h > vbatch::image_limits{}.max_side)
+    usage("{} '{}': width and height must be from 1 to {}", flag, text, vbatch::image_limits{}.max_side);
+  return {w, h};
+}
+
+// ring:N (N yaws at equal steps at --pitch), rings3:N (N at each of pitch -30, 0, +30) or cube.
+vbatch::rig make_rig(const options& o) {
+  const auto [w, h] = parse_size(o.size, "--size");
+  if (!(o.fov > 0 && o.fov < 180)) usage("--fov {}: the horizontal FOV must be in (0, 180) degrees", o.fov);
+  if (!std::isfinite(o.pitch) || std::fabs(o.pitch) > 90) usage("--pitch {}: must be in [-90, 90] degrees", o.pitch);
+  if (o.pitch != 0 && o.rig.rfind("ring:", 0) != 0) usage("--pitch applies to --rig ring:N only, not {}", o.rig);
+  if (o.rig == "cube") {
+    if (w != h) usage("--size '{}': cube faces are square, e.g. --size {}x{}", o.size, w, w);
+    return vbatch::cube_rig(w);
+  }
+  const std::size_t colon = o.rig.find(':');
+  const std::string kind = o.rig.substr(0, colon);
+  int count = 0;
+  const std::string_view n = colon == std::string::npos ? std::string_view() : std::string_view(o.rig).substr(colon + 1);
+  const auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), count);
+  if ((kind != "ring" && kind != "rings3") || ec != std::errc{} || end != n.data() + n.size() || count < 1 || count > 360)
+    usage("--rig '{}': expected ring:N, rings3:N (N from 1 to 360) or cube", o.rig);
+  const vbatch::status s = vbatch::can_make_pinhole(w, h, o.fov);
+  if (!s) usage("--size/--fov: {}", s.message);
+  return kind == "ring" ? vbatch::ring_rig(count, o.pitch, w, h, o.fov) : vbatch::three_ring_rig(count, w, h, o.fov);
+}
+
+// ---- the segmenter ----------------------------------------------------------------------------
+
+// A segmenter turns a batch of views into masks, one call per batch:
+//   views (N,H,W,3) u8 RGB  ->  masks (N,H,W,1) u8, 0 (background) or 255 (object)
+// To plug in a model, write a callable with this signature that runs the N views as one batch
+// (one inference call; N is at most --model-batch) and writes 0/255 (threshold the model's
+// probabilities, e.g. with vbatch::morph::threshold), then pass it to process() instead of
+// threshold_segmenter. A model that runs out of memory should throw std::bad_alloc (or a
+// vbatch::error with errc::out_of_memory): for_each_batch then retries the same views in halves.
+// It is called from one thread at a time, and must give the same masks for the same views.
+template <class S>
+concept segmenter = std::invocable<S&, batch_view<const u8>, batch_view<u8>>;
+
+// The built-in segmenter is a colour-threshold stand-in, not a model: it marks pixels whose colour
+// is within a tolerance of a target colour ("colour:R,G,B[,TOL]", TOL the largest difference per
+// channel, 40 by default), or vivid pixels ("saturation:S[,V]": HSV saturation >= S and value
+// >= V, 64 by default; the demo scene's eight coloured posts have saturation above 0.6, its sky
+// and floor below). Each pixel is decided on its own, so the masks do not depend on threads.
+struct threshold_segmenter {
+  bool by_colour = false;
+  int r = 0, g = 0, b = 0, tolerance = 40;  // colour:
+  double min_saturation = 0.6;              // saturation:
+  int min_value = 64;
+  vbatch::cpu_par exec;
+
+  bool marks(const u8* p) const {
+    if (by_colour) return std::abs(p[0] - r) <= tolerance && std::abs(p[1] - g) <= tolerance && std::abs(p[2] - b) <= tolerance;
+    const int hi = std::max({p[0], p[1], p[2]}), lo = std::min({p[0], p[1], p[2]});
+    return hi >= min_value && hi - lo >= min_saturation * hi;
+  }
+  void operator()(batch_view<const u8> views, batch_view<u8> masks) const {
+    vbatch::for_each_index(exec, {views.n, views.h, views.w},
+                           [&](int i, int y, int x) { masks.pixel(i, y, x)[0] = marks(views.pixel(i, y, x)) ? 255 : 0; });
+  }
+  std::string describe() const {
+    return by_colour ? fmt::format("colour {},{},{} ± {}", r, g, b, tolerance)
+                     : fmt::format("saturation >= {:g}, value >= {}", min_saturation, min_value);
+  }
+};
+static_assert(segmenter<threshold_segmenter>);
+
+threshold_segmenter parse_segmenter(const std::string& spec, int threads) {
+  threshold_segmenter s;
+  s.exec = vbatch::cpu_par{threads};
+  const std::size_t colon = spec.find(':');
+  const std::string kind = spec.substr(0, colon);
+  const auto values = colon == std::string::npos ? std::nullopt : parse_numbers(std::string_view(spec).substr(colon + 1));
+  const auto in = [](double v, double lo, double hi) { return v >= lo && v <= hi; };
+  const auto whole = [&](double v) { return in(v, 0, 255) && v == std::floor(v); };
+  if (kind == "colour" || kind == "color") {
+    if (!values || values->size() < 3 || values->size() > 4 || !std::all_of(values->begin(), values->end(), whole))
+      usage("--segmenter '{}': expected colour:R,G,B[,TOL] with whole numbers from 0 to 255", spec);
+    const std::vector<double>& v = *values;
+    s.by_colour = true;
+    s.r = int(v[0]), s.g = int(v[1]), s.b = int(v[2]), s.tolerance = v.size() > 3 ? int(v[3]) : 40;
+  } else if (kind == "saturation") {
+    if (!values || values->size() > 2 || !in((*values)[0], 0, 1) || (values->size() == 2 && !whole((*values)[1])))
+      usage("--segmenter '{}': expected saturation:S[,V] with S from 0 to 1 and V from 0 to 255", spec);
+    s.min_saturation = (*values)[0];
+    if (values->size() == 2) s.min_value = int((*values)[1]);
+  } else {
+    usage("--segmenter '{}': expected colour:R,G,B[,TOL] or saturation:S[,V] (a colour-threshold stand-in for a model)", spec);
+  }
+  return s;
+}
+
+// ---- inputs and outputs -----------------------------------------------------------------------
+
+struct frame {
+  fs::path path;
+  long long id = 0;
+  int width = 0, height = 0;
+};
+
+// Files in command-line order; a directory gives its .jpg/.jpeg/.png files in natural order.
+std::vector<fs::path> collect_inputs(const std::vector<std::string>& inputs) {
+  std::vector<fs::path> files;
+  for (const fs::path input : inputs) {
+    std::error_code ec;
+    if (fs::is_directory(input, ec)) {
+      const std::vector<fs::path> found = vbatch::list_images(input);
+      if (found.empty()) fail("{}: no .jpg, .jpeg or .png files in this directory", input.string());
+      files.insert(files.end(), found.begin(), found.end());
+    } else if (fs::is_regular_file(input, ec)) {
+      files.push_back(input);
+    } else {
+      fail("{}: no such file or directory", input.string());
+    }
+  }
+  return files;
+}
+
+// The frame id is the last number in the file's stem (pano_0042.jpg -> 42), else its position;
+// two inputs with one id would overwrite each other's outputs, which is an error naming both.
+// The header gives the size (pixels are decoded later, batch by batch), within the image limits.
+std::vector<frame> read_frames(const std::vector<fs::path>& files) {
+  std::vector<frame> frames;
+  std::map<long long, fs::path> owner;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const std::string stem = files[i].stem().string();
+    long long id = static_cast<long long>(i);
+    if (const std::size_t last = stem.find_last_of("0123456789"); last != std::string::npos) {
+      const std::size_t first = stem.find_last_not_of("0123456789", last) + 1;  // npos + 1 == 0
+      const auto [end, ec] = std::from_chars(stem.data() + first, stem.data() + last + 1, id);
+      if (ec != std::errc{}) fail("{}: frame number {} is too large", files[i].string(), stem.substr(first, last + 1 - first));
+    }
+    if (const auto [it, fresh] = owner.try_emplace(id, files[i]); !fresh)
+      fail("{} and {} both have frame id {}: their outputs would overwrite each other", it->second.string(), files[i].string(),
+           id);
+    const vbatch::image_info info = vbatch::read_image_info(files[i]);  // throws naming the file
+    vbatch::check(vbatch::check_limits(files[i], info, vbatch::image_limits{}));
+    frames.push_back({files[i], id, info.width, info.height});
+  }
+  return frames;
+}
+
+// Proves `dir` writable with a probe file (creating it first when asked), before any work.
+void check_writable_dir(const fs::path& dir, bool create) {
+  std::error_code ec;
+  if (create) fs::create_directories(dir, ec);
+  if (ec) fail("{}: cannot create the output directory: {}", dir.string(), ec.message());
+  if (!fs::is_directory(dir, ec)) fail("{}: not a directory", dir.string());
+  std::string probe = (dir / ".pipeline360-probe-XXXXXX").string();
+  const int fd = ::mkstemp(probe.data());
+  if (fd < 0) fail("{}: cannot write in this directory: {}", dir.string(), std::strerror(errno));
+  const bool written = ::write(fd, "ok", 2) == 2;
+  const int write_errno = errno;
+  ::close(fd);
+  fs::remove(probe, ec);
+  if (!written) fail("{}: cannot write in this directory: {}", dir.string(), std::strerror(write_errno));
+}
+
+fs::path parent_or_current(const fs::path& file) { return file.has_parent_path() ? file.parent_path() : fs::path("."); }
+
+// --demo: N frames of the synthetic scene, turned 15° further per frame so that the coloured posts
+// move from view to view, saved as DIR/demo_frames/frame_NNNNN.jpg and then read like any input
+// (so the demo runs the whole flow, decoding included).
+std::vector<fs::path> render_demo(const options& o) {
+  const auto [w, h] = parse_size(o.demo_size, "--demo-size");
+  const fs::path dir = o.out / "demo_frames";
+  check_writable_dir(dir, true);
+  std::vector<fs::path> files;
+  for (int i = 0; i < o.demo; ++i) {
+    const vbatch::mat3<double> turn = vbatch::rotation_y(vbatch::deg_to_rad(15.0 * i));
+    const auto scene = [&turn](vbatch::vec3<double> d) { return vbatch::demo_scene(turn * d); };
+    const vbatch::batch_buffer<u8> pano = vbatch::render_equirect(w, h, 3, scene, vbatch::cpu_par{o.threads});
+    files.push_back(dir / fmt::format("frame_{:05d}.jpg", i));
+    vbatch::save_image(files.back(), pano.view(), {95});
+  }
+  return files;
+}
+
+std::string output_name(long long id, int cam, std::string_view ext) {
+  return fmt::format("frame_{:05d}_cam_{:02d}.{}", id, cam, ext);
+}
+
+// ---- the flow ---------------------------------------------------------------------------------
+
+// A batch of frames on its way through the stages: its views, then their masks.
+struct work_item {
+  std::size_t first = 0;                            // index of its first frame
+  std::shared_ptr<vbatch::batch_buffer<u8>> views;  // (B*K,H,W,3), view k of frame f at f*K + k
+  std::shared_ptr<vbatch::batch_buffer<u8>> masks;  // (B*K,H,W,1)
+};
+
+struct outcome {
+  prof::run_report report;
+  std::size_t frames = 0, views = 0, batches = 0, maps = 0;
+  double segmented = 0, dilated = 0;  // share of mask pixels set by the segmenter, after dilation
+};
+
+std::int64_t count_set(const vbatch::batch_buffer<u8>& masks) {
+  return std::count(masks.data(), masks.data() + masks.shape().elements(), u8{255});
+}
+
+template <segmenter Segmenter>
+outcome process(const options& o, const std::vector<frame>& frames, const vbatch::rig& cameras, Segmenter& segment_views) {
+  using kind = prof::stage_kind;
+  const vbatch::cpu_par exec{o.threads};
+  const int threads = exec.thread_count();
+  const int per_frame = static_cast<int>(cameras.size());
+  const int view_w = cameras.front().lens.width, view_h = cameras.front().lens.height;
+  const fs::path views_dir = o.out / "views", masks_dir = o.out / "masks";
+
+  // The profiler lists stages in first-use order: register them in the order of the flow.
+  prof::profiler profiler;
+  for (const auto& [name, k] : {std::pair{"load", kind::io},
+                                {"map", kind::compute},
+                                {"remap", kind::compute},
+                                {"segment", kind::compute},
+                                {"dilate", kind::compute},
+                                {"save", kind::io},
+                                {"encode", kind::io},
+                                {"write", kind::io}})
+    profiler.add(name, k, 0, 0);
+
+  // One sample map per source size, built once (all the frames of one size share it).
+  std::map<std::pair<int, int>, vbatch::e2p_map<vbatch::maps::cached_fixed>> maps;
+  {
+    auto timer = profiler.busy("map");
+    for (const frame& f : frames)
+      if (!maps.contains({f.width, f.height}))
+        maps.try_emplace({f.width, f.height}, vbatch::make_e2p_map<vbatch::maps::cached_fixed>(cameras, f.width, f.height, exec));
+  }
+  profiler.count("map", maps.size());
+
+  std::vector<vbatch::load_item> items;
+  for (const frame& f : frames) items.push_back({f.path, f.width, f.height, 3});
+  vbatch::image_loader<> loader(std::move(items), {.workers = o.decode_workers > 0 ? o.decode_workers : threads,
+                                                   .prefetch = 2,
+                                                   .batch = o.batch,
+                                                   .channels = 3,
+                                                   .profiler = &profiler,
+                                                   .stage_name = "load"});
+  vbatch::image_writer<> writer({.workers = o.encode_workers > 0 ? o.encode_workers : threads,
+                                 .save = {o.quality},
+                                 .profiler = &profiler});  // as "encode" and "write" (I/O)
+  // Buffers are recycled (no page faults per batch); the limits bound the batches in flight.
+  pl::buffer_pool<u8> views_pool(4), masks_pool(4);
+  // The pipeline counts a stage's whole call as busy; time blocked on a later stage (no free
+  // buffer, the writer's queue full) is back-pressure, so it is moved to "waiting" afterwards.
+  double remap_blocked = 0, segment_blocked = 0;
+  std::int64_t segmented = 0, dilated = 0;
+  outcome result;
+  const auto blocked = [](double& total, auto&& call) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = call();
+    total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return r;
+  };
+
+  const auto remap = [&](vbatch::loaded_batch in) {
+    const batch_view<const u8> src = in.images;  // (B,Hs,Ws,3)
+    work_item w{in.first, nullptr, nullptr};
+    w.views = blocked(remap_blocked, [&] { return views_pool.acquire({src.n * per_frame, view_h, view_w, 3}); });
+    vbatch::e2p(exec, src, maps.at({src.w, src.h}), w.views->view());  // every camera of every frame at once
+    profiler.count("remap", 0, std::uint64_t(w.views->shape().n) * view_w * view_h);
+    return w;  // `in` goes out of scope: the frames' buffer returns to the loader
+  };
+
+  // The model's batch: --model-batch views per call, halved and retried on out-of-memory.
+  vbatch::batch::backoff model_batches{vbatch::batch::fixed(std::size_t(o.model_batch))};
+  const auto segment = [&](work_item w) {
+    const int n = w.views->shape().n;
+    w.masks = blocked(segment_blocked, [&] { return masks_pool.acquire({n, view_h, view_w, 1}); });
+    const batch_view<const u8> views = w.views->view();
+    const batch_view<u8> masks = w.masks->view();
+    std::vector<int> slots(static_cast<std::size_t>(n));
+    std::iota(slots.begin(), slots.end(), 0);
+    vbatch::batch::for_each_batch(std::span<const int>(slots), model_batches, [&](std::span<const int> part, std::size_t first) {
+      segment_views(views.images(int(first), int(part.size())), masks.images(int(first), int(part.size())));
+    });
+    segmented += count_set(*w.masks);
+    return w;
+  };
+
+  const vbatch::morph::structuring_element grow = vbatch::morph::square(std::max(o.dilate, 1));
+  const auto dilate = [&](work_item w) {
+    if (o.dilate > 0) vbatch::morph::dilate(exec, w.masks->view(), w.masks->view(), grow);  // in place, every mask at once
+    dilated += count_set(*w.masks);
+    return w;
+  };
+
+  // The writer's workers encode; submit() only queues (and waits while the queue is full).
+  const auto save = [&](work_item w) {
+    for (int i = 0; i < w.views->shape().n; ++i) {
+      const long long id = frames[w.first + std::size_t(i / per_frame)].id;
+      writer.submit(views_dir / output_name(id, i % per_frame, o.format), w.views->view().image(i), w.views);
+      writer.submit(masks_dir / output_name(id, i % per_frame, "png"), w.masks->view().image(i), w.masks);
+    }
+    result.views += std::size_t(w.views->shape().n);
+  };
+
+  pl::options po;
+  po.profiler = &profiler;
+  po.source_name = "";  // the loader reports its own time as "load"
+  const std::size_t batches = loader.batch_count();
+  const pl::report r = pl::run(po, pl::generate([&] { return loader.next(); }, batches), pl::stage("remap", remap, {.queue = 1}),
+                               pl::stage("segment", segment, {.queue = 1}), pl::stage("dilate", dilate, {.queue = 1}),
+                               pl::stage("save", save, {.queue = 1, .kind = kind::io}));
+  // Everything queued before a failure is written (complete files only); then the first error.
+  const vbatch::writer_report written = writer.close();
+  loader.close();
+  if (!r.failures.empty()) r.rethrow();
+  writer.throw_if_failed();
+
+  // Back-pressure moves from busy to waiting (see above); in "save" it is the time submit()
+  // waited for room in the writer's queue.
+  for (const auto& [name, k, seconds] : {std::tuple{"remap", kind::compute, remap_blocked},
+                                         {"segment", kind::compute, segment_blocked},
+                                         {"save", kind::io, written.producer_wait_seconds}})
+    profiler.add(name, k, -seconds, seconds);
+
+  result.report = profiler.report();
+  result.frames = frames.size();
+  result.batches = batches;
+  result.maps = maps.size();
+  const double mask_pixels = std::max(1.0, double(result.views) * view_w * view_h);
+  result.segmented = double(segmented) / mask_pixels;
+  result.dilated = double(dilated) / mask_pixels;
+  return result;
+}
+
+// ---- the report -------------------------------------------------------------------------------
+
+// What a stage's items are: the pipeline's stages count batches of frames.
+std::string unit_of(const std::string& stage, std::uint64_t items) {
+  const bool one = items == 1;
+  if (stage == "load") return one ? "frame" : "frames";
+  if (stage == "map") return one ? "map" : "maps";
+  if (stage == "encode" || stage == "write") return one ? "file" : "files";
+  return one ? "batch" : "batches";
+}
+
+double total_busy(const prof::run_report& r) { return r.busy(prof::stage_kind::io) + r.busy(prof::stage_kind::compute); }
+
+std::string table(const outcome& out) {
+  const prof::run_report& r = out.report;
+  const double busy = std::max(total_busy(r), 1e-12);
+  std::string t = fmt::format("{:<9}{:<9}{:>8}{:>8}{:>14}{:>8}\n", "stage", "kind", "busy s", "wait s", "items", "share");
+  for (const prof::stage_stats& s : r.stages)
+    t += fmt::format("{:<9}{:<9}{:>8.2f}{:>8.2f}{:>6} {:<7}{:>7.0f}%\n", s.name, prof::to_string(s.kind), s.busy, s.waiting,
+                     s.items, unit_of(s.name, s.items), 100 * s.busy / busy);
+  return t;
+}
+
+std::string summary(const outcome& out) {
+  const prof::run_report& r = out.report;
+  const double wall = std::max(r.wall, 1e-9);
+  return fmt::format(
+      "{} views in {:.2f} s: {:.1f} views/s, {:.4f} s/view; peak RSS {:.0f} MiB\n"
+      "busy time: I/O {:.0f} %, compute {:.0f} % (thread-seconds, summed over workers; stages overlap)\n"
+      "masks: {:.2f} % of pixels set by the segmenter, {:.2f} % after dilation\n",
+      out.views, r.wall, double(out.views) / wall, r.wall / double(std::max<std::size_t>(out.views, 1)),
+      double(r.peak_rss) / (1 << 20), 100 * r.io_share(), total_busy(r) > 0 ? 100 - 100 * r.io_share() : 0, 100 * out.segmented,
+      100 * out.dilated);
+}
+
+// The profiler's JSON, with the run's totals and settings added.
+std::string report_json(const options& o, const outcome& out, const std::string& segmenter_text) {
+  const prof::run_report& r = out.report;
+  const json profile = json::parse(r.json());
+  const double busy = std::max(total_busy(r), 1e-12);
+  json j;
+  j["tool"] = "pipeline360";
+  j["settings"] = {{"rig", o.rig},
+                   {"size", o.size},
+                   {"fov", o.fov},
+                   {"segmenter", segmenter_text},
+                   {"dilate", o.dilate},
+                   {"batch", o.batch},
+                   {"model_batch", o.model_batch},
+                   {"threads", vbatch::cpu_par{o.threads}.thread_count()},
+                   {"format", o.format}};
+  j["frames"] = out.frames;
+  j["views"] = out.views;
+  j["masks"] = out.views;
+  j["batches"] = out.batches;
+  j["views_per_second"] = r.wall > 0 ? double(out.views) / r.wall : 0.0;
+  j["seconds_per_view"] = out.views > 0 ? r.wall / double(out.views) : 0.0;
+  j["compute_share"] = total_busy(r) > 0 ? 1 - r.io_share() : 0.0;
+  j["mask_coverage"] = {{"segmenter", out.segmented}, {"dilated", out.dilated}};
+  for (const auto& [key, value] : profile.items()) j[key] = value;  // wall_seconds, io_share, peak memory, stages
+  for (json& s : j["stages"]) {
+    s["unit"] = unit_of(s["name"].get<std::string>(), 2);  // plural
+    s["share_of_busy"] = s["busy_seconds"].get<double>() / busy;
+  }
+  return j.dump(2) + "\n";
+}
+
+std::string report_svg(const outcome& out) {
+  const prof::run_report& r = out.report;
+  std::vector<prof::bar> bars;
+  for (const prof::stage_stats& s : r.stages)
+    bars.push_back({fmt::format("{} ({})", s.name, prof::to_string(s.kind)), s.busy, s.waiting});
+  const std::string title = fmt::format("pipeline360: {} views in {:.2f} s ({:.1f} views/s), I/O {:.0f} % of busy time",
+                                        out.views, r.wall, r.wall > 0 ? double(out.views) / r.wall : 0.0, 100 * r.io_share());
+  return prof::bar_chart_svg(title, "seconds per stage: busy (dark), then waiting (light); summed over workers", bars);
+}
+
+int run(options o) {
+  // 1. Arguments.
+  if (o.inputs.empty() && o.demo == 0) usage("no inputs: give frames or directories of frames, or --demo to try synthetic ones");
+  if (o.demo > 0) parse_size(o.demo_size, "--demo-size");
+  const vbatch::rig cameras = make_rig(o);
+  threshold_segmenter segmenter = parse_segmenter(o.segmenter, o.threads);
+
+  // 2. Inputs: they exist, have distinct frame ids, and their headers show images within limits.
+  std::vector<frame> frames;
+  if (o.demo == 0) frames = read_frames(collect_inputs(o.inputs));
+  for (const frame& f : frames) {
+    const vbatch::status s = vbatch::can_make_e2p_map<vbatch::maps::cached_fixed>(cameras, f.width, f.height);
+    if (!s) fail("{}: {}", f.path.string(), s.message);
+  }
+
+  // 3. Outputs: every directory is writable before anything is written; a report path given
+  // is checked first, as its directory is not created.
+  for (const fs::path& report : {o.json_path, o.chart_path})
+    if (!report.empty()) check_writable_dir(parent_or_current(report), false);
+  check_writable_dir(o.out, true);
+  check_writable_dir(o.out / "views", true);
+  check_writable_dir(o.out / "masks", true);
+  if (o.json_path.empty()) o.json_path = o.out / "report.json";
+  if (o.chart_path.empty()) o.chart_path = o.out / "report.svg";
+
+  // 4. Work.
+  if (o.demo > 0) {
+    frames = read_frames(render_demo(o));
+    if (!o.quiet)
+      fmt::print("demo: {} synthetic {}x{} frames (turned 15° each) in {}\n", frames.size(), frames.front().width,
+                 frames.front().height, (o.out / "demo_frames").string());
+  }
+  const outcome out = process(o, frames, cameras, segmenter);
+  const std::string json_text = report_json(o, out, segmenter.describe()), svg = report_svg(out);
+  vbatch::write_file_atomically(o.json_path, json_text.data(), json_text.size());
+  vbatch::write_file_atomically(o.chart_path, svg.data(), svg.size());
+
+  if (!o.quiet) {
+    fmt::print("{} frames -> {} views {}x{} ({}, fov {:g}) -> masks ({}; a stand-in, not a model) -> dilate {}\n\n", out.frames,
+               out.views, cameras.front().lens.width, cameras.front().lens.height, o.rig, o.fov, segmenter.describe(),
+               o.dilate > 0 ? fmt::format("square {}", o.dilate) : std::string("off"));
+    fmt::print("{}\n{}", table(out), summary(out));
+    fmt::print("wrote {}/ and {}/ ({} files each), {}, {}\n", (o.out / "views").string(), (o.out / "masks").string(), out.views,
+               o.json_path.string(), o.chart_path.string());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options o;
+  CLI::App app{"pipeline360: 360° frames -> perspective views -> masks -> dilation -> files, with a timing report.",
+               "pipeline360"};
+  app.footer(
+      "Examples:\n"
+      "  pipeline360 --demo -o out/                        4 synthetic frames -> 32 views and masks, report\n"
+      "  pipeline360 --demo 8 -o out/ --size 960x540       8 frames, smaller views\n"
+      "  pipeline360 frames/ -o out/ --rig ring:6 --fov 100 --segmenter colour:230,40,40,50 --dilate 25\n"
+      "Outputs: DIR/views/frame_{id:05d}_cam_{k:02d}.{jpg|png}, DIR/masks/frame_{id:05d}_cam_{k:02d}.png\n"
+      "(0/255), DIR/report.json and DIR/report.svg; id = the last number in the frame's file name.\n"
+      "The segmenter is a colour-threshold stand-in; pipeline360.cpp (concept `segmenter`) says how to plug in a model.\n"
+      "Exit status: 0 done; 1 an input or output problem; 2 a bad command line.");
+  app.set_version_flag("--version", std::string("pipeline360 (vbatch) ") + vbatch::version_string);
+
+  auto* inputs = app.add_option("inputs", o.inputs, "Equirectangular frames, or directories of .jpg/.jpeg/.png frames");
+  app.add_option("-o,--output", o.out, "Output directory (created if missing)")->required();
+  app.add_option("--demo", o.demo, "Run on N synthetic frames (default 4), saved in DIR/demo_frames/")
+      ->expected(0, 1)
+      ->default_str("4")
+      ->check(CLI::Range(1, 1000))
+      ->excludes(inputs);
+  app.add_option("--demo-size", o.demo_size, "Size of the synthetic frames WxH")->capture_default_str();
+  app.add_option("--rig", o.rig, "Cameras: ring:N, rings3:N (pitch -30/0/+30) or cube")->capture_default_str();
+  app.add_option("--size", o.size, "View size WxH")->capture_default_str();
+  app.add_option("--fov", o.fov, "Horizontal field of view of ring cameras, degrees")->capture_default_str();
+  app.add_option("--pitch", o.pitch, "Pitch of a ring:N rig, degrees")->capture_default_str();
+  app.add_option("--segmenter", o.segmenter,
+                 "colour:R,G,B[,TOL] (pixels within TOL of a colour) or saturation:S[,V] (vivid pixels); a stand-in")
+      ->capture_default_str();
+  app.add_option("--model-batch", o.model_batch, "Views per segmenter call")->check(CLI::Range(1, 4096))->capture_default_str();
+  app.add_option("--dilate", o.dilate, "Grow masks by an NxN square (0: off)")->check(CLI::Range(0, 999))->capture_default_str();
+  app.add_option("--format", o.format, "View format (masks are PNG)")
+      ->check(CLI::IsMember({"jpg", "png"}))
+      ->capture_default_str();
+  app.add_option("--quality", o.quality, "JPEG quality")->check(CLI::Range(1, 100))->capture_default_str();
+  app.add_option("--batch", o.batch, "Frames per batch (per remap call)")->check(CLI::Range(1, 1024))->capture_default_str();
+  app.add_option("--threads", o.threads, "CPU threads (0: all cores)")->check(CLI::Range(0, 4096))->capture_default_str();
+  app.add_option("--decode-workers", o.decode_workers, "Threads decoding frames (0: --threads)")
+      ->check(CLI::Range(0, 4096))
+      ->capture_default_str();
+  app.add_option("--encode-workers", o.encode_workers, "Threads encoding and writing files (0: --threads)")
+      ->check(CLI::Range(0, 4096))
+      ->capture_default_str();
+  app.add_option("--json", o.json_path, "Report as JSON (default DIR/report.json)");
+  app.add_option("--chart", o.chart_path, "Report as an SVG chart (default DIR/report.svg)");
+  app.add_flag("-q,--quiet", o.quiet, "Print nothing but errors");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // help and version exit 0; every parse error is a usage error
+  }
+  try {
+    return run(std::move(o));
+  } catch (const usage_error& e) {
+    fmt::print(stderr, "pipeline360: {}\nRun with --help for more information.\n", e.what());
+    return 2;
+  } catch (const std::bad_alloc&) {
+    fmt::print(stderr, "pipeline360: out of memory; try a smaller --batch or --size\n");
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "pipeline360: {}\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,393 @@
+#pragma once
+// Codec policies: which library decodes and encodes JPEG and PNG, chosen at compile time, behind
+// one API (vbatch/io/image_io.hpp's load_image, load_image_into, save_image take the policy as
+// their first template argument; the default is codec::fastest).
+//
+//   vbatch::save_image<vbatch::codec::stb>("a.jpg", view);        // stb, whatever else is built in
+//   vbatch::load_image("a.jpg", 3);                              // codec::fastest
+//   std::string what = vbatch::codec::fastest::describe();        // "JPEG: libjpeg-turbo 2.1.5, ..."
+//
+// Engines: stb (always there: libstb), libjpeg-turbo's TurboJPEG API (VBATCH_HAVE_TURBOJPEG, set
+// by vbatch::io when CMake found libturbojpeg) for JPEG decoding and encoding, libpng
+// (VBATCH_HAVE_LIBPNG) for PNG encoding at zlib level 1. PNG decoding is stb's in every policy.
+// Measured on one core (docs/performance.md): an 8K JPEG decodes in 181 ms with stb and 45 ms with
+// libjpeg-turbo; a 1080p view encodes to JPEG in 28 / 5.6 ms and to PNG in 86 / 12 ms.
+//
+// Every engine gives the same guarantees: the pixel limit is checked from the header before any
+// pixel is decoded; unreadable, undecodable or truncated data is errc::corrupt_data naming the
+// file; a codec's own failed allocation is errc::out_of_memory. Decoding calls a sink with the
+// image's size first and decodes into the view it returns: libjpeg-turbo writes straight into it
+// (a slot of a batch), stb decodes into its own buffer and copies.
+//
+// Pixels differ between JPEG engines by a few levels (their IDCTs and upsampling differ); each is
+// deterministic. JPEG encoding chooses chroma subsampling as stb does: 4:2:0 up to quality 90,
+// 4:4:4 above, so files of one quality have the same colour resolution whatever the engine.
+
+#include <csetjmp>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <stb_image.h>
+#include <stb_image_write.h>
+
+#if defined(VBATCH_HAVE_TURBOJPEG)
+#include <turbojpeg.h>
+#endif
+#if defined(VBATCH_HAVE_LIBPNG)
+#include <png.h>
+#endif
+
+#include "vbatch/core/view.hpp"
+#include "vbatch/io/format.hpp"
+
+namespace vbatch::inline v0 {
+
+namespace codec {
+
+#if defined(VBATCH_HAVE_TURBOJPEG)
+inline constexpr bool have_turbojpeg = true;
+#else
+inline constexpr bool have_turbojpeg = false;
+#endif
+#if defined(VBATCH_HAVE_LIBPNG)
+inline constexpr bool have_libpng = true;
+#else
+inline constexpr bool have_libpng = false;
+#endif
+
+enum class engine { stb, turbojpeg, libpng };
+
+constexpr const char* to_string(engine e) {
+  return e == engine::stb ? "stb" : e == engine::turbojpeg ? "libjpeg-turbo" : "libpng";
+}
+
+// A codec policy: the engine that decodes JPEG, the one that encodes JPEG, the one that encodes PNG.
+template <engine JpegDecoder, engine JpegEncoder, engine PngEncoder>
+struct set {
+  static_assert(JpegDecoder != engine::libpng && JpegEncoder != engine::libpng && PngEncoder != engine::turbojpeg,
+                "codec::set: libjpeg-turbo handles JPEG, libpng handles PNG");
+  static_assert((JpegDecoder != engine::turbojpeg && JpegEncoder != engine::turbojpeg) || have_turbojpeg,
+                "codec::set: libjpeg-turbo is not built in (VBATCH_HAVE_TURBOJPEG): install libturbojpeg0-dev, "
+                "reconfigure, and link vbatch::io");
+  static_assert(PngEncoder != engine::libpng || have_libpng,
+                "codec::set: libpng is not built in (VBATCH_HAVE_LIBPNG): install libpng-dev, reconfigure, and link vbatch::io");
+  static constexpr engine jpeg_decoder = JpegDecoder, jpeg_encoder = JpegEncoder, png_encoder = PngEncoder;
+
+  // "JPEG libjpeg-turbo, PNG stb (decode) / libpng level 1 (encode)", for tools' reports.
+  static std::string describe() {
+    std::string s = "JPEG ";
+    s += JpegDecoder == JpegEncoder ? to_string(JpegDecoder)
+                                    : std::string(to_string(JpegDecoder)) + " (decode) / " + to_string(JpegEncoder) + " (encode)";
+    s += ", PNG ";
+    s += PngEncoder == engine::stb ? "stb" : "stb (decode) / libpng level 1 (encode)";
+    return s;
+  }
+};
+
+using stb = set<engine::stb, engine::stb, engine::stb>;
+#if defined(VBATCH_HAVE_TURBOJPEG)
+using turbojpeg = set<engine::turbojpeg, engine::turbojpeg, engine::stb>;
+#endif
+#if defined(VBATCH_HAVE_LIBPNG)
+using libpng = set<engine::stb, engine::stb, engine::libpng>;
+#endif
+// The fastest engines built in: what the tools use, and the default of load_image/save_image.
+using fastest = set<have_turbojpeg ? engine::turbojpeg : engine::stb, have_turbojpeg ? engine::turbojpeg : engine::stb,
+                    have_libpng ? engine::libpng : engine::stb>;
+
+template <class C>
+concept policy = requires {
+  { C::jpeg_decoder } -> std::convertible_to<engine>;
+  { C::jpeg_encoder } -> std::convertible_to<engine>;
+  { C::png_encoder } -> std::convertible_to<engine>;
+};
+
+}  // namespace codec
+
+namespace detail {
+
+// Checks common to every decoder, before any pixel: the channel request, the file's size.
+inline void check_encoded(std::span<const unsigned char> bytes, const std::filesystem::path& name, int channels) {
+  if (channels != 0 && channels != 1 && channels != 3 && channels != 4)
+    raise(errc::invalid_argument, "load_image: {} channels requested for {} (0, 1, 3 or 4)", channels, name.string());
+  if (bytes.empty()) raise(errc::corrupt_data, "{}: empty file", name.string());
+  if (bytes.size() > std::size_t{INT32_MAX}) raise(errc::limit_exceeded, "{}: file larger than 2 GiB", name.string());
+}
+
+// Copies a decoded dense (1,H,W,C) image into `dst` (any strides).
+inline void copy_into(batch_view<const u8> pixels, batch_view<u8> dst) {
+  const bool contiguous = dst.stride_w == dst.c;
+  for (int y = 0; y < pixels.h; ++y) {
+    if (contiguous) {
+      std::memcpy(dst.pixel(0, y, 0), pixels.pixel(0, y, 0), std::size_t(dst.w) * dst.c);
+      continue;
+    }
+    for (int x = 0; x < pixels.w; ++x) std::memcpy(dst.pixel(0, y, x), pixels.pixel(0, y, x), std::size_t(dst.c));
+  }
+}
+
+// The sink's view must be one image of the decoded size and channel count.
+inline batch_view<u8> checked_destination(batch_view<u8> dst, const image_info& decoded, const std::filesystem::path& name) {
+  if (dst.n != 1 || dst.h != decoded.height || dst.w != decoded.width || dst.c != decoded.channels)
+    raise(errc::invalid_argument, "{}: image is {}x{} but the destination is {}x{}x{} (N,H,W)", name.string(), decoded.width,
+          decoded.height, dst.n, dst.h, dst.w);
+  if (dst.stride_w < dst.c || dst.data == nullptr) raise(errc::invalid_argument, "{}: invalid destination view", name.string());
+  return dst;
+}
+
+// ---- stb ---------------------------------------------------------------------------------------
+
+template <class Sink>
+void stb_decode(std::span<const unsigned char> bytes, const std::filesystem::path& name, int channels, const image_limits& limits,
+                Sink&& sink) {
+  const int size = static_cast<int>(bytes.size());
+  image_info info;
+  if (!stbi_info_from_memory(bytes.data(), size, &info.width, &info.height, &info.channels))
+    raise(errc::corrupt_data, "{}: not a readable image ({})", name.string(), stbi_failure_reason());
+  check(check_limits(name, info, limits));
+  if (is_jpeg(bytes) && !jpeg_is_complete(bytes))
+    raise(errc::corrupt_data, "{}: truncated JPEG (no end-of-image marker)", name.string());
+  const int want = channels != 0 ? channels : (info.channels == 2 ? 4 : info.channels);
+  const batch_view<u8> dst =
+      checked_destination(sink(image_info{info.width, info.height, want}), {info.width, info.height, want}, name);
+  int w = 0, h = 0, stored = 0;
+  unsigned char* pixels = stbi_load_from_memory(bytes.data(), size, &w, &h, &stored, want);
+  if (!pixels) {
+    const std::string_view reason = stbi_failure_reason();
+    // stb reports its own failed allocations this way; batch policies react to out_of_memory.
+    raise(reason == "outofmem" ? errc::out_of_memory : errc::corrupt_data, "{}: cannot decode ({})", name.string(), reason);
+  }
+  if (w != info.width || h != info.height) {
+    stbi_image_free(pixels);
+    raise(errc::corrupt_data, "{}: the header says {}x{} but the data {}x{}", name.string(), info.width, info.height, w, h);
+  }
+  copy_into(batch_view<const u8>::dense(pixels, {1, h, w, want}), dst);
+  stbi_image_free(pixels);
+}
+
+inline void stb_append(void* context, void* data, int size) {
+  auto* out = static_cast<std::vector<unsigned char>*>(context);
+  out->insert(out->end(), static_cast<unsigned char*>(data), static_cast<unsigned char*>(data) + size);
+}
+
+inline void stb_encode(image_format format, batch_view<const u8> image, const save_options& options,
+                       std::vector<unsigned char>& out, const std::filesystem::path& name) {
+  int ok = 0;
+  if (format == image_format::png) {
+    ok = stbi_write_png_to_func(stb_append, &out, image.w, image.h, image.c, image.data, static_cast<int>(image.stride_h));
+  } else {
+    if (image.stride_h != std::ptrdiff_t{image.w} * image.c)
+      raise(errc::invalid_argument, "{}: JPEG needs contiguous rows with stb", name.string());
+    ok = stbi_write_jpg_to_func(stb_append, &out, image.w, image.h, image.c, image.data, options.jpeg_quality);
+  }
+  if (!ok || out.empty()) raise(errc::io, "{}: encoding failed", name.string());
+}
+
+// ---- libjpeg-turbo -----------------------------------------------------------------------------
+
+#if defined(VBATCH_HAVE_TURBOJPEG)
+// A TurboJPEG handle for the duration of one call.
+struct tj_handle {
+  tjhandle h;
+  explicit tj_handle(bool compress) : h(compress ? tjInitCompress() : tjInitDecompress()) {
+    if (!h) raise(errc::out_of_memory, "libjpeg-turbo: cannot create a handle ({})", tjGetErrorStr2(nullptr));
+  }
+  tj_handle(const tj_handle&) = delete;
+  tj_handle& operator=(const tj_handle&) = delete;
+  ~tj_handle() { tjDestroy(h); }
+};
+
+// libjpeg reports failed allocations as "Insufficient memory", TurboJPEG as "Memory allocation failure".
+inline errc tj_error_code(std::string_view message) {
+  return message.find("nsufficient memory") != std::string_view::npos ||
+                 message.find("emory allocation") != std::string_view::npos
+             ? errc::out_of_memory
+             : errc::corrupt_data;
+}
+
+template <class Sink>
+void turbo_decode(std::span<const unsigned char> bytes, const std::filesystem::path& name, int channels,
+                  const image_limits& limits, Sink&& sink) {
+  tj_handle tj(false);
+  image_info info;
+  int subsampling = 0, colourspace = 0;
+  const auto size = static_cast<unsigned long>(bytes.size());
+  if (tjDecompressHeader3(tj.h, bytes.data(), size, &info.width, &info.height, &subsampling, &colourspace) != 0) {
+    // A file cut inside its headers is truncated, like one cut inside its data.
+    if (!jpeg_is_complete(bytes)) raise(errc::corrupt_data, "{}: truncated JPEG (no end-of-image marker)", name.string());
+    raise(errc::corrupt_data, "{}: not a readable JPEG ({})", name.string(), tjGetErrorStr2(tj.h));
+  }
+  // CMYK and YCCK (Adobe) files: stb converts them; TurboJPEG cannot give RGB from them.
+  if (colourspace == TJCS_CMYK || colourspace == TJCS_YCCK) return stb_decode(bytes, name, channels, limits, sink);
+  info.channels = colourspace == TJCS_GRAY ? 1 : 3;
+  check(check_limits(name, info, limits));
+  if (!jpeg_is_complete(bytes)) raise(errc::corrupt_data, "{}: truncated JPEG (no end-of-image marker)", name.string());
+  const int want = channels != 0 ? channels : info.channels;
+  const batch_view<u8> dst =
+      checked_destination(sink(image_info{info.width, info.height, want}), {info.width, info.height, want}, name);
+  const int format = want == 1 ? TJPF_GRAY : want == 3 ? TJPF_RGB : TJPF_RGBA;  // RGBA: alpha filled with 255
+  // Straight into the destination when its pixels are packed (rows may be strided).
+  const bool direct = dst.stride_w == dst.c;
+  std::vector<unsigned char> temp;
+  unsigned char* out = dst.data;
+  int pitch = static_cast<int>(dst.stride_h);
+  if (!direct) {
+    temp.resize(std::size_t(info.width) * info.height * want);
+    out = temp.data();
+    pitch = info.width * want;
+  }
+  const int flags = TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS;  // LIMITSCANS: progressive-scan bombs
+  if (tjDecompress2(tj.h, bytes.data(), size, out, info.width, pitch, info.height, format, flags) != 0) {
+    const std::string message = tjGetErrorStr2(tj.h);
+    // A warning (odd but maybe valid data): stb, the reference decoder before libjpeg-turbo, decides.
+    if (tjGetErrorCode(tj.h) == TJERR_WARNING)
+      return stb_decode(bytes, name, channels, limits, [&](const image_info&) { return dst; });
+    raise(tj_error_code(message), "{}: cannot decode ({})", name.string(), message);
+  }
+  if (!direct) copy_into(batch_view<const u8>::dense(temp.data(), {1, info.height, info.width, want}), dst);
+}
+
+inline void turbo_encode(batch_view<const u8> image, const save_options& options, std::vector<unsigned char>& out,
+                         const std::filesystem::path& name) {
+  tj_handle tj(true);
+  const int format = image.c == 1 ? TJPF_GRAY : image.c == 3 ? TJPF_RGB : TJPF_RGBX;  // JPEG has no alpha
+  const int subsampling = image.c == 1 ? TJSAMP_GRAY : options.jpeg_quality <= 90 ? TJSAMP_420 : TJSAMP_444;
+  unsigned char* jpeg = nullptr;
+  unsigned long size = 0;
+  if (tjCompress2(tj.h, image.data, image.w, static_cast<int>(image.stride_h), image.h, format, &jpeg, &size, subsampling,
+                  options.jpeg_quality, 0) != 0) {
+    const std::string message = tjGetErrorStr2(tj.h);
+    tjFree(jpeg);
+    raise(tj_error_code(message) == errc::out_of_memory ? errc::out_of_memory : errc::io, "{}: JPEG encoding failed ({})",
+          name.string(), message);
+  }
+  try {
+    out.assign(jpeg, jpeg + size);
+  } catch (...) {
+    tjFree(jpeg);
+    throw;
+  }
+  tjFree(jpeg);
+}
+#endif
+
+// ---- libpng ------------------------------------------------------------------------------------
+
+#if defined(VBATCH_HAVE_LIBPNG)
+struct png_context {
+  std::vector<unsigned char>* out;
+  bool out_of_memory = false;
+  char message[200] = {};
+};
+
+inline void vbatch_png_error(png_structp png, png_const_charp message) {
+  auto* c = static_cast<png_context*>(png_get_error_ptr(png));
+  std::snprintf(c->message, sizeof c->message, "%s", message);
+  png_longjmp(png, 1);
+}
+inline void vbatch_png_warning(png_structp, png_const_charp) {}
+inline void vbatch_png_write(png_structp png, png_bytep data, png_size_t size) {
+  auto* c = static_cast<png_context*>(png_get_io_ptr(png));
+  bool ok = true;
+  try {
+    c->out->insert(c->out->end(), data, data + size);
+  } catch (...) {
+    ok = false;  // handled here: never unwind a C++ exception through libpng
+  }
+  if (!ok) {
+    c->out_of_memory = true;
+    png_error(png, "out of memory");
+  }
+}
+inline void vbatch_png_flush(png_structp) {}
+
+// zlib level 1 with the Sub filter: 7x faster than stb's writer (level 8, all filters) on 1080p
+// views, for files of about the same size (docs/performance.md). Nothing with a destructor lives
+// in this frame across setjmp/longjmp.
+inline void libpng_encode(batch_view<const u8> image, std::vector<unsigned char>& out, const std::filesystem::path& name) {
+  png_context context{&out};
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &context, vbatch_png_error, vbatch_png_warning);
+  png_infop info = png ? png_create_info_struct(png) : nullptr;
+  if (!png || !info) {
+    png_destroy_write_struct(&png, nullptr);
+    raise(errc::out_of_memory, "{}: libpng: cannot create its structures", name.string());
+  }
+  if (setjmp(png_jmpbuf(png))) {
+    png_destroy_write_struct(&png, &info);
+    raise(context.out_of_memory ? errc::out_of_memory : errc::io, "{}: PNG encoding failed ({})", name.string(), context.message);
+  }
+  png_set_write_fn(png, &context, vbatch_png_write, vbatch_png_flush);
+  const int type = image.c == 1 ? PNG_COLOR_TYPE_GRAY : image.c == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_RGB_ALPHA;
+  png_set_IHDR(png, info, static_cast<png_uint_32>(image.w), static_cast<png_uint_32>(image.h), 8, type, PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_set_compression_level(png, 1);
+  png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_SUB);
+  png_write_info(png, info);
+  for (int y = 0; y < image.h; ++y) png_write_row(png, image.pixel(0, y, 0));
+  png_write_end(png, nullptr);
+  png_destroy_write_struct(&png, &info);
+}
+#endif
+
+}  // namespace detail
+
+// Decodes an encoded image (`name` is for messages). `sink(image_info)` is called once, after the
+// header and limits were checked and before any pixel is decoded, with the size and the channel
+// count the pixels will have (channels, or the stored count when 0: gray+alpha becomes RGBA);
+// it returns the (1,H,W,C) view to decode into, or throws to refuse the image.
+template <codec::policy Codec = codec::fastest, class Sink>
+void decode_image(std::span<const unsigned char> bytes, const std::filesystem::path& name, int channels,
+                  const image_limits& limits, Sink&& sink) {
+  detail::check_encoded(bytes, name, channels);
+  if constexpr (Codec::jpeg_decoder == codec::engine::turbojpeg) {
+#if defined(VBATCH_HAVE_TURBOJPEG)
+    if (detail::is_jpeg(bytes)) return detail::turbo_decode(bytes, name, channels, limits, sink);
+#endif
+  }
+  detail::stb_decode(bytes, name, channels, limits, sink);
+}
+
+// Checks that `image` can be saved as `format`: one image, 1, 3 or 4 channels, packed pixels,
+// quality 1..100. The message names `name`.
+inline status can_encode(image_format format, batch_view<const u8> image, const save_options& options,
+                         const std::filesystem::path& name) {
+  if (image.n != 1 || image.w <= 0 || image.h <= 0 || (image.c != 1 && image.c != 3 && image.c != 4))
+    return fail(errc::invalid_argument, "{}: save_image takes one image with 1, 3 or 4 channels; got {}x{}x{}x{} (N,H,W,C)",
+                name.string(), image.n, image.h, image.w, image.c);
+  (void)format;
+  if (options.jpeg_quality < 1 || options.jpeg_quality > 100)
+    return fail(errc::invalid_argument, "{}: JPEG quality {} outside 1..100", name.string(), options.jpeg_quality);
+  if (image.stride_w != image.c || image.data == nullptr)
+    return fail(errc::invalid_argument, "{}: save_image needs contiguous pixels", name.string());
+  return status::success();
+}
+
+// Encodes image 0 of `image` as `format` into memory.
+template <codec::policy Codec = codec::fastest>
+std::vector<unsigned char> encode_image(image_format format, batch_view<const u8> image, const save_options& options = {},
+                                        const std::filesystem::path& name = "image") {
+  check(can_encode(format, image, options, name));
+  std::vector<unsigned char> out;
+  out.reserve(std::size_t(image.w) * image.h * image.c / 4);
+  if (format == image_format::jpeg && Codec::jpeg_encoder == codec::engine::turbojpeg) {
+#if defined(VBATCH_HAVE_TURBOJPEG)
+    detail::turbo_encode(image, options, out, name);
+    return out;
+#endif
+  }
+  if (format == image_format::png && Codec::png_encoder == codec::engine::libpng) {
+#if defined(VBATCH_HAVE_LIBPNG)
+    detail::libpng_encode(image, out, name);
+    return out;
+#endif
+  }
+  detail::stb_encode(format, image, options, out, name);
+  return out;
+}
+
+}  // namespace vbatch::inline v0

@@ -1,0 +1,352 @@
+#pragma once
+// Frame sources: numbered frames read front to back, one at a time.
+//
+//   vbatch::image_sequence seq = vbatch::image_sequence::from_directory("frames/");   // natural order
+//   vbatch::raw_video video("clip.mp4");       // frames piped from `ffmpeg ... -f rawvideo -pix_fmt rgb24 -`
+//   while (auto f = video.next()) use(f->index, f->pixels);   // (1,H,W,3), valid until the next call
+//   video.skip(100);                                          // past frames nobody needs
+//
+// Both have the same interface (what the access planner in vbatch/io/planner.hpp needs):
+// position() is the index of the next frame; next() reads it; skip(n) moves past n frames and
+// says how many there were; size() is the frame count when known before reading (image
+// sequences), nullopt for a video (known once the stream ends).
+//
+// raw_video runs the decoder as a child process with an argument vector (posix_spawnp; nothing
+// goes through a shell, and the file is passed as "file:PATH" so a name cannot select another
+// ffmpeg protocol). Frame i is the i-th frame ffmpeg decodes, in presentation order, at the
+// stored size (-noautorotate: rotation metadata is not applied) with no frames dropped or
+// duplicated (-vsync passthrough). The size comes from ffprobe. Skipped frames are still decoded
+// by ffmpeg (that is what a sequential pass is) but not converted or copied here.
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "vbatch/io/image_io.hpp"
+
+extern char** environ;
+
+namespace vbatch::inline v0 {
+
+// "frame_2" < "frame_10": runs of digits compare by value (leading zeros ignored), the rest byte
+// by byte; names equal that way ("01" and "1") fall back to plain comparison, so the order is total.
+inline bool natural_less(std::string_view a, std::string_view b) {
+  const auto digit = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; };
+  std::size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (digit(a[i]) && digit(b[j])) {
+      std::size_t ie = i, je = j;
+      while (ie < a.size() && digit(a[ie])) ++ie;
+      while (je < b.size() && digit(b[je])) ++je;
+      std::string_view da = a.substr(i, ie - i), db = b.substr(j, je - j);
+      da.remove_prefix(std::min(da.find_first_not_of('0'), da.size()));
+      db.remove_prefix(std::min(db.find_first_not_of('0'), db.size()));
+      if (da.size() != db.size()) return da.size() < db.size();
+      if (da != db) return da < db;
+      i = ie, j = je;
+    } else {
+      if (a[i] != b[j]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[j]);
+      ++i, ++j;
+    }
+  }
+  if (a.size() - i != b.size() - j) return a.size() - i < b.size() - j;
+  return a < b;
+}
+
+inline bool has_image_extension(const std::filesystem::path& p) {
+  std::string ext = p.extension().string();
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext == ".jpg" || ext == ".jpeg" || ext == ".png";
+}
+
+// The .jpg/.jpeg/.png files of a directory (not its subdirectories), in natural order of their names.
+inline std::vector<std::filesystem::path> list_images(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) raise(errc::io, "{}: not a directory", dir.string());
+  std::vector<std::filesystem::path> files;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    if (it->is_regular_file(ec) && has_image_extension(it->path())) files.push_back(it->path());
+  if (ec) raise(errc::io, "{}: cannot read the directory: {}", dir.string(), ec.message());
+  std::sort(files.begin(), files.end(),
+            [](const auto& a, const auto& b) { return natural_less(a.filename().string(), b.filename().string()); });
+  return files;
+}
+
+struct frame_view {
+  std::int64_t index = 0;
+  batch_view<const u8> pixels;  // (1,H,W,C), valid until the source's next call
+};
+
+// Frames that are image files: frame i is the i-th file. Skipping costs nothing (no file is opened).
+template <codec::policy Codec = default_codec>
+class image_sequence {
+ public:
+  explicit image_sequence(std::vector<std::filesystem::path> files, int channels = 3, image_limits limits = {})
+      : files_(std::move(files)), channels_(channels), limits_(limits) {
+    if (channels != 1 && channels != 3 && channels != 4)
+      raise(errc::invalid_argument, "image_sequence: {} channels (1, 3 or 4)", channels);
+  }
+  static image_sequence from_directory(const std::filesystem::path& dir, int channels = 3, image_limits limits = {}) {
+    return image_sequence(list_images(dir), channels, limits);
+  }
+
+  std::optional<std::int64_t> size() const { return std::int64_t(files_.size()); }
+  std::int64_t position() const { return position_; }
+  const std::filesystem::path& file(std::int64_t i) const { return files_.at(std::size_t(i)); }
+
+  std::int64_t skip(std::int64_t n) {
+    const std::int64_t moved = std::clamp<std::int64_t>(n, 0, std::int64_t(files_.size()) - position_);
+    position_ += moved;
+    return moved;
+  }
+  std::optional<frame_view> next() {
+    if (position_ >= std::int64_t(files_.size())) return std::nullopt;
+    const std::filesystem::path& f = files_[std::size_t(position_)];
+    const image_info info = read_image_info(f);
+    check(check_limits(f, info, limits_));
+    if (frame_.shape() != batch_shape{1, info.height, info.width, channels_}) {
+      frame_ = {};
+      frame_ = batch_buffer<u8>({1, info.height, info.width, channels_});
+    }
+    load_image_into<Codec>(f, frame_.view(), limits_);
+    return frame_view{position_++, frame_.view()};
+  }
+
+ private:
+  std::vector<std::filesystem::path> files_;
+  int channels_;
+  image_limits limits_;
+  std::int64_t position_ = 0;
+  batch_buffer<u8> frame_;
+};
+
+struct video_options {
+  std::string decoder = "ffmpeg";  // found on PATH unless it contains a '/'
+  std::string probe = "ffprobe";
+  int channels = 3;             // 3: rgb24, 1: gray, 4: rgba
+  std::int64_t max_frames = 0;  // stop the decoder after this many frames (0: all)
+  image_limits limits{};
+};
+
+namespace detail {
+
+// A child process started with an argument vector, its stdout and stderr on pipes.
+class child_process {
+ public:
+  explicit child_process(const std::vector<std::string>& argv) {
+    int out[2] = {-1, -1}, err[2] = {-1, -1};
+    if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
+      const int e = errno;
+      close_all(out, err);
+      raise(errc::io, "{}: cannot create a pipe: {}", argv.front(), std::strerror(e));
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    const int rc = ::posix_spawnp(&pid_, args[0], &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out[1]);
+    ::close(err[1]);
+    if (rc != 0) {
+      ::close(out[0]);
+      ::close(err[0]);
+      pid_ = -1;
+      raise(rc == ENOENT ? errc::unsupported : errc::io, "cannot run {}: {}{}", argv.front(), std::strerror(rc),
+            rc == ENOENT ? " (is ffmpeg installed? Debian: apt-get install ffmpeg)" : "");
+    }
+    out_ = out[0];
+    err_ = err[0];
+    // stderr is drained by a thread, so a chatty child never blocks on a full pipe; the last few
+    // KB are kept for error messages.
+    stderr_reader_ = std::thread([this] {
+      char buf[4096];
+      for (ssize_t got; (got = ::read(err_, buf, sizeof buf)) != 0;) {
+        if (got < 0) {
+          if (errno == EINTR) continue;
+          break;
+        }
+        std::lock_guard lock(stderr_mutex_);
+        stderr_text_.append(buf, std::size_t(got));
+        if (stderr_text_.size() > 8192) stderr_text_.erase(0, stderr_text_.size() - 4096);
+      }
+    });
+  }
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+  ~child_process() { stop(); }
+
+  // Reads exactly `size` bytes unless the stream ends first; returns the count read.
+  std::size_t read_exactly(void* data, std::size_t size) {
+    std::size_t done = 0;
+    while (done < size) {
+      const ssize_t got = ::read(out_, static_cast<char*>(data) + done, size - done);
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) raise(errc::io, "reading from the decoder: {}", std::strerror(errno));
+      if (got == 0) break;
+      done += std::size_t(got);
+    }
+    return done;
+  }
+
+  // Waits for the child after its output ended; returns its exit status (-1: killed by a signal).
+  int wait() {
+    if (pid_ < 0) return status_;
+    int st = 0;
+    while (::waitpid(pid_, &st, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+    status_ = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    join_reader();
+    return status_;
+  }
+
+  // Stops a child that is still running (we need no more of its output): closing the pipe makes
+  // its next write fail; SIGTERM makes sure, then it is reaped.
+  void stop() {
+    if (out_ >= 0) ::close(out_), out_ = -1;
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      wait();
+    }
+    join_reader();
+  }
+
+  std::string error_text() {
+    std::lock_guard lock(stderr_mutex_);
+    std::string t = stderr_text_;
+    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.pop_back();
+    return t;
+  }
+
+ private:
+  static void close_all(int* a, int* b) {
+    for (int* p : {a, a + 1, b, b + 1})
+      if (*p >= 0) ::close(*p);
+  }
+  void join_reader() {
+    if (stderr_reader_.joinable()) stderr_reader_.join();
+    if (err_ >= 0) ::close(err_), err_ = -1;
+  }
+
+  pid_t pid_ = -1;
+  int out_ = -1, err_ = -1, status_ = 0;
+  std::thread stderr_reader_;
+  std::mutex stderr_mutex_;
+  std::string stderr_text_;
+};
+
+inline std::string ffmpeg_input(const std::filesystem::path& file) { return "file:" + std::filesystem::absolute(file).string(); }
+
+}  // namespace detail
+
+// Frames of a video file, decoded by an external ffmpeg into raw RGB (or gray, RGBA) read from
+// its stdout.
+class raw_video {
+ public:
+  explicit raw_video(const std::filesystem::path& file, video_options o = {}) : file_(file), options_(std::move(o)) {
+    if (options_.channels != 1 && options_.channels != 3 && options_.channels != 4)
+      raise(errc::invalid_argument, "raw_video: {} channels (1, 3 or 4)", options_.channels);
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file, ec)) raise(errc::io, "{}: no such video file", file.string());
+    probe_size();
+    if (std::int64_t{width_} * height_ > options_.limits.max_pixels || width_ > options_.limits.max_side ||
+        height_ > options_.limits.max_side)
+      raise(errc::limit_exceeded, "{}: {}x{} video frames exceed the limit of {} pixels", file.string(), width_, height_,
+            options_.limits.max_pixels);
+    std::vector<std::string> argv = {options_.decoder, "-nostdin",      "-hide_banner", "-loglevel",
+                                     "error",          "-noautorotate", "-i",           detail::ffmpeg_input(file),
+                                     "-map",           "0:v:0",         "-vsync",       "passthrough"};
+    if (options_.max_frames > 0) argv.insert(argv.end(), {"-frames:v", std::to_string(options_.max_frames)});
+    const char* format = options_.channels == 1 ? "gray" : options_.channels == 3 ? "rgb24" : "rgba";
+    argv.insert(argv.end(), {"-f", "rawvideo", "-pix_fmt", format, "-"});
+    process_ = std::make_unique<detail::child_process>(argv);
+    frame_ = batch_buffer<u8>({1, height_, width_, options_.channels});
+  }
+
+  int width() const { return width_; }
+  int height() const { return height_; }
+  int channels() const { return options_.channels; }
+  std::optional<std::int64_t> size() const { return ended_ ? std::optional<std::int64_t>(position_) : std::nullopt; }
+  std::int64_t position() const { return position_; }
+
+  std::optional<frame_view> next() {
+    if (!read_frame(frame_.data())) return std::nullopt;
+    return frame_view{position_++, frame_.view()};
+  }
+  std::int64_t skip(std::int64_t n) {
+    std::int64_t moved = 0;
+    if (scratch_.empty() && n > 0) scratch_.resize(frame_.bytes());
+    for (; moved < n && read_frame(scratch_.data()); ++moved) ++position_;
+    return moved;
+  }
+  // Stops the decoder now (no more frames are needed).
+  void close() {
+    if (process_) process_->stop();
+    ended_ = true;
+  }
+
+ private:
+  // Reads one frame; false at the end of the stream. A partial frame or a failed decoder is an error.
+  bool read_frame(unsigned char* dst) {
+    if (ended_) return false;
+    const std::size_t want = frame_.bytes();
+    const std::size_t got = process_->read_exactly(dst, want);
+    if (got == want) return true;
+    ended_ = true;
+    const int status = process_->wait();
+    if (status != 0)
+      raise(errc::corrupt_data, "{}: the decoder ({}) failed after {} frames (exit status {}): {}", file_.string(),
+            options_.decoder, position_, status, process_->error_text());
+    if (got != 0)
+      raise(errc::corrupt_data, "{}: the stream ended inside frame {} ({} of {} bytes)", file_.string(), position_, got, want);
+    return false;
+  }
+
+  void probe_size() {
+    detail::child_process probe({options_.probe, "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height",
+                                 "-of", "csv=p=0", detail::ffmpeg_input(file_)});
+    std::string text;
+    char buf[256];
+    for (std::size_t got; (got = probe.read_exactly(buf, sizeof buf)) > 0;) text.append(buf, got);
+    const int status = probe.wait();
+    int w = 0, h = 0;
+    char comma = 0;
+    if (status != 0 || std::sscanf(text.c_str(), "%d%c%d", &w, &comma, &h) != 3 || comma != ',' || w <= 0 || h <= 0) {
+      const std::string why = probe.error_text();
+      raise(errc::corrupt_data, "{}: no video stream found by {}{}{}", file_.string(), options_.probe, why.empty() ? "" : ": ",
+            why);
+    }
+    width_ = w, height_ = h;
+  }
+
+  std::filesystem::path file_;
+  video_options options_;
+  int width_ = 0, height_ = 0;
+  std::int64_t position_ = 0;
+  bool ended_ = false;
+  std::unique_ptr<detail::child_process> process_;
+  batch_buffer<u8> frame_;
+  std::vector<unsigned char> scratch_;
+};
+
+}  // namespace vbatch::inline v0

@@ -1,0 +1,280 @@
+#pragma once
+// An asynchronous image writer: submit() queues an image and returns; N workers encode and write
+// each one atomically (temporary file + rename). The queue is bounded, so a producer faster than
+// the encoders waits (back-pressure) instead of filling memory.
+//
+//   vbatch::image_writer writer({.workers = 2, .queue = 16});
+//   writer.submit("out/view_00.jpg", views.image(0), keep);   // keep: a shared_ptr owning the pixels
+//   writer.submit_copy("out/mask_00.png", mask.view());       // or let the writer copy them
+//   vbatch::writer_report r = writer.close();                  // waits for everything; r.failures name files
+//   writer.throw_if_failed();                                  // or: the first failure as a vbatch::error
+//
+// Errors are collected with their file names. With stop_on_error (the default), after the first
+// failure nothing more is written: images not yet started are discarded (counted), and submit()
+// throws that failure so the producer stops. Failed writes leave no file: neither the temporary
+// nor a partial target (an existing target is kept as it was).
+//
+// Resuming a run: is_complete_image(path, w, h) says whether a file exists, decodes without error
+// and has the expected size, so a tool can skip exactly the outputs that are finished and redo
+// truncated or corrupt ones.
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "vbatch/io/image_io.hpp"
+#include "vbatch/pipeline/queue.hpp"
+#include "vbatch/profile/profiler.hpp"
+
+namespace vbatch::inline v0 {
+
+struct writer_options {
+  int workers = 0;        // encode-and-write threads; 0: one per hardware thread
+  std::size_t queue = 0;  // images waiting to be encoded; 0: 2 × workers
+  save_options save{};
+  bool stop_on_error = true;
+  // On close, receives the encoding time and the file writing as two I/O stages (busy seconds
+  // summed over workers; items: the images written). Image I/O is decoding, encoding and files,
+  // as the loader counts decoding: the CPU work around the pipeline's compute.
+  profile::profiler* profiler = nullptr;
+  std::string encode_stage = "encode", write_stage = "write";
+};
+
+struct write_failure {
+  std::filesystem::path path;
+  std::optional<errc> code;
+  std::string message;
+};
+
+struct writer_report {
+  std::size_t submitted = 0, written = 0, failed = 0, discarded = 0;
+  std::vector<write_failure> failures;           // in the order they happened
+  double encode_seconds = 0, write_seconds = 0;  // summed over workers
+  double producer_wait_seconds = 0;              // submit() blocked on a full queue
+  std::uint64_t bytes = 0;                       // written
+};
+
+template <codec::policy Codec = default_codec>
+class image_writer {
+ public:
+  explicit image_writer(writer_options o = {})
+      : options_(std::move(o)),
+        workers_(options_.workers > 0 ? options_.workers : int(std::max(1u, std::thread::hardware_concurrency()))),
+        queue_(options_.queue > 0 ? options_.queue : 2 * std::size_t(workers_)) {
+    if (options_.workers < 0) raise(errc::invalid_argument, "image_writer: {} workers (0 or more)", options_.workers);
+    if (options_.save.jpeg_quality < 1 || options_.save.jpeg_quality > 100)
+      raise(errc::invalid_argument, "image_writer: JPEG quality {} outside 1..100", options_.save.jpeg_quality);
+    threads_.reserve(workers_);
+    for (int w = 0; w < workers_; ++w) threads_.emplace_back([this] { work(); });
+  }
+  image_writer(const image_writer&) = delete;
+  image_writer& operator=(const image_writer&) = delete;
+  // Writes everything queued, like close() (call cancel() first to drop what has not started).
+  ~image_writer() { close(); }
+
+  // Queues `image` (one image, 1, 3 or 4 channels, packed pixels) for an atomic save to `path`
+  // (format by extension). `keep` must own the pixels until the image is written. Blocks while
+  // the queue is full. Throws at once for an unusable path or image, and after a failure (with
+  // stop_on_error) the first failure.
+  void submit(std::filesystem::path path, batch_view<const u8> image, std::shared_ptr<const void> keep,
+              std::optional<save_options> save = std::nullopt) {
+    const image_format format = format_from_path(path);
+    const save_options s = save.value_or(options_.save);
+    check(can_encode(format, image, s, path));
+    enqueue(job{std::move(path), format, image, std::move(keep), s});
+  }
+  // The same, with a copy of the pixels made here (the caller may reuse its memory at once).
+  void submit_copy(std::filesystem::path path, batch_view<const u8> image, std::optional<save_options> save = std::nullopt) {
+    const image_format format = format_from_path(path);
+    const save_options s = save.value_or(options_.save);
+    check(can_encode(format, image, s, path));
+    auto copy = std::make_shared<batch_buffer<u8>>(batch_shape{1, image.h, image.w, image.c});  // (1,H,W,C)
+    for (int y = 0; y < image.h; ++y)
+      std::memcpy(copy->view().pixel(0, y, 0), image.pixel(0, y, 0), std::size_t(image.w) * image.c);
+    const batch_view<const u8> view = copy->view();
+    enqueue(job{std::move(path), format, view, std::move(copy), s});
+  }
+
+  // Waits until every image submitted so far is written, failed or discarded.
+  void flush() {
+    std::unique_lock lock(mutex_);
+    idle_.wait(lock, [&] { return settled() == submitted_; });
+  }
+
+  // Flushes, stops the workers and returns the report (idempotent).
+  writer_report close() {
+    flush();
+    {
+      std::lock_guard lock(mutex_);
+      closed_ = true;
+    }
+    queue_.close();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+    std::lock_guard lock(mutex_);
+    if (!reported_ && options_.profiler) {
+      reported_ = true;
+      options_.profiler->add(options_.encode_stage, profile::stage_kind::io, report_.encode_seconds, 0);
+      options_.profiler->count(options_.encode_stage, report_.written);
+      options_.profiler->add(options_.write_stage, profile::stage_kind::io, report_.write_seconds, 0);
+      options_.profiler->count(options_.write_stage, report_.written);
+    }
+    return report_locked();
+  }
+
+  // Discards every image not started yet; the ones being written finish.
+  void cancel() {
+    stopping_ = true;
+    flush();
+  }
+
+  bool failed() const {
+    std::lock_guard lock(mutex_);
+    return !report_.failures.empty();
+  }
+  writer_report report() const {
+    std::lock_guard lock(mutex_);
+    return report_locked();
+  }
+  // Throws the first failure as a vbatch::error (its message names the file), adding how many
+  // more failed.
+  void throw_if_failed() const {
+    std::lock_guard lock(mutex_);
+    if (report_.failures.empty()) return;
+    const write_failure& f = report_.failures.front();
+    const std::size_t more = report_.failures.size() - 1;
+    throw error(f.code.value_or(errc::io), more ? f.message + detail::format(" (and {} more failed writes)", more) : f.message);
+  }
+
+ private:
+  struct job {
+    std::filesystem::path path;
+    image_format format;
+    batch_view<const u8> image;
+    std::shared_ptr<const void> keep;
+    save_options save;
+  };
+
+  std::size_t settled() const { return report_.written + report_.failed + report_.discarded; }
+  writer_report report_locked() const { return report_; }
+
+  void enqueue(job&& j) {
+    {
+      std::lock_guard lock(mutex_);
+      if (options_.stop_on_error && !report_.failures.empty()) {
+        const write_failure& f = report_.failures.front();
+        throw error(f.code.value_or(errc::io), f.message);
+      }
+      if (closing()) raise(errc::invalid_argument, "image_writer: submit() after close() or cancel(): {}", j.path.string());
+      ++submitted_;
+      ++report_.submitted;
+    }
+    double waited = 0;
+    const bool queued = queue_.push(std::move(j), &waited);
+    std::lock_guard lock(mutex_);
+    report_.producer_wait_seconds += waited;
+    if (!queued) {
+      ++report_.discarded;
+      idle_.notify_all();
+    }
+  }
+  bool closing() const { return stopping_.load() || closed_; }
+
+  void work() {
+    using clock = std::chrono::steady_clock;
+    while (auto popped = queue_.pop()) {
+      job& j = popped->value;
+      bool discard = stopping_.load();
+      {
+        std::lock_guard lock(mutex_);
+        discard = discard || (options_.stop_on_error && !report_.failures.empty());
+      }
+      if (discard) {
+        j.keep.reset();
+        std::lock_guard lock(mutex_);
+        ++report_.discarded;
+        idle_.notify_all();
+        continue;
+      }
+      double encode = 0, write = 0;
+      std::size_t bytes = 0;
+      std::optional<write_failure> failure;
+      try {
+        auto t0 = clock::now();
+        const std::vector<unsigned char> encoded = encode_image<Codec>(j.format, j.image, j.save, j.path);
+        auto t1 = clock::now();
+        encode = std::chrono::duration<double>(t1 - t0).count();
+        j.keep.reset();  // the pixels are no longer needed: recycle them before the (slower) write
+        write_file_atomically(j.path, encoded.data(), encoded.size());
+        write = std::chrono::duration<double>(clock::now() - t1).count();
+        bytes = encoded.size();
+      } catch (const vbatch::error& e) {
+        failure = write_failure{j.path, e.code(), e.what()};
+      } catch (const std::bad_alloc&) {
+        failure = write_failure{j.path, errc::out_of_memory, j.path.string() + ": out of memory while encoding"};
+      } catch (const std::exception& e) {
+        failure = write_failure{j.path, std::nullopt, j.path.string() + ": " + e.what()};
+      }
+      j.keep.reset();
+      std::lock_guard lock(mutex_);
+      report_.encode_seconds += encode;
+      report_.write_seconds += write;
+      if (failure) {
+        ++report_.failed;
+        report_.failures.push_back(std::move(*failure));
+      } else {
+        ++report_.written;
+        report_.bytes += bytes;
+      }
+      idle_.notify_all();
+    }
+  }
+
+  writer_options options_;
+  int workers_;
+  pipeline::bounded_queue<job> queue_;
+  mutable std::mutex mutex_;
+  std::condition_variable idle_;
+  std::size_t submitted_ = 0;
+  writer_report report_;
+  std::atomic<bool> stopping_{false};
+  bool reported_ = false, closed_ = false;
+  std::vector<std::thread> threads_;
+};
+
+// Whether `path` holds a finished image: it exists, decodes without error (a truncated JPEG or
+// PNG does not), and is width × height when those are given (non-zero).
+template <codec::policy Codec = default_codec>
+bool is_complete_image(const std::filesystem::path& path, int width = 0, int height = 0, const image_limits& limits = {}) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return false;
+  try {
+    const std::vector<unsigned char> bytes = detail::read_file(path);
+    bool size_ok = true;
+    batch_buffer<u8> pixels;
+    decode_image<Codec>(bytes, path, 0, limits, [&](const image_info& info) {
+      size_ok = (width == 0 || info.width == width) && (height == 0 || info.height == height);
+      if (!size_ok) raise(errc::invalid_argument, "size");  // no need to decode
+      pixels = batch_buffer<u8>({1, info.height, info.width, info.channels});
+      return pixels.view();
+    });
+    return size_ok;
+  } catch (const vbatch::error&) {
+    return false;
+  }
+}
+
+}  // namespace vbatch::inline v0

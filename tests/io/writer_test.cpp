@@ -1,0 +1,305 @@
+// The asynchronous writer: everything submitted is written atomically by any number of workers;
+// a bounded queue holds the producer back; a full disk or an unwritable directory gives errors
+// naming the files and leaves no partial or temporary file; resuming finds exactly the finished
+// outputs and redoes truncated ones.
+//
+// A full disk is simulated with RLIMIT_FSIZE (writes past the limit fail with EFBIG, SIGXFSZ
+// ignored): unlike a size-limited tmpfs it needs no mount privileges, and unlike chmod it also
+// stops root (these tests may run as root). The limit is per process and restored at once.
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "test_util.hpp"
+#include "vbatch/io/writer.hpp"
+
+namespace {
+
+namespace vb = vbatch;
+namespace fs = std::filesystem;
+using vbatch_test::temp_dir;
+using vbatch_test::throws_error;
+
+// Files may not grow past `bytes` while this lives.
+class file_size_limit {
+ public:
+  explicit file_size_limit(rlim_t bytes) {
+    getrlimit(RLIMIT_FSIZE, &old_);
+    old_handler_ = signal(SIGXFSZ, SIG_IGN);
+    rlimit r = old_;
+    r.rlim_cur = bytes;
+    ok_ = setrlimit(RLIMIT_FSIZE, &r) == 0;
+  }
+  ~file_size_limit() {
+    setrlimit(RLIMIT_FSIZE, &old_);
+    signal(SIGXFSZ, old_handler_);
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  rlimit old_{};
+  void (*old_handler_)(int) = nullptr;
+  bool ok_ = false;
+};
+
+bool has_temporaries(const temp_dir& dir) {
+  for (const auto& e : dir.entries())
+    if (e.find(".tmp-") != std::string::npos) return true;
+  return false;
+}
+
+TEST(ImageWriter, WritesEverythingAtomicallyWithAnyWorkersAndQueue) {
+  std::mt19937 rng(3);
+  for (int trial = 0; trial < 6; ++trial) {
+    temp_dir dir;
+    const int workers = 1 + int(rng() % 4);
+    const std::size_t queue = 1 + rng() % 4;
+    SCOPED_TRACE(vb::detail::format("{} workers, queue {}", workers, queue));
+    std::vector<std::shared_ptr<vb::batch_buffer<vb::u8>>> images;
+    vb::image_writer writer({.workers = workers, .queue = queue});
+    std::vector<std::string> names;
+    for (int i = 0; i < 24; ++i) {
+      images.push_back(std::make_shared<vb::batch_buffer<vb::u8>>(vbatch_test::random_images<vb::u8>({1, 9 + i, 13, 3}, 50 + i)));
+      names.push_back("out_" + std::to_string(i) + (i % 3 == 0 ? ".jpg" : ".png"));
+      writer.submit(dir / names.back(), images.back()->view(), images.back());
+    }
+    const vb::writer_report r = writer.close();
+    EXPECT_EQ(r.submitted, 24u);
+    EXPECT_EQ(r.written, 24u);
+    EXPECT_EQ(r.failed + r.discarded, 0u);
+    EXPECT_GT(r.bytes, 0u);
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(dir.entries(), names);
+    for (int i = 0; i < 24; i += 3 + 1) {
+      const fs::path p = dir / ("out_" + std::to_string(i) + (i % 3 == 0 ? ".jpg" : ".png"));
+      const auto back = vb::load_image(p, 3);
+      EXPECT_EQ(back.shape(), images[std::size_t(i)]->shape());
+      if (i % 3 != 0) {
+        EXPECT_TRUE(vbatch_test::same_bytes(back.view(), images[std::size_t(i)]->view())) << p;
+      }
+    }
+  }
+}
+
+// The producer is held back: never more than queue + workers images (plus the one being
+// submitted) are alive at once, however fast it submits.
+TEST(ImageWriter, ABoundedQueueHoldsTheProducerBack) {
+  temp_dir dir;
+  std::atomic<int> alive{0}, peak{0};
+  struct counted {
+    counted(std::atomic<int>* a, vb::batch_buffer<vb::u8> p) : alive(a), pixels(std::move(p)) { ++*alive; }
+    counted(const counted&) = delete;
+    ~counted() { --*alive; }
+    std::atomic<int>* alive;
+    vb::batch_buffer<vb::u8> pixels;
+  };
+  const int workers = 2;
+  const std::size_t queue = 3;
+  {
+    vb::image_writer writer({.workers = workers, .queue = queue});
+    for (int i = 0; i < 40; ++i) {
+      auto c = std::make_shared<counted>(&alive, vbatch_test::random_images<vb::u8>({1, 32, 32, 3}, unsigned(i)));
+      const int now = alive.load();
+      for (int p = peak.load(); now > p && !peak.compare_exchange_weak(p, now);) {
+      }
+      const vb::batch_view<const vb::u8> view = c->pixels.view();
+      writer.submit(dir / ("b_" + std::to_string(i) + ".png"), view, std::move(c));
+    }
+    const vb::writer_report r = writer.close();
+    EXPECT_EQ(r.written, 40u);
+  }
+  EXPECT_EQ(alive.load(), 0);
+  EXPECT_LE(peak.load(), int(queue) + workers + 1);
+}
+
+TEST(ImageWriter, AFullDiskFailsTheWritesThatDoNotFitNamingThemAndLeavesNoPartialFile) {
+  temp_dir dir;
+  const auto small = vbatch_test::random_images<vb::u8>({1, 8, 8, 3}, 1);    // ~250 bytes as PNG
+  const auto large = vbatch_test::random_images<vb::u8>({1, 64, 64, 3}, 2);  // ~12 KB: noise does not compress
+  std::vector<std::string> expected;
+  vb::writer_report r;
+  {
+    file_size_limit limit(4096);
+    ASSERT_TRUE(limit.ok());
+    vb::image_writer writer({.workers = 2, .stop_on_error = false});
+    for (int i = 0; i < 10; ++i) {
+      const bool big = i % 3 == 1;
+      const std::string name = "f_" + std::to_string(i) + ".png";
+      writer.submit_copy(dir / name, big ? large.view() : small.view());
+      if (!big) expected.push_back(name);
+    }
+    r = writer.close();
+  }
+  EXPECT_EQ(r.submitted, 10u);
+  EXPECT_EQ(r.failed, 3u);
+  EXPECT_EQ(r.written, 7u);
+  ASSERT_EQ(r.failures.size(), 3u);
+  for (const auto& f : r.failures) {
+    EXPECT_EQ(f.code, vb::errc::io);
+    EXPECT_NE(f.message.find(f.path.filename().string()), std::string::npos) << f.message;
+    EXPECT_NE(f.message.find("File too large"), std::string::npos) << f.message;
+    EXPECT_EQ((f.path.filename().string()[2] - '0') % 3, 1) << f.path;
+  }
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(dir.entries(), expected) << "no partial target, no temporary";
+  for (const auto& name : expected) EXPECT_TRUE(vb::is_complete_image(dir / name, 8, 8)) << name;
+}
+
+TEST(ImageWriter, AfterAFailureNothingMoreIsWrittenAndSubmitReportsIt) {
+  temp_dir dir;
+  const auto small = vbatch_test::random_images<vb::u8>({1, 8, 8, 3}, 1);
+  const auto large = vbatch_test::random_images<vb::u8>({1, 64, 64, 3}, 2);
+  vb::writer_report r;
+  bool submit_threw = false;
+  {
+    file_size_limit limit(4096);
+    vb::image_writer writer({.workers = 1, .queue = 1});
+    try {
+      for (int i = 0; i < 50; ++i)
+        writer.submit_copy(dir / ("g_" + std::to_string(i) + ".png"), i == 2 ? large.view() : small.view());
+    } catch (const vb::error& e) {
+      submit_threw = true;
+      EXPECT_NE(std::string(e.what()).find("g_2.png"), std::string::npos) << e.what();
+    }
+    r = writer.close();
+    EXPECT_TRUE(throws_error([&] { writer.throw_if_failed(); }, vb::errc::io, {"g_2.png", "File too large"}));
+  }
+  EXPECT_TRUE(submit_threw) << "50 submits through a queue of 1 must meet the failure";
+  EXPECT_EQ(r.failed, 1u);
+  EXPECT_EQ(r.written + r.failed + r.discarded, r.submitted);
+  EXPECT_LT(r.submitted, 50u);
+  // Written: g_0, g_1, and nothing after the failure.
+  EXPECT_EQ(dir.entries(), (std::vector<std::string>{"g_0.png", "g_1.png"}));
+}
+
+TEST(ImageWriter, AnUnwritableDirectoryGivesAnErrorNamingTheFile) {
+  temp_dir dir;
+  vbatch_test::write_bytes(dir / "plain_file", {1, 2, 3});
+  const auto img = vbatch_test::random_images<vb::u8>({1, 8, 8, 3}, 1);
+  std::vector<fs::path> targets = {dir / "plain_file" / "a.png", "/proc/self/vbatch-writer-test.png"};
+  // A read-only directory stops only non-root users; root gets the two cases above.
+  const fs::path ro = dir / "ro";
+  fs::create_directory(ro);
+  fs::permissions(ro, fs::perms::owner_read | fs::perms::owner_exec);
+  if (::access(ro.c_str(), W_OK) != 0) targets.push_back(ro / "b.png");
+  vb::image_writer writer({.workers = 2, .stop_on_error = false});
+  for (const auto& t : targets) writer.submit_copy(t, img.view());
+  const vb::writer_report r = writer.close();
+  fs::permissions(ro, fs::perms::owner_all);
+  EXPECT_EQ(r.failed, targets.size());
+  for (const auto& f : r.failures) {
+    EXPECT_EQ(f.code, vb::errc::io);
+    EXPECT_NE(f.message.find(f.path.filename().string()), std::string::npos) << f.message;
+  }
+  EXPECT_EQ(dir.entries(), (std::vector<std::string>{"plain_file", "ro"}));
+  EXPECT_TRUE(fs::is_empty(ro));
+  EXPECT_FALSE(fs::exists("/proc/self/vbatch-writer-test.png"));
+}
+
+TEST(ImageWriter, SubmitChecksItsArgumentsAtOnce) {
+  temp_dir dir;
+  vb::image_writer writer;
+  const auto img = vbatch_test::random_images<vb::u8>({1, 8, 8, 2}, 1);
+  EXPECT_TRUE(throws_error([&] { writer.submit_copy(dir / "a.bmp", img.view()); }, vb::errc::invalid_argument, {"a.bmp"}));
+  EXPECT_TRUE(
+      throws_error([&] { writer.submit_copy(dir / "a.png", img.view()); }, vb::errc::invalid_argument, {"a.png", "1x8x8x2"}));
+  const auto rgb = vbatch_test::random_images<vb::u8>({1, 8, 8, 3}, 1);
+  EXPECT_TRUE(throws_error([&] { writer.submit_copy(dir / "a.jpg", rgb.view(), vb::save_options{0}); },
+                           vb::errc::invalid_argument, {"quality 0"}));
+  const vb::writer_report r = writer.close();
+  EXPECT_EQ(r.submitted, 0u);
+  EXPECT_TRUE(dir.entries().empty());
+  EXPECT_TRUE(
+      throws_error([&] { writer.submit_copy(dir / "late.png", rgb.view()); }, vb::errc::invalid_argument, {"after close"}));
+}
+
+TEST(ImageWriter, SubmitCopyLetsTheCallerReuseItsMemoryAtOnce) {
+  temp_dir dir;
+  auto img = vbatch_test::random_images<vb::u8>({1, 16, 16, 3}, 4);
+  const auto original = vbatch_test::random_images<vb::u8>({1, 16, 16, 3}, 4);
+  {
+    vb::image_writer writer({.workers = 1});
+    writer.submit_copy(dir / "a.png", img.view());
+    std::memset(img.data(), 0, img.bytes());
+    writer.flush();
+    EXPECT_TRUE(vbatch_test::same_bytes(vb::load_image(dir / "a.png").view(), original.view()));
+  }
+}
+
+TEST(ImageWriter, CancelDiscardsWhatHasNotStartedAndCountsIt) {
+  temp_dir dir;
+  const auto img = vbatch_test::random_images<vb::u8>({1, 64, 64, 3}, 4);
+  vb::image_writer writer({.workers = 1, .queue = 30});
+  for (int i = 0; i < 30; ++i) writer.submit_copy(dir / ("c_" + std::to_string(i) + ".png"), img.view());
+  writer.cancel();
+  const vb::writer_report r = writer.close();
+  EXPECT_EQ(r.submitted, 30u);
+  EXPECT_EQ(r.written + r.discarded, 30u);
+  EXPECT_EQ(dir.entries().size(), r.written);
+  EXPECT_FALSE(has_temporaries(dir));
+}
+
+TEST(ImageWriter, ReportsToTheProfiler) {
+  temp_dir dir;
+  vb::profile::profiler prof;
+  {
+    vb::image_writer writer({.workers = 2, .profiler = &prof, .encode_stage = "jpeg", .write_stage = "disk"});
+    const auto img = vbatch_test::random_images<vb::u8>({1, 8, 8, 3}, 4);
+    for (int i = 0; i < 5; ++i) writer.submit_copy(dir / ("p_" + std::to_string(i) + ".jpg"), img.view());
+  }
+  // Two rows: where the time goes between encoding and the file system.
+  const auto r = prof.report();
+  ASSERT_EQ(r.stages.size(), 2u);
+  EXPECT_EQ(r.stages[0].name, "jpeg");
+  EXPECT_EQ(r.stages[0].kind, vb::profile::stage_kind::io);
+  EXPECT_GT(r.stages[0].busy, 0.0);
+  EXPECT_EQ(r.stages[0].items, 5u);
+  EXPECT_EQ(r.stages[1].name, "disk");
+  EXPECT_EQ(r.stages[1].kind, vb::profile::stage_kind::io);
+  EXPECT_GT(r.stages[1].busy, 0.0);
+  EXPECT_EQ(r.stages[1].items, 5u);
+}
+
+// Resuming: the outputs that exist and decode cleanly at the expected size are exactly the
+// finished ones; writing the rest completes the set without touching the finished files.
+TEST(ImageWriter, ResumeFindsExactlyTheFinishedOutputsAndRedoesTruncatedOnes) {
+  temp_dir dir;
+  const auto img = vbatch_test::random_images<vb::u8>({1, 24, 32, 3}, 9);
+  const auto other = vbatch_test::random_images<vb::u8>({1, 20, 32, 3}, 9);
+  std::vector<fs::path> outputs;
+  for (int i = 0; i < 8; ++i) outputs.push_back(dir / ("view_" + std::to_string(i) + (i % 2 ? ".jpg" : ".png")));
+  for (int i : {0, 1, 2, 3, 5}) vb::save_image(outputs[std::size_t(i)], img.view());
+  auto cut = [](const fs::path& p, std::size_t keep) {
+    auto b = vbatch_test::read_bytes(p);
+    b.resize(keep);
+    vbatch_test::write_bytes(p, b);
+  };
+  cut(outputs[2], vbatch_test::read_bytes(outputs[2]).size() / 2);  // a PNG cut short by a crash
+  cut(outputs[3], vbatch_test::read_bytes(outputs[3]).size() - 2);  // a JPEG without its end marker
+  vb::save_image(outputs[6], other.view());                         // another size: not this run's output
+  vbatch_test::write_bytes(outputs[7], {});                         // empty
+  std::vector<bool> complete;
+  for (const auto& p : outputs) complete.push_back(vb::is_complete_image(p, 32, 24));
+  EXPECT_EQ(complete, (std::vector<bool>{true, true, false, false, false, true, false, false}));
+
+  struct stat before {};
+  ::stat(outputs[0].c_str(), &before);
+  vb::image_writer writer;
+  for (std::size_t i = 0; i < outputs.size(); ++i)
+    if (!complete[i]) writer.submit_copy(outputs[i], img.view());
+  EXPECT_EQ(writer.close().written, 5u);
+  for (const auto& p : outputs) EXPECT_TRUE(vb::is_complete_image(p, 32, 24)) << p;
+  struct stat after {};
+  ::stat(outputs[0].c_str(), &after);
+  EXPECT_EQ(before.st_ino, after.st_ino) << "a finished output was rewritten";
+}
+
+}  // namespace
