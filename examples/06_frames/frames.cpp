@@ -8,7 +8,8 @@
 //
 // Requests come in any order and may repeat; the access planner (vbatch::frame_plan) sorts them,
 // reads each distinct frame once in a single sequential pass (ffmpeg piping raw frames, or the
-// files of a directory in natural order) and skips the frames nobody asked for. A frame asked for
+// files of a directory in natural order) and skips the frames nobody asked for (for a video,
+// ffmpeg's select filter drops them before they are converted and piped). A frame asked for
 // under several names is decoded once and written under each. Files are written by the
 // asynchronous writer (vbatch::image_writer), atomically: never a partial file under a final name.
 //
@@ -455,8 +456,13 @@ int run(options o) {
   } else {
     // The decoder stops by itself after the last frame needed (at least one frame, so that a plan
     // left empty by --max-frames does not mean "all").
-    const std::int64_t needed = o.every > 0 ? o.max_frames : std::max<std::int64_t>(plan.last() + 1, 1);
-    video.emplace(o.input, vbatch::video_options{.max_frames = needed});
+    // With requests, ffmpeg passes only the requested frames (it drops the others before
+    // converting them) and stops after the last one.
+    if (o.every > 0)
+      video.emplace(o.input, vbatch::video_options{.max_frames = o.max_frames});
+    else
+      video.emplace(o.input,
+                    vbatch::video_options{.max_frames = std::max<std::int64_t>(plan.last() + 1, 1), .frames = plan.selection()});
   }
   check_output_dir(o.out);
 
@@ -493,6 +499,9 @@ int run(options o) {
     status = 1;
   }
   const std::size_t missing = r.plan.out_of_range.size() + r.capped.size();
+  // A video that passed only the requested frames ended before one of them: count its frames
+  // (ffprobe decodes it once more) so that the message can say how many it has.
+  if (!r.plan.out_of_range.empty() && !r.plan.source_frames && video) r.plan.source_frames = video->count_frames();
   if (!r.plan.out_of_range.empty()) fmt::print(stderr, "frames: {}\n", r.plan.describe_out_of_range(source_name));
   if (!r.capped.empty()) {
     std::string list;

@@ -211,4 +211,64 @@ TEST(FramePlan, ServesAVideoInOnePass) {
                            {"frames -2, 30, 44", "clip.mkv has 30 frames (0..29)"}));
 }
 
+// With video_options::frames, ffmpeg passes only those frames: the same pixels as a full pass,
+// runs of consecutive frames included, and the plan served identically; the end of the stream is
+// found at a wanted frame, so the size stays unknown until counted.
+TEST(FramePlan, ServesAVideoThroughASelectionLikeAFullPass) {
+  REQUIRE_FFMPEG();
+  temp_dir dir;
+  const fs::path clip = numbered_clip(dir, 30);
+  vb::frame_plan<std::string> plan;
+  for (const std::int64_t f : {17, 3, 29, 3, 44, -2, 30, 0, 18, 19, 5}) plan.add(f, std::to_string(f));
+  EXPECT_EQ(plan.selection(), (std::vector<std::int64_t>{0, 3, 5, 17, 18, 19, 29, 30, 44}));
+  std::vector<std::int64_t> full_pass, selected_pass;
+  vb::plan_report full, selected;
+  {
+    vb::raw_video video(clip);
+    full = plan.run(video, [&](const vb::frame_view& f, std::span<const std::string>) { full_pass.push_back(f.index); });
+  }
+  {
+    vb::raw_video video(clip, {.frames = plan.selection()});
+    selected = plan.run(video, [&](const vb::frame_view& f, std::span<const std::string> names) {
+      EXPECT_TRUE(vbatch_test::same_bytes(f.pixels, numbered_frame(int(f.index)).view())) << f.index;
+      EXPECT_EQ(names.front(), std::to_string(f.index));
+      selected_pass.push_back(f.index);
+    });
+    EXPECT_FALSE(selected.source_frames.has_value()) << "the selection ended at frame 30: the count is not known";
+    EXPECT_EQ(video.count_frames(), 30);
+  }
+  EXPECT_EQ(selected_pass, full_pass);
+  EXPECT_EQ(selected_pass, (std::vector<std::int64_t>{0, 3, 5, 17, 18, 19, 29}));
+  EXPECT_EQ(selected.out_of_range, full.out_of_range);
+  EXPECT_EQ(selected.out_of_range, (std::vector<std::int64_t>{-2, 30, 44}));
+  EXPECT_EQ(full.source_frames, 30);
+}
+
+TEST(RawVideo, ASelectionIsCheckedAndOnlyItsFramesCanBeRead) {
+  REQUIRE_FFMPEG();
+  temp_dir dir;
+  const fs::path clip = numbered_clip(dir, 10);
+  EXPECT_TRUE(throws_error([&] { vb::raw_video v(clip, {.frames = {4, 2}}); }, vb::errc::invalid_argument, {"increasing"}));
+  EXPECT_TRUE(throws_error([&] { vb::raw_video v(clip, {.frames = {-1, 2}}); }, vb::errc::invalid_argument, {">= 0"}));
+  EXPECT_TRUE(throws_error([&] { vb::raw_video v(clip, {.frames = {2, 2}}); }, vb::errc::invalid_argument, {"distinct"}));
+  {
+    vb::raw_video video(clip, {.frames = {2, 6, 7}});
+    EXPECT_TRUE(throws_error([&] { (void)video.next(); }, vb::errc::invalid_argument, {"frame 0 is not among"}));
+    EXPECT_EQ(video.skip(6), 6);  // passes frame 2, read and dropped
+    auto f = video.next();
+    ASSERT_TRUE(f);
+    EXPECT_EQ(f->index, 6);
+    EXPECT_TRUE(vbatch_test::same_bytes(f->pixels, numbered_frame(6).view()));
+    f = video.next();
+    ASSERT_TRUE(f);
+    EXPECT_EQ(f->index, 7);
+    EXPECT_TRUE(vbatch_test::same_bytes(f->pixels, numbered_frame(7).view()));
+  }
+  {
+    vb::raw_video video(clip, {.max_frames = 3, .frames = {5, 8}});  // nothing below max_frames: no decoder at all
+    EXPECT_EQ(video.skip(5), 0);
+    EXPECT_FALSE(video.next());
+  }
+}
+
 }  // namespace

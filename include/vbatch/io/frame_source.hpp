@@ -16,7 +16,10 @@
 // ffmpeg protocol). Frame i is the i-th frame ffmpeg decodes, in presentation order, at the
 // stored size (-noautorotate: rotation metadata is not applied) with no frames dropped or
 // duplicated (-vsync passthrough). The size comes from ffprobe. Skipped frames are still decoded
-// by ffmpeg (that is what a sequential pass is) but not converted or copied here.
+// by ffmpeg (that is what a sequential pass is). Without video_options::frames they are also
+// converted and piped, then dropped here; with it (the frames a plan needs: frame_plan::frames()),
+// ffmpeg's select filter drops them before conversion and stops after the last one, which makes a
+// sparse pass several times faster (1500 720p H.264 frames, 2 wanted: 7.3 s -> 1.0 s).
 
 #include <fcntl.h>
 #include <signal.h>
@@ -140,6 +143,9 @@ struct video_options {
   std::string probe = "ffprobe";
   int channels = 3;             // 3: rgb24, 1: gray, 4: rgba
   std::int64_t max_frames = 0;  // stop the decoder after this many frames (0: all)
+  // Only these frames (increasing, distinct, >= 0) are wanted: the others never reach the pipe,
+  // next() reads only these, and size() stays unknown (the end is found at a wanted frame). Empty: all.
+  std::vector<std::int64_t> frames{};
   image_limits limits{};
 };
 
@@ -276,28 +282,52 @@ class raw_video {
     std::vector<std::string> argv = {options_.decoder, "-nostdin",      "-hide_banner", "-loglevel",
                                      "error",          "-noautorotate", "-i",           detail::ffmpeg_input(file),
                                      "-map",           "0:v:0",         "-vsync",       "passthrough"};
-    if (options_.max_frames > 0) argv.insert(argv.end(), {"-frames:v", std::to_string(options_.max_frames)});
+    select(argv);
+    if (!selecting_ && options_.max_frames > 0) argv.insert(argv.end(), {"-frames:v", std::to_string(options_.max_frames)});
     const char* format = options_.channels == 1 ? "gray" : options_.channels == 3 ? "rgb24" : "rgba";
     argv.insert(argv.end(), {"-f", "rawvideo", "-pix_fmt", format, "-"});
-    process_ = std::make_unique<detail::child_process>(argv);
     frame_ = batch_buffer<u8>({1, height_, width_, options_.channels});
+    if (!ended_) process_ = std::make_unique<detail::child_process>(argv);  // ended: nothing selected
   }
 
   int width() const { return width_; }
   int height() const { return height_; }
   int channels() const { return options_.channels; }
-  std::optional<std::int64_t> size() const { return ended_ ? std::optional<std::int64_t>(position_) : std::nullopt; }
+  std::optional<std::int64_t> size() const {
+    return ended_ && !selecting_ ? std::optional<std::int64_t>(position_) : std::nullopt;
+  }
   std::int64_t position() const { return position_; }
 
   std::optional<frame_view> next() {
+    if (selecting_ && !ended_ && !at_selected())
+      raise(errc::invalid_argument, "{}: frame {} is not among the frames selected in video_options::frames", file_.string(),
+            position_);
     if (!read_frame(frame_.data())) return std::nullopt;
+    if (selecting_) ++next_selected_;
     return frame_view{position_++, frame_.view()};
   }
+  // Moves past n frames; returns how many there were (fewer at the end of the stream). With a
+  // selection, frames that were not selected are passed without reading (they are not in the pipe).
   std::int64_t skip(std::int64_t n) {
     std::int64_t moved = 0;
     if (scratch_.empty() && n > 0) scratch_.resize(frame_.bytes());
-    for (; moved < n && read_frame(scratch_.data()); ++moved) ++position_;
+    for (; moved < n && !ended_; ++moved, ++position_) {
+      if (selecting_ && !at_selected()) continue;
+      if (!read_frame(scratch_.data())) break;
+      if (selecting_) ++next_selected_;
+    }
     return moved;
+  }
+  // The exact frame count, from `ffprobe -count_frames` (which decodes the whole stream): for a
+  // report when a selection ended early and size() is unknown.
+  std::int64_t count_frames() const {
+    detail::child_process probe({options_.probe, "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+                                 "stream=nb_read_frames", "-of", "csv=p=0", detail::ffmpeg_input(file_)});
+    const std::string text = read_all(probe);
+    long long frames = -1;
+    if (probe.wait() != 0 || std::sscanf(text.c_str(), "%lld", &frames) != 1 || frames < 0)
+      raise(errc::corrupt_data, "{}: {} could not count the frames: {}", file_.string(), options_.probe, probe.error_text());
+    return frames;
   }
   // Stops the decoder now (no more frames are needed).
   void close() {
@@ -322,12 +352,48 @@ class raw_video {
     return false;
   }
 
+  bool at_selected() const { return next_selected_ < selected_.size() && selected_[next_selected_] == position_; }
+
+  // With video_options::frames: ffmpeg's select filter passes only those frames (runs of
+  // consecutive frames as one between() term), and -frames:v stops it after the last one.
+  void select(std::vector<std::string>& argv) {
+    const std::vector<std::int64_t>& frames = options_.frames;
+    if (frames.empty()) return;
+    for (std::size_t i = 0; i < frames.size(); ++i)
+      if (frames[i] < 0 || (i > 0 && frames[i] <= frames[i - 1]))
+        raise(errc::invalid_argument, "raw_video: video_options::frames must be increasing, distinct and >= 0 (item {} is {})", i,
+              frames[i]);
+    for (const std::int64_t f : frames)
+      if (options_.max_frames <= 0 || f < options_.max_frames) selected_.push_back(f);
+    selecting_ = true;
+    if (selected_.empty()) {  // nothing wanted below max_frames: no decoder needed
+      ended_ = true;
+      return;
+    }
+    std::string expression;
+    for (std::size_t i = 0; i < selected_.size();) {
+      std::size_t j = i;
+      while (j + 1 < selected_.size() && selected_[j + 1] == selected_[j] + 1) ++j;
+      // Commas inside a filter's arguments are escaped for ffmpeg's filtergraph parser (no shell here).
+      expression +=
+          (expression.empty() ? "" : "+") + (i == j ? detail::format("eq(n\\,{})", selected_[i])
+                                                    : detail::format("between(n\\,{}\\,{})", selected_[i], selected_[j]));
+      i = j + 1;
+    }
+    argv.insert(argv.end(), {"-vf", "select=" + expression, "-frames:v", std::to_string(selected_.size())});
+  }
+
+  static std::string read_all(detail::child_process& p) {
+    std::string text;
+    char buf[256];
+    for (std::size_t got; (got = p.read_exactly(buf, sizeof buf)) > 0;) text.append(buf, got);
+    return text;
+  }
+
   void probe_size() {
     detail::child_process probe({options_.probe, "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height",
                                  "-of", "csv=p=0", detail::ffmpeg_input(file_)});
-    std::string text;
-    char buf[256];
-    for (std::size_t got; (got = probe.read_exactly(buf, sizeof buf)) > 0;) text.append(buf, got);
+    const std::string text = read_all(probe);
     const int status = probe.wait();
     int w = 0, h = 0;
     char comma = 0;
@@ -343,7 +409,9 @@ class raw_video {
   video_options options_;
   int width_ = 0, height_ = 0;
   std::int64_t position_ = 0;
-  bool ended_ = false;
+  bool ended_ = false, selecting_ = false;
+  std::vector<std::int64_t> selected_;  // the frames that come through the pipe, when selecting_
+  std::size_t next_selected_ = 0;
   std::unique_ptr<detail::child_process> process_;
   batch_buffer<u8> frame_;
   std::vector<unsigned char> scratch_;

@@ -3,7 +3,7 @@
 //
 //   vbatch::frame_plan<std::string> plan;                // an action per request: here, an output name
 //   plan.add(900, "face_a.jpg");  plan.add(12, "face_b.jpg");  plan.add(900, "face_c.jpg");
-//   vbatch::raw_video video("episode.mp4", {.max_frames = std::max<std::int64_t>(plan.last() + 1, 1)});  // 0 would mean all
+//   vbatch::raw_video video("episode.mp4", {.frames = plan.selection()});   // ffmpeg passes only frames 12 and 900
 //   vbatch::plan_report r = plan.run(video, [&](const vbatch::frame_view& f, std::span<const std::string> names) {
 //     for (const auto& n : names) writer.submit_copy(n, f.pixels);          // frame 12, then frame 900 (both names)
 //   });
@@ -12,8 +12,8 @@
 // Requests may come in any order and repeat: each distinct frame is read once and served once
 // with all its requests' actions (in the order they were added), frames are served in increasing
 // order, and frames nobody asked for are skipped as they stream by (an image sequence never opens
-// them; a video's are decoded by ffmpeg but neither converted nor copied). The pass stops after
-// the last requested frame.
+// them; a video's are decoded by ffmpeg, and with video_options::frames = selection() dropped by
+// ffmpeg before conversion). The pass stops after the last requested frame.
 //
 // Out of range: negative indices, and indices at or past the source's size, are never served and
 // are listed in the report. When the source knows its size (an image sequence) they are known
@@ -74,6 +74,13 @@ class frame_plan {
     for (const auto& [frame, actions] : requests_) f.push_back(frame);
     return f;
   }
+  // The distinct requested frames that can exist (>= 0), increasing: for video_options::frames.
+  std::vector<std::int64_t> selection() const {
+    std::vector<std::int64_t> f;
+    for (const auto& [frame, actions] : requests_)
+      if (frame >= 0) f.push_back(frame);
+    return f;
+  }
   // The largest requested frame (-1 when nothing is requested): a video needs no more than last() + 1 frames.
   std::int64_t last() const { return requests_.empty() ? -1 : requests_.rbegin()->first; }
 
@@ -102,9 +109,8 @@ class frame_plan {
       const std::int64_t skipped = source.skip(gap);
       r.frames_skipped += skipped;
       std::optional<frame_view> f = skipped == gap ? source.next() : std::nullopt;
-      if (!f) {  // the source ended: this frame and every later one are out of range
-        const std::int64_t size = source.position();
-        r.source_frames = size;
+      if (!f) {                           // the source ended: this frame and every later one are out of range
+        r.source_frames = source.size();  // known unless the source read only selected frames
         for (const auto& [later, unused] : requests_)
           if (later >= frame) r.out_of_range.push_back(later);
         std::sort(r.out_of_range.begin(), r.out_of_range.end());
