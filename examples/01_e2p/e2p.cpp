@@ -55,25 +55,17 @@
 #include "vbatch/pipeline/pipeline.hpp"
 #include "vbatch/vbatch.hpp"
 
+#include "../common/tool.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-using clock_type = std::chrono::steady_clock;
-
-// A bad command line: exit status 2, like CLI11's own parse errors. Everything else is 1.
-struct usage_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-template <class... Args>
-[[noreturn]] void usage(fmt::format_string<Args...> f, Args&&... args) {
-  throw usage_error(fmt::format(f, std::forward<Args>(args)...));
-}
-template <class... Args>
-[[noreturn]] void fail(fmt::format_string<Args...> f, Args&&... args) {
-  throw std::runtime_error(fmt::format(f, std::forward<Args>(args)...));
-}
+using vbatch_tools::clock_type;
+using vbatch_tools::fail;
+using vbatch_tools::seconds_since;
+using vbatch_tools::usage;
+using vbatch_tools::usage_error;
 
 struct options {
   std::vector<std::string> inputs;
@@ -322,22 +314,6 @@ void read_header(frame& f, const vbatch::image_limits& limits) {
   f.width = info.width, f.height = info.height;
 }
 
-// Creates the output directory and proves it writable with a probe file, before any work.
-void check_output_dir(const fs::path& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) fail("{}: cannot create the output directory: {}", dir.string(), ec.message());
-  if (!fs::is_directory(dir)) fail("{}: the output path is not a directory", dir.string());
-  std::string probe = (dir / ".e2p-probe-XXXXXX").string();
-  const int fd = ::mkstemp(probe.data());
-  if (fd < 0) fail("{}: cannot write in the output directory: {}", dir.string(), std::strerror(errno));
-  const bool written = ::write(fd, "e2p", 3) == 3;
-  const int write_errno = errno;
-  ::close(fd);
-  fs::remove(probe, ec);
-  if (!written) fail("{}: cannot write in the output directory: {}", dir.string(), std::strerror(write_errno));
-}
-
 // ---- the work loop ----------------------------------------------------------------------------
 
 struct timings {
@@ -346,8 +322,6 @@ struct timings {
   long long frames = 0, views = 0, output_pixels = 0, retries = 0, skipped_views = 0, skipped_frames = 0;
   int largest_batch = 0;
 };
-
-double seconds_since(clock_type::time_point t) { return std::chrono::duration<double>(clock_type::now() - t).count(); }
 
 // One updating line on a terminal; otherwise a line per ~10% of the frames, so logs stay short.
 class progress {
@@ -453,8 +427,9 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
                                                             .limits = vbatch::image_limits{o.max_pixels}});
   vbatch::image_writer<> writer(
       {.workers = o.encode_workers > 0 ? o.encode_workers : threads, .queue = std::size_t(4 * threads), .save = {o.quality}});
-  // Views buffers in flight: one being filled, the others being encoded.
-  vbatch::pipeline::buffer_pool<vbatch::u8> views_pool(3);
+  // Views buffers in flight: the remap holds one per group of its batch (after an out-of-memory
+  // back-off a batch runs as up to batch_size groups) while two more batches' views are encoded.
+  vbatch::pipeline::buffer_pool<vbatch::u8> views_pool(std::size_t(batch_size) + 2);
 
   // Batch `index` of frames, decoded. The remap stage takes it from the loader itself, so that no
   // decoded batch waits in a queue beyond the loader's prefetch window (memory).
@@ -575,7 +550,7 @@ int run(const options& o) {
   }
 
   // 3. The output directory.
-  check_output_dir(o.out);
+  vbatch_tools::check_output_dir(o.out, "e2p");
 
   // 4. --resume: the outputs that exist and decode cleanly at their size are done; frames with
   // every output done are not even decoded.
@@ -745,26 +720,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("-q,--quiet", o.quiet, "Print nothing but errors");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;  // help and version exit 0; every parse error is a usage error
-  }
+  if (const auto status = vbatch_tools::parse_command_line(app, argc, argv)) return *status;
   o.size_given = size->count() > 0;
   o.convention_given = convention->count() > 0;
   o.pitch_given = pitch->count() > 0;
   o.preset_given = o.pitch_given || fov->count() > 0 || vfov->count() > 0;
 
-  try {
-    return run(o);
-  } catch (const usage_error& e) {
-    fmt::print(stderr, "e2p: {}\nRun with --help for more information.\n", e.what());
-    return 2;
-  } catch (const std::bad_alloc&) {
-    fmt::print(stderr, "e2p: out of memory; try a smaller --batch or --size\n");
-    return 1;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "e2p: {}\n", e.what());
-    return 1;
-  }
+  return vbatch_tools::run_reporting("e2p", "out of memory; try a smaller --batch or --size", [&] { return run(o); });
 }

@@ -45,26 +45,19 @@
 #include "vbatch/morph/morphology.hpp"
 #include "vbatch/vbatch.hpp"
 
+#include "../common/tool.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
 namespace morph = vbatch::morph;
-using clock_type = std::chrono::steady_clock;
 using vbatch::u8;
 
-// A bad command line: exit status 2, like CLI11's own parse errors. Everything else is 1.
-struct usage_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-template <class... Args>
-[[noreturn]] void usage(fmt::format_string<Args...> f, Args&&... args) {
-  throw usage_error(fmt::format(f, std::forward<Args>(args)...));
-}
-template <class... Args>
-[[noreturn]] void fail(fmt::format_string<Args...> f, Args&&... args) {
-  throw std::runtime_error(fmt::format(f, std::forward<Args>(args)...));
-}
+using vbatch_tools::clock_type;
+using vbatch_tools::fail;
+using vbatch_tools::seconds_since;
+using vbatch_tools::usage;
+using vbatch_tools::usage_error;
 
 struct options {
   std::vector<std::string> inputs;
@@ -288,8 +281,6 @@ struct totals {
   long long masks = 0, pixels = 0, changed = 0, on_before = 0, on_after = 0;
 };
 
-double seconds_since(clock_type::time_point t) { return std::chrono::duration<double>(clock_type::now() - t).count(); }
-
 // One updating line on a terminal; otherwise a line per ~10% of the masks.
 class progress {
  public:
@@ -508,23 +499,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("-q,--quiet", o.quiet, "Print nothing but errors");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;  // help and version exit 0; every parse error is a usage error
-  }
+  if (const auto status = vbatch_tools::parse_command_line(app, argc, argv)) return *status;
   o.size_given = size->count() > 0;
 
-  try {
-    return run(o);
-  } catch (const usage_error& e) {
-    fmt::print(stderr, "masks: {}\nRun with --help for more information.\n", e.what());
-    return 2;
-  } catch (const std::bad_alloc&) {
-    fmt::print(stderr, "masks: out of memory; try a smaller --batch\n");
-    return 1;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "masks: {}\n", e.what());
-    return 1;
-  }
+  return vbatch_tools::run_reporting("masks", "out of memory; try a smaller --batch", [&] { return run(o); });
 }

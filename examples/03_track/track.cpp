@@ -33,25 +33,16 @@
 #include "vbatch/boxes/tracker.hpp"
 #include "vbatch/io/image_io.hpp"
 
+#include "../common/tool.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
-using clock_type = std::chrono::steady_clock;
-
-struct usage_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-template <class... Args>
-[[noreturn]] void usage(fmt::format_string<Args...> f, Args&&... args) {
-  throw usage_error(fmt::format(f, std::forward<Args>(args)...));
-}
-template <class... Args>
-[[noreturn]] void fail(fmt::format_string<Args...> f, Args&&... args) {
-  throw std::runtime_error(fmt::format(f, std::forward<Args>(args)...));
-}
-
-double seconds_since(clock_type::time_point t0) { return std::chrono::duration<double>(clock_type::now() - t0).count(); }
+using vbatch_tools::clock_type;
+using vbatch_tools::fail;
+using vbatch_tools::seconds_since;
+using vbatch_tools::usage;
+using vbatch_tools::usage_error;
 
 struct options {
   std::string input;
@@ -202,23 +193,10 @@ int main(int argc, char** argv) {
   app.add_option("--min-score", o.min_score, "Ignore detections scoring less");
   app.add_flag("-q,--quiet", o.quiet, "Print nothing but errors");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  }
-  try {
+  if (const auto status = vbatch_tools::parse_command_line(app, argc, argv)) return *status;
+  return vbatch_tools::run_reporting("track", "out of memory", [&] {
     if (!(o.iou > 0.0f)) usage("--iou {}: must be in (0, 1]", o.iou);
     if (std::isnan(o.min_score)) usage("--min-score: not a number");
     return run(o);
-  } catch (const usage_error& e) {
-    fmt::print(stderr, "track: {}\nRun with --help for more information.\n", e.what());
-    return 2;
-  } catch (const std::bad_alloc&) {
-    fmt::print(stderr, "track: out of memory\n");
-    return 1;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "track: {}\n", e.what());
-    return 1;
-  }
+  });
 }

@@ -26,6 +26,8 @@
 #include "vbatch/profile/sweep.hpp"
 #include "vbatch/vbatch.hpp"
 
+#include "../common/tool.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -39,9 +41,7 @@ struct options {
   int repeats = 3;
 };
 
-struct usage_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+using vbatch_tools::usage_error;
 
 std::pair<int, int> parse_size(const std::string& text, const char* flag) {
   int w = 0, h = 0;
@@ -224,18 +224,6 @@ int main(int argc, char** argv) {
   app.add_option("--repeats", o.repeats, "Timed runs per size (the fastest counts)")
       ->check(CLI::Range(1, 100))
       ->capture_default_str();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  }
-  try {
-    return run(o);
-  } catch (const usage_error& e) {
-    fmt::print(stderr, "profile: {}\nRun with --help for more information.\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "profile: {}\n", e.what());
-    return 1;
-  }
+  if (const auto status = vbatch_tools::parse_command_line(app, argc, argv)) return *status;
+  return vbatch_tools::run_reporting("profile", nullptr, [&] { return run(o); });
 }

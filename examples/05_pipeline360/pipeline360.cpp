@@ -62,6 +62,8 @@
 #include "vbatch/profile/text.hpp"
 #include "vbatch/vbatch.hpp"
 
+#include "../common/tool.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -71,19 +73,9 @@ using vbatch::batch_view;
 using vbatch::u8;
 using json = nlohmann::ordered_json;  // keys in the order written
 
-// A bad command line: exit status 2, like CLI11's own parse errors. Everything else is 1.
-struct usage_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-template <class... Args>
-[[noreturn]] void usage(fmt::format_string<Args...> f, Args&&... args) {
-  throw usage_error(fmt::format(f, std::forward<Args>(args)...));
-}
-template <class... Args>
-[[noreturn]] void fail(fmt::format_string<Args...> f, Args&&... args) {
-  throw std::runtime_error(fmt::format(f, std::forward<Args>(args)...));
-}
+using vbatch_tools::fail;
+using vbatch_tools::usage;
+using vbatch_tools::usage_error;
 
 struct options {
   std::vector<std::string> inputs;
@@ -627,21 +619,7 @@ int main(int argc, char** argv) {
   app.add_option("--chart", o.chart_path, "Report as an SVG chart (default DIR/report.svg)");
   app.add_flag("-q,--quiet", o.quiet, "Print nothing but errors");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;  // help and version exit 0; every parse error is a usage error
-  }
-  try {
-    return run(std::move(o));
-  } catch (const usage_error& e) {
-    fmt::print(stderr, "pipeline360: {}\nRun with --help for more information.\n", e.what());
-    return 2;
-  } catch (const std::bad_alloc&) {
-    fmt::print(stderr, "pipeline360: out of memory; try a smaller --batch or --size\n");
-    return 1;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "pipeline360: {}\n", e.what());
-    return 1;
-  }
+  if (const auto status = vbatch_tools::parse_command_line(app, argc, argv)) return *status;
+  return vbatch_tools::run_reporting("pipeline360", "out of memory; try a smaller --batch or --size",
+                                     [&] { return run(std::move(o)); });
 }

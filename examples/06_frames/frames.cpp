@@ -52,26 +52,16 @@
 #include "vbatch/io/planner.hpp"
 #include "vbatch/io/writer.hpp"
 
+#include "../common/tool.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
-using clock_type = std::chrono::steady_clock;
-
-// A bad command line: exit status 2, like CLI11's own parse errors. Everything else is 1.
-struct usage_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-template <class... Args>
-[[noreturn]] void usage(fmt::format_string<Args...> f, Args&&... args) {
-  throw usage_error(fmt::format(f, std::forward<Args>(args)...));
-}
-template <class... Args>
-[[noreturn]] void fail(fmt::format_string<Args...> f, Args&&... args) {
-  throw std::runtime_error(fmt::format(f, std::forward<Args>(args)...));
-}
-
-double seconds_since(clock_type::time_point t0) { return std::chrono::duration<double>(clock_type::now() - t0).count(); }
+using vbatch_tools::clock_type;
+using vbatch_tools::fail;
+using vbatch_tools::seconds_since;
+using vbatch_tools::usage;
+using vbatch_tools::usage_error;
 
 struct options {
   std::string input;
@@ -353,22 +343,6 @@ outcome extract_every(Source& source, const options& o) {
 
 // ---- checks before the pass ---------------------------------------------------------------------
 
-// Creates the output directory and proves it writable with a probe file, before any decoding.
-void check_output_dir(const fs::path& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) fail("{}: cannot create the output directory: {}", dir.string(), ec.message());
-  if (!fs::is_directory(dir, ec)) fail("{}: the output path is not a directory", dir.string());
-  std::string probe = (dir / ".frames-probe-XXXXXX").string();
-  const int fd = ::mkstemp(probe.data());
-  if (fd < 0) fail("{}: cannot write in the output directory: {}", dir.string(), std::strerror(errno));
-  const bool written = ::write(fd, "frames", 6) == 6;
-  const int write_errno = errno;
-  ::close(fd);
-  fs::remove(probe, ec);
-  if (!written) fail("{}: cannot write in the output directory: {}", dir.string(), std::strerror(write_errno));
-}
-
 // ---- the demo -----------------------------------------------------------------------------------
 
 // A temporary directory, removed with everything in it when the run ends.
@@ -464,7 +438,7 @@ int run(options o) {
       video.emplace(o.input,
                     vbatch::video_options{.max_frames = std::max<std::int64_t>(plan.last() + 1, 1), .frames = plan.selection()});
   }
-  check_output_dir(o.out);
+  vbatch_tools::check_output_dir(o.out, "frames");
 
   const auto pass_start = clock_type::now();
   outcome r;
@@ -564,21 +538,6 @@ int main(int argc, char** argv) {
   app.add_flag("--demo", o.demo, "Make a 50-frame clip with ffmpeg and extract 5 scattered frames from it")->excludes(input);
   app.add_flag("-q,--quiet", o.quiet, "Print nothing but errors");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;  // help and version exit 0; every parse error is a usage error
-  }
-  try {
-    return run(std::move(o));
-  } catch (const usage_error& e) {
-    fmt::print(stderr, "frames: {}\nRun with --help for more information.\n", e.what());
-    return 2;
-  } catch (const std::bad_alloc&) {
-    fmt::print(stderr, "frames: out of memory\n");
-    return 1;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "frames: {}\n", e.what());
-    return 1;
-  }
+  if (const auto status = vbatch_tools::parse_command_line(app, argc, argv)) return *status;
+  return vbatch_tools::run_reporting("frames", "out of memory", [&] { return run(std::move(o)); });
 }

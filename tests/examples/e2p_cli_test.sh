@@ -6,91 +6,11 @@
 # sizes are read from the PNG/JPEG headers with od and awk, so nothing beyond coreutils is needed.
 set -euo pipefail
 
-E=${1:?usage: e2p_cli_test.sh PATH/TO/e2p WORK_DIR}
+TOOL=${1:?usage: e2p_cli_test.sh PATH/TO/e2p WORK_DIR}
 W=${2:?usage: e2p_cli_test.sh PATH/TO/e2p WORK_DIR}
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 rm -rf "$W" && mkdir -p "$W"
 cd "$W"
-
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
-# A setup step that fails (set -e) still ends with the summary line, counted as one failure.
-finished=0
-trap 'if [[ $finished -eq 0 ]]; then echo "FAIL a setup step failed; stopping"; echo "$passed passed, $((failed + 1)) failed"; fi' EXIT
-
-# WxH from a PNG's IHDR chunk (bytes 16..23, big-endian).
-png_size() {
-  local b
-  read -r -a b < <(od -An -v -tu1 -j16 -N8 "$1")
-  echo "$(((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]))x$(((b[4] << 24) | (b[5] << 16) | (b[6] << 8) | b[7]))"
-}
-# WxH from a JPEG's start-of-frame segment, walking the marker segments from the start.
-jpeg_size() {
-  od -An -v -tu1 -N65536 "$1" | awk '{ for (i = 1; i <= NF; i++) b[n++] = $i }
-    END { p = 2
-          while (p + 8 < n) {
-            if (b[p] != 255) exit 1
-            m = b[p + 1]; len = b[p + 2] * 256 + b[p + 3]
-            if (m >= 192 && m <= 195) { printf "%dx%d\n", b[p + 7] * 256 + b[p + 8], b[p + 5] * 256 + b[p + 6]; exit 0 }
-            p += 2 + len
-          }
-          exit 1 }'
-}
-image_size() {
-  case $1 in
-    *.png) png_size "$1" ;;
-    *) jpeg_size "$1" ;;
-  esac
-}
-
-# expect_files NAME DIR FILE... : DIR holds exactly these files (no temporaries, no extras).
-expect_files() {
-  local name=$1 dir=$2
-  shift 2
-  local want got
-  want=$(printf '%s\n' "$@" | sort)
-  got=$(ls -A "$dir" 2>/dev/null | sort)
-  if [[ $want == "$got" ]]; then ok "$name"; else bad "$name: expected [${want//$'\n'/ }], got [${got//$'\n'/ }]"; fi
-}
-
-# expect_sizes NAME WxH FILE... : every file is a WxH image.
-expect_sizes() {
-  local name=$1 want=$2 f got
-  shift 2
-  for f in "$@"; do
-    got=$(image_size "$f" || echo "unreadable")
-    if [[ $got != "$want" ]]; then
-      bad "$name: $f is $got, expected $want"
-      return
-    fi
-  done
-  ok "$name"
-}
-
-# run_ok NAME ARGS... : e2p exits 0 (its output goes to run.out / run.err).
-run_ok() {
-  local name=$1 rc=0
-  shift
-  "$E" "$@" >run.out 2>run.err || rc=$?
-  if [[ $rc -eq 0 ]]; then ok "$name"; else bad "$name: exit $rc: $(head -c 300 run.err)"; fi
-}
-
-# expect_error NAME STATUS TEXT OUTDIR ARGS... : e2p ARGS exits with STATUS, its stderr contains
-# TEXT (the culprit), and OUTDIR is absent or empty afterwards (not even a temporary file).
-expect_error() {
-  local name=$1 want=$2 text=$3 out=$4 rc=0
-  shift 4
-  "$E" "$@" >run.out 2>run.err || rc=$?
-  if [[ $rc -ne $want ]]; then
-    bad "$name: exit $rc, expected $want: $(head -c 300 run.err)"
-  elif ! grep -qF -- "$text" run.err; then
-    bad "$name: the message does not name '$text': $(head -c 300 run.err)"
-  elif [[ -d $out && -n $(ls -A "$out") ]]; then
-    bad "$name: left files in $out: $(ls -A "$out" | head -5 | tr '\n' ' ')"
-  else
-    ok "$name"
-  fi
-}
 
 start=$SECONDS
 
@@ -118,7 +38,7 @@ if [[ ! -s run.out && ! -s run.err ]]; then ok "--quiet prints nothing"; else ba
 mkdir -p src
 cp demo/frame_00000_cam_00.jpg src/pano_0007.jpg
 cp demo/frame_00000_cam_01.jpg src/pano_10.jpg
-"$E" --demo -o small --size 32x24 --format png --quiet
+"$TOOL" --demo -o small --size 32x24 --format png --quiet
 cp small/frame_00000_cam_02.png src/pano_9.png  # a different size: its own batch and map
 cp src/pano_0007.jpg plain.jpg
 
@@ -242,6 +162,4 @@ expect_error "output under /proc" 1 "/proc/e2p_cli_test" out src/pano_0007.jpg -
 expect_error "corrupt frame after good ones" 1 "src_bad.jpg" out src src_bad.jpg -o out
 
 echo "($((SECONDS - start)) s)"
-finished=1
-echo "$passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish

@@ -9,17 +9,13 @@
 # are skipped (CI installs it); the image-sequence checks always run.
 set -euo pipefail
 
-T=${1:?usage: frames_cli_test.sh PATH/TO/frames WORK_DIR}
+TOOL=${1:?usage: frames_cli_test.sh PATH/TO/frames WORK_DIR}
 W=${2:?usage: frames_cli_test.sh PATH/TO/frames WORK_DIR}
-T=$(cd "$(dirname "$T")" && pwd)/$(basename "$T")  # the script works in $W
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+excerpt=400  # failed checks quote more of frames' stderr
+TOOL=$(cd "$(dirname "$TOOL")" && pwd)/$(basename "$TOOL")  # the script works in $W
 rm -rf "$W" && mkdir -p "$W"
 cd "$W"
-
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
-finished=0
-trap 'if [[ $finished -eq 0 ]]; then echo "FAIL a setup step failed; stopping"; echo "$passed passed, $((failed + 1)) failed"; fi' EXIT
 
 have_ffmpeg=0
 if command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null; then have_ffmpeg=1; fi
@@ -108,29 +104,22 @@ elif sys.argv[1] == "check":
             sys.exit(f"{path}: mean colour {[round(m, 1) for m in mean]}, frame {frame} is {list(want)}")
 EOF
 
-# run_ok NAME ARGS... : frames exits 0 (its output goes to run.out / run.err).
-run_ok() {
-  local name=$1 rc=0
-  shift
-  "$T" "$@" >run.out 2>run.err || rc=$?
-  if [[ $rc -eq 0 ]]; then ok "$name"; else bad "$name: exit $rc: $(head -c 400 run.err)"; fi
-}
-
 # run_status NAME STATUS ARGS... : frames exits with STATUS.
 run_status() {
   local name=$1 want=$2 rc=0
   shift 2
-  "$T" "$@" >run.out 2>run.err || rc=$?
+  "$TOOL" "$@" >run.out 2>run.err || rc=$?
   if [[ $rc -eq $want ]]; then ok "$name"; else bad "$name: exit $rc, expected $want: $(head -c 400 run.err)"; fi
 }
 
 # expect_error NAME STATUS TEXT OUTDIR ARGS... : frames ARGS exits with STATUS, its stderr
 # contains TEXT, and OUTDIR does not exist afterwards (the checks come before any output).
+# (Replaces the harness's expect_error: OUTDIR must not even be created.)
 expect_error() {
   local name=$1 want=$2 text=$3 out=$4 rc=0
   shift 4
   rm -rf "$out"
-  "$T" "$@" >run.out 2>run.err || rc=$?
+  "$TOOL" "$@" >run.out 2>run.err || rc=$?
   if [[ $rc -ne $want ]]; then
     bad "$name: exit $rc, expected $want: $(head -c 400 run.err)"
   elif ! grep -qF -- "$text" run.err; then
@@ -140,16 +129,6 @@ expect_error() {
   else
     ok "$name"
   fi
-}
-
-# expect_files NAME DIR FILE... : DIR holds exactly these files (no temporaries, no extras).
-expect_files() {
-  local name=$1 dir=$2
-  shift 2
-  local want got
-  want=$(printf '%s\n' "$@" | sort)
-  got=$(ls -A "$dir" 2>/dev/null | sort)
-  if [[ $want == "$got" ]]; then ok "$name"; else bad "$name: expected [${want//$'\n'/ }], got [${got//$'\n'/ }]"; fi
 }
 
 # expect_frames NAME TOL DIR FILE:FRAME... : each file shows its frame.
@@ -264,7 +243,7 @@ expect_error "missing input" 1 "nothing_here: no such file or directory" out_err
 expect_error "directory without images" 1 "a_dir: no .jpg, .jpeg or .png files" out_err a_dir --frame 1 -o out_err
 echo file >a_file
 rc=0
-"$T" seq --frame 1 -o a_file/out >run.out 2>run.err || rc=$?
+"$TOOL" seq --frame 1 -o a_file/out >run.out 2>run.err || rc=$?
 if [[ $rc -eq 1 ]] && grep -qF "a_file/out: cannot create the output directory" run.err; then ok "unusable output directory"; else bad "unusable output directory: exit $rc: $(cat run.err)"; fi
 
 # ---- usage errors: exit 2 -------------------------------------------------------------------------
@@ -326,7 +305,7 @@ if [[ $have_ffmpeg -eq 1 ]]; then
   expect_error "junk video" 1 "junk.mp4" out_err junk.mp4 --frame 1 -o out_err
   # No ffmpeg on PATH: the message says to install it, and nothing is created.
   rc=0
-  env PATH=/nonexistent "$T" clip.mkv --frame 1 -o out_noff >run.out 2>run.err || rc=$?
+  env PATH=/nonexistent "$TOOL" clip.mkv --frame 1 -o out_noff >run.out 2>run.err || rc=$?
   if [[ $rc -eq 1 ]] && grep -qF "install ffmpeg" run.err && [[ ! -e out_noff ]]; then ok "no ffmpeg: exit 1, says to install it, creates nothing"; else bad "no ffmpeg: exit $rc: $(cat run.err)"; fi
 
   run_ok "--demo" --demo -o out_demo
@@ -342,6 +321,4 @@ leftovers=$(find . -name '.*.tmp-*' -o -name '.frames-probe-*')
 if [[ -z $leftovers ]]; then ok "no temporary files left"; else bad "temporary files left: $leftovers"; fi
 
 echo "($((SECONDS - start)) s)"
-finished=1
-echo "$passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish

@@ -7,45 +7,15 @@
 # needed.
 set -euo pipefail
 
-M=${1:?usage: masks_cli_test.sh PATH/TO/masks WORK_DIR}
+TOOL=${1:?usage: masks_cli_test.sh PATH/TO/masks WORK_DIR}
 W=${2:?usage: masks_cli_test.sh PATH/TO/masks WORK_DIR}
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 rm -rf "$W" && mkdir -p "$W"
 cd "$W"
 
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
-# A setup step that fails (set -e) still ends with the summary line, counted as one failure.
-finished=0
-trap 'if [[ $finished -eq 0 ]]; then echo "FAIL a setup step failed; stopping"; echo "$passed passed, $((failed + 1)) failed"; fi' EXIT
-
-# WxH from a PNG's IHDR chunk (bytes 16..23, big-endian).
-png_size() {
-  local b
-  read -r -a b < <(od -An -v -tu1 -j16 -N8 "$1")
-  echo "$(((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]))x$(((b[4] << 24) | (b[5] << 16) | (b[6] << 8) | b[7]))"
-}
-# WxH from a JPEG's start-of-frame segment, walking the marker segments from the start.
-jpeg_size() {
-  od -An -v -tu1 -N65536 "$1" | awk '{ for (i = 1; i <= NF; i++) b[n++] = $i }
-    END { p = 2
-          while (p + 8 < n) {
-            if (b[p] != 255) exit 1
-            m = b[p + 1]; len = b[p + 2] * 256 + b[p + 3]
-            if (m >= 192 && m <= 195) { printf "%dx%d\n", b[p + 7] * 256 + b[p + 8], b[p + 5] * 256 + b[p + 6]; exit 0 }
-            p += 2 + len
-          }
-          exit 1 }'
-}
-image_size() {
-  case $1 in
-    *.png) png_size "$1" ;;
-    *) jpeg_size "$1" ;;
-  esac
-}
-
 # expect_files NAME DIR FILE... : DIR holds exactly these files, searched recursively (no
 # temporaries, no extras).
+# (Replaces the harness's expect_files: masks writes subdirectories.)
 expect_files() {
   local name=$1 dir=$2
   shift 2
@@ -55,34 +25,13 @@ expect_files() {
   if [[ $want == "$got" ]]; then ok "$name"; else bad "$name: expected [${want//$'\n'/ }], got [${got//$'\n'/ }]"; fi
 }
 
-# expect_sizes NAME WxH FILE... : every file is a WxH image.
-expect_sizes() {
-  local name=$1 want=$2 f got
-  shift 2
-  for f in "$@"; do
-    got=$(image_size "$f" || echo "unreadable")
-    if [[ $got != "$want" ]]; then
-      bad "$name: $f is $got, expected $want"
-      return
-    fi
-  done
-  ok "$name"
-}
-
-# run_ok NAME ARGS... : masks exits 0 (its output goes to run.out / run.err).
-run_ok() {
-  local name=$1 rc=0
-  shift
-  "$M" "$@" >run.out 2>run.err || rc=$?
-  if [[ $rc -eq 0 ]]; then ok "$name"; else bad "$name: exit $rc: $(head -c 300 run.err)"; fi
-}
-
 # expect_error NAME STATUS TEXT OUTDIR ARGS... : masks ARGS exits with STATUS, its stderr contains
 # TEXT (the culprit), and OUTDIR is absent or empty afterwards (not even a temporary file).
+# (Replaces the harness's expect_error: empty subdirectories may stay, files may not.)
 expect_error() {
   local name=$1 want=$2 text=$3 out=$4 rc=0
   shift 4
-  "$M" "$@" >run.out 2>run.err || rc=$?
+  "$TOOL" "$@" >run.out 2>run.err || rc=$?
   if [[ $rc -ne $want ]]; then
     bad "$name: exit $rc, expected $want: $(head -c 300 run.err)"
   elif ! grep -qF -- "$text" run.err; then
@@ -201,6 +150,4 @@ expect_error "output over the inputs" 2 "would overwrite" in/none in -o in
 if [[ -f in/z.png && $(find in -type f | wc -l) -eq 3 ]]; then ok "the inputs are untouched"; else bad "the inputs changed: $(find in -type f)"; fi
 
 echo "($((SECONDS - start)) s)"
-finished=1
-echo "$passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish

@@ -7,17 +7,11 @@
 # Sizes are small (1024x512 frames, 320x240 views) so that the whole script takes seconds.
 set -euo pipefail
 
-P=${1:?usage: pipeline360_cli_test.sh PATH/TO/pipeline360 WORK_DIR}
+TOOL=${1:?usage: pipeline360_cli_test.sh PATH/TO/pipeline360 WORK_DIR}
 W=${2:?usage: pipeline360_cli_test.sh PATH/TO/pipeline360 WORK_DIR}
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 rm -rf "$W" && mkdir -p "$W"
 cd "$W"
-
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
-# A setup step that fails (set -e) still ends with the summary line, counted as one failure.
-finished=0
-trap 'if [[ $finished -eq 0 ]]; then echo "FAIL a setup step failed; stopping"; echo "$passed passed, $((failed + 1)) failed"; fi' EXIT
 
 # img.py size FILE...        WxH of each PNG or JPEG, from its header
 # img.py mask FILE...        for 8-bit gray PNGs holding only 0 and 255: the count of 255s per file;
@@ -101,17 +95,8 @@ elif cmd == "report":
     print("ok")
 EOF
 
-# expect_files NAME DIR FILE... : DIR holds exactly these files (no temporaries, no extras).
-expect_files() {
-  local name=$1 dir=$2
-  shift 2
-  local want got
-  want=$(printf '%s\n' "$@" | sort)
-  got=$(ls -A "$dir" 2>/dev/null | sort)
-  if [[ $want == "$got" ]]; then ok "$name"; else bad "$name: expected [${want//$'\n'/ }], got [${got//$'\n'/ }]"; fi
-}
-
 # expect_sizes NAME WxH FILE... : every file is a WxH image.
+# (Replaces the harness's expect_sizes: sizes are read by img.py.)
 expect_sizes() {
   local name=$1 want=$2 got
   shift 2
@@ -121,31 +106,6 @@ expect_sizes() {
 
 # mask_pixels FILE... : the number of 255 pixels over the files (fails unless every one is a 0/255 gray PNG).
 mask_pixels() { python3 img.py mask "$@" | awk '/^bad/ { print; exit 1 } { n += $1 } END { print n + 0 }'; }
-
-# run_ok NAME ARGS... : pipeline360 exits 0 (its output goes to run.out / run.err).
-run_ok() {
-  local name=$1 rc=0
-  shift
-  "$P" "$@" >run.out 2>run.err || rc=$?
-  if [[ $rc -eq 0 ]]; then ok "$name"; else bad "$name: exit $rc: $(head -c 300 run.err)"; fi
-}
-
-# expect_error NAME STATUS TEXT OUTDIR ARGS... : pipeline360 ARGS exits with STATUS, its stderr
-# names TEXT (the culprit), and OUTDIR is absent or empty afterwards (not even a temporary file).
-expect_error() {
-  local name=$1 want=$2 text=$3 out=$4 rc=0
-  shift 4
-  "$P" "$@" >run.out 2>run.err || rc=$?
-  if [[ $rc -ne $want ]]; then
-    bad "$name: exit $rc, expected $want: $(head -c 300 run.err)"
-  elif ! grep -qF -- "$text" run.err; then
-    bad "$name: the message does not name '$text': $(head -c 300 run.err)"
-  elif [[ -d $out && -n $(ls -A "$out") ]]; then
-    bad "$name: left files in $out: $(ls -A "$out" | head -5 | tr '\n' ' ')"
-  else
-    ok "$name"
-  fi
-}
 
 start=$SECONDS
 small=(--demo-size 1024x512 --size 320x240)
@@ -260,6 +220,4 @@ fi
 expect_error "truncated frame" 1 "trunc_0003.jpg" /nonexistent trunc_0003.jpg -o trunc --size 64x48
 
 echo "($((SECONDS - start)) s)"
-finished=1
-echo "$passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish

@@ -5,28 +5,18 @@
 # non-zero when a check failed. The JSON is checked with python3's json module.
 set -euo pipefail
 
-P=${1:?usage: profile_cli_test.sh PATH/TO/profile WORK_DIR}
+TOOL=${1:?usage: profile_cli_test.sh PATH/TO/profile WORK_DIR}
 W=${2:?usage: profile_cli_test.sh PATH/TO/profile WORK_DIR}
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 rm -rf "$W" && mkdir -p "$W"
 cd "$W"
 
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
-finished=0
-trap 'if [[ $finished -eq 0 ]]; then echo "FAIL a setup step failed; stopping"; echo "$passed passed, $((failed + 1)) failed"; fi' EXIT
-
-run_ok() {
-  local name=$1 rc=0
-  shift
-  "$P" "$@" >run.out 2>run.err || rc=$?
-  if [[ $rc -eq 0 ]]; then ok "$name"; else bad "$name: exit $rc: $(head -c 300 run.err)"; fi
-}
 # expect_error NAME STATUS TEXT ARGS... : exits with STATUS and stderr names TEXT.
+# (Replaces the harness's expect_error: no output directory to check.)
 expect_error() {
   local name=$1 want=$2 text=$3 rc=0
   shift 3
-  "$P" "$@" >run.out 2>run.err || rc=$?
+  "$TOOL" "$@" >run.out 2>run.err || rc=$?
   if [[ $rc -ne $want ]]; then
     bad "$name: exit $rc, expected $want: $(head -c 300 run.err)"
   elif ! grep -qF -- "$text" run.err; then
@@ -78,6 +68,4 @@ expect_error "empty directory" 1 "no .jpg" frames -o r2
 touch not_a_dir
 expect_error "report directory under a file" 1 "not_a_dir/report" --demo -o not_a_dir/report "${small[@]}"
 
-finished=1
-echo "$passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish

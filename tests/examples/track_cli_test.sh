@@ -6,33 +6,21 @@
 # $VBATCH_SHARED_DATA_DIR/mot15 when that directory exists; only coreutils and awk are needed.
 set -euo pipefail
 
-T=${1:?usage: track_cli_test.sh PATH/TO/track WORK_DIR}
+TOOL=${1:?usage: track_cli_test.sh PATH/TO/track WORK_DIR}
 W=${2:?usage: track_cli_test.sh PATH/TO/track WORK_DIR}
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 rm -rf "$W" && mkdir -p "$W"
 cd "$W"
 
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-bad() { failed=$((failed + 1)); echo "FAIL $1"; }
-finished=0
-trap 'if [[ $finished -eq 0 ]]; then echo "FAIL a setup step failed; stopping"; echo "$passed passed, $((failed + 1)) failed"; fi' EXIT
-
-# run_ok NAME ARGS... : track exits 0 (its output goes to run.out / run.err).
-run_ok() {
-  local name=$1 rc=0
-  shift
-  "$T" "$@" >run.out 2>run.err || rc=$?
-  if [[ $rc -eq 0 ]]; then ok "$name"; else bad "$name: exit $rc: $(head -c 300 run.err)"; fi
-}
-
 # expect_error NAME STATUS TEXT ARGS... : track ARGS exits with STATUS, its stderr contains TEXT,
 # and neither out.txt nor any temporary file appears in the working directory.
+# (Replaces the harness's expect_error: track writes a file, not a directory.)
 expect_error() {
   local name=$1 want=$2 text=$3 rc=0
   shift 3
   local before
   before=$(ls -A | grep -v '^run\.' | sort)
-  "$T" "$@" >run.out 2>run.err || rc=$?
+  "$TOOL" "$@" >run.out 2>run.err || rc=$?
   local after
   after=$(ls -A | grep -v '^run\.' | sort)
   if [[ $rc -ne $want ]]; then
@@ -136,7 +124,7 @@ if [[ -n ${VBATCH_SHARED_DATA_DIR:-} && -f $MOT/ETH-Bahnhof/det.txt ]]; then
     check_tracks "MOT15 $seq: output boxes are detections, ids unique per frame" "$MOT/$seq/det.txt" "$seq.txt"
     if grep -qE "^.*: [0-9]+ frames, [0-9]+ detections -> [0-9]+ tracks" run.out; then ok "MOT15 $seq: summary"; else bad "MOT15 $seq summary: $(cat run.out)"; fi
   done
-  if grep -q "1000 frames, 6209 detections" <("$T" "$MOT/ETH-Bahnhof/det.txt" -o eth2.txt); then ok "MOT15 ETH-Bahnhof: 1000 frames, 6209 detections"; else bad "MOT15 ETH-Bahnhof counts"; fi
+  if grep -q "1000 frames, 6209 detections" <("$TOOL" "$MOT/ETH-Bahnhof/det.txt" -o eth2.txt); then ok "MOT15 ETH-Bahnhof: 1000 frames, 6209 detections"; else bad "MOT15 ETH-Bahnhof counts"; fi
   if cmp -s ETH-Bahnhof.txt eth2.txt; then ok "MOT15: runs are deterministic"; else bad "MOT15: two runs differ"; fi
 else
   echo "skip MOT15 checks: no \$VBATCH_SHARED_DATA_DIR/mot15"
@@ -176,6 +164,4 @@ expect_error "--demo with an input" 2 "--demo" dets.txt --demo -o out.txt
 expect_error "unknown option" 2 "--frobnicate" dets.txt -o out.txt --frobnicate
 
 echo "($((SECONDS - start)) s)"
-finished=1
-echo "$passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+finish

@@ -119,6 +119,21 @@ TEST(BufferPool, ReusesABufferOfTheSameShape) {
   EXPECT_EQ(pool.alive(), 2u);
 }
 
+// Without a limit, idle buffers of shapes no longer asked for are freed by the next request of
+// another shape: frames of changing sizes never pile up buffers (the loader's pool is such a pool).
+TEST(BufferPool, AnUnlimitedPoolKeepsNoIdleBuffersOfOtherShapes) {
+  pl::buffer_pool<vb::u8> pool;
+  for (int size = 8; size < 64; size += 8) {
+    auto a = pool.acquire({2, size, size, 3});
+    auto b = pool.acquire({2, size, size, 3});
+  }
+  EXPECT_EQ(pool.idle(), 2u);  // the last shape's two buffers
+  EXPECT_EQ(pool.alive(), 2u);
+  auto c = pool.acquire({1, 4, 4, 3});
+  EXPECT_EQ(pool.idle(), 0u);
+  EXPECT_EQ(pool.alive(), 1u);
+}
+
 TEST(BufferPool, TheLimitMakesAcquireWaitForARelease) {
   pl::buffer_pool<vb::u8> pool(2);
   auto a = pool.acquire({1, 4, 4, 1});

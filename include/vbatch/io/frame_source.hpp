@@ -30,6 +30,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -155,6 +156,9 @@ namespace detail {
 class child_process {
  public:
   explicit child_process(const std::vector<std::string>& argv) {
+    std::vector<char*> args;  // before the pipes: nothing to clean up if this throws
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
     int out[2] = {-1, -1}, err[2] = {-1, -1};
     if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
       const int e = errno;
@@ -166,10 +170,20 @@ class child_process {
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&actions, out[1], 1);
     posix_spawn_file_actions_adddup2(&actions, err[1], 2);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    const int rc = ::posix_spawnp(&pid_, args[0], &actions, nullptr, args.data(), environ);
+    // The child starts with no signals blocked and SIGTERM/SIGPIPE at their defaults, whatever
+    // this process does with them (a sigwait thread blocks SIGTERM): stop() relies on both.
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    sigset_t none, defaults;
+    sigemptyset(&none);
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGTERM);
+    sigaddset(&defaults, SIGPIPE);
+    posix_spawnattr_setsigmask(&attributes, &none);
+    posix_spawnattr_setsigdefault(&attributes, &defaults);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    const int rc = ::posix_spawnp(&pid_, args[0], &actions, &attributes, args.data(), environ);
+    posix_spawnattr_destroy(&attributes);
     posix_spawn_file_actions_destroy(&actions);
     ::close(out[1]);
     ::close(err[1]);
@@ -184,18 +198,23 @@ class child_process {
     err_ = err[0];
     // stderr is drained by a thread, so a chatty child never blocks on a full pipe; the last few
     // KB are kept for error messages.
-    stderr_reader_ = std::thread([this] {
-      char buf[4096];
-      for (ssize_t got; (got = ::read(err_, buf, sizeof buf)) != 0;) {
-        if (got < 0) {
-          if (errno == EINTR) continue;
-          break;
+    try {
+      stderr_reader_ = std::thread([this] {
+        char buf[4096];
+        for (ssize_t got; (got = ::read(err_, buf, sizeof buf)) != 0;) {
+          if (got < 0) {
+            if (errno == EINTR) continue;
+            break;
+          }
+          std::lock_guard lock(stderr_mutex_);
+          stderr_text_.append(buf, std::size_t(got));
+          if (stderr_text_.size() > 8192) stderr_text_.erase(0, stderr_text_.size() - 4096);
         }
-        std::lock_guard lock(stderr_mutex_);
-        stderr_text_.append(buf, std::size_t(got));
-        if (stderr_text_.size() > 8192) stderr_text_.erase(0, stderr_text_.size() - 4096);
-      }
-    });
+      });
+    } catch (...) {  // no thread: stop and reap the child, close its pipes
+      stop();
+      throw;
+    }
   }
   child_process(const child_process&) = delete;
   child_process& operator=(const child_process&) = delete;
@@ -218,20 +237,32 @@ class child_process {
   int wait() {
     if (pid_ < 0) return status_;
     int st = 0;
-    while (::waitpid(pid_, &st, 0) < 0 && errno == EINTR) {
+    pid_t got;
+    while ((got = ::waitpid(pid_, &st, 0)) < 0 && errno == EINTR) {
     }
     pid_ = -1;
-    status_ = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    // got < 0: the child was reaped elsewhere (SIGCHLD ignored): its status is unknown, not success.
+    status_ = got > 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     join_reader();
     return status_;
   }
 
   // Stops a child that is still running (we need no more of its output): closing the pipe makes
-  // its next write fail; SIGTERM makes sure, then it is reaped.
+  // its next write fail and SIGTERM makes sure; one that has not exited 2 s later (a decoder
+  // busy on frames a select filter drops writes nothing) gets SIGKILL. Then it is reaped.
   void stop() {
     if (out_ >= 0) ::close(out_), out_ = -1;
     if (pid_ > 0) {
       ::kill(pid_, SIGTERM);
+      // waitid with WNOWAIT leaves the child for wait() to reap, so its pid cannot be reused
+      // before the SIGKILL below, which only a child still running after 2 s gets.
+      bool running = true;
+      for (int waited_ms = 0; running && waited_ms < 2000; waited_ms += 10) {
+        siginfo_t info{};
+        running = ::waitid(P_PID, id_t(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == 0;
+        if (running) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      if (running) ::kill(pid_, SIGKILL);
       wait();
     }
     join_reader();

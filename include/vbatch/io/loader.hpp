@@ -93,7 +93,12 @@ class image_loader {
                       int(std::max<std::size_t>(1, items_.size())));
     batches_state_.resize(plan_.size());
     threads_.reserve(workers);
-    for (int w = 0; w < workers; ++w) threads_.emplace_back([this] { work(); });
+    try {
+      for (int w = 0; w < workers; ++w) threads_.emplace_back([this] { work(); });
+    } catch (...) {  // a thread could not start: stop the ones that did, or they would outlive us
+      close();
+      throw;
+    }
   }
   explicit image_loader(const std::vector<std::filesystem::path>& files, loader_options o = {})
       : image_loader(to_items(files), std::move(o)) {}

@@ -78,7 +78,13 @@ class image_writer {
     if (options_.save.jpeg_quality < 1 || options_.save.jpeg_quality > 100)
       raise(errc::invalid_argument, "image_writer: JPEG quality {} outside 1..100", options_.save.jpeg_quality);
     threads_.reserve(workers_);
-    for (int w = 0; w < workers_; ++w) threads_.emplace_back([this] { work(); });
+    try {
+      for (int w = 0; w < workers_; ++w) threads_.emplace_back([this] { work(); });
+    } catch (...) {  // a thread could not start: stop the ones that did, or they would outlive us
+      queue_.close();
+      for (auto& t : threads_) t.join();
+      throw;
+    }
   }
   image_writer(const image_writer&) = delete;
   image_writer& operator=(const image_writer&) = delete;
@@ -143,7 +149,7 @@ class image_writer {
 
   bool failed() const {
     std::lock_guard lock(mutex_);
-    return !report_.failures.empty();
+    return report_.failed > 0;
   }
   writer_report report() const {
     std::lock_guard lock(mutex_);
@@ -153,10 +159,8 @@ class image_writer {
   // more failed.
   void throw_if_failed() const {
     std::lock_guard lock(mutex_);
-    if (report_.failures.empty()) return;
-    const write_failure& f = report_.failures.front();
-    const std::size_t more = report_.failures.size() - 1;
-    throw error(f.code.value_or(errc::io), more ? f.message + detail::format(" (and {} more failed writes)", more) : f.message);
+    if (report_.failed == 0) return;
+    throw first_failure();
   }
 
  private:
@@ -169,21 +173,59 @@ class image_writer {
   };
 
   std::size_t settled() const { return report_.written + report_.failed + report_.discarded; }
+
+  // The first failure as an error naming its file, with how many more failed (under mutex_).
+  error first_failure() const {
+    const std::size_t more = report_.failed - 1;
+    const std::string tail = more ? detail::format(" (and {} more failed writes)", more) : "";
+    if (report_.failures.empty()) return error(errc::io, "image_writer: " + std::to_string(report_.failed) + " writes failed");
+    const write_failure& f = report_.failures.front();
+    return error(f.code.value_or(errc::io), f.message + tail);
+  }
+
+  // A failed write with its message; never throws (a worker thread must not): with no memory left
+  // for the message, the path alone.
+  static std::optional<write_failure> describe_failure(const std::filesystem::path& path, std::exception_ptr e) noexcept {
+    try {
+      try {
+        std::rethrow_exception(e);
+      } catch (const vbatch::error& x) {
+        return write_failure{path, x.code(), x.what()};
+      } catch (const std::bad_alloc&) {
+        return write_failure{path, errc::out_of_memory, path.string() + ": out of memory while encoding"};
+      } catch (const std::exception& x) {
+        return write_failure{path, std::nullopt, path.string() + ": " + x.what()};
+      } catch (...) {
+        return write_failure{path, std::nullopt, path.string() + ": an exception that is not a std::exception"};
+      }
+    } catch (...) {
+      try {
+        return write_failure{path, errc::out_of_memory, {}};
+      } catch (...) {
+        return std::nullopt;
+      }
+    }
+  }
   writer_report report_locked() const { return report_; }
 
   void enqueue(job&& j) {
     {
       std::lock_guard lock(mutex_);
-      if (options_.stop_on_error && !report_.failures.empty()) {
-        const write_failure& f = report_.failures.front();
-        throw error(f.code.value_or(errc::io), f.message);
-      }
+      if (options_.stop_on_error && report_.failed > 0) throw first_failure();
       if (closing()) raise(errc::invalid_argument, "image_writer: submit() after close() or cancel(): {}", j.path.string());
       ++submitted_;
       ++report_.submitted;
     }
     double waited = 0;
-    const bool queued = queue_.push(std::move(j), &waited);
+    bool queued = false;
+    try {
+      queued = queue_.push(std::move(j), &waited);
+    } catch (...) {  // the queue could not grow: the job is settled as discarded, or flush() would wait for it
+      std::lock_guard lock(mutex_);
+      ++report_.discarded;
+      idle_.notify_all();
+      throw;
+    }
     std::lock_guard lock(mutex_);
     report_.producer_wait_seconds += waited;
     if (!queued) {
@@ -200,7 +242,7 @@ class image_writer {
       bool discard = stopping_.load();
       {
         std::lock_guard lock(mutex_);
-        discard = discard || (options_.stop_on_error && !report_.failures.empty());
+        discard = discard || (options_.stop_on_error && report_.failed > 0);
       }
       if (discard) {
         j.keep.reset();
@@ -212,6 +254,7 @@ class image_writer {
       double encode = 0, write = 0;
       std::size_t bytes = 0;
       std::optional<write_failure> failure;
+      bool failed = false;
       try {
         auto t0 = clock::now();
         const std::vector<unsigned char> encoded = encode_image<Codec>(j.format, j.image, j.save, j.path);
@@ -221,20 +264,20 @@ class image_writer {
         write_file_atomically(j.path, encoded.data(), encoded.size());
         write = std::chrono::duration<double>(clock::now() - t1).count();
         bytes = encoded.size();
-      } catch (const vbatch::error& e) {
-        failure = write_failure{j.path, e.code(), e.what()};
-      } catch (const std::bad_alloc&) {
-        failure = write_failure{j.path, errc::out_of_memory, j.path.string() + ": out of memory while encoding"};
-      } catch (const std::exception& e) {
-        failure = write_failure{j.path, std::nullopt, j.path.string() + ": " + e.what()};
+      } catch (...) {
+        failed = true;
+        failure = describe_failure(j.path, std::current_exception());
       }
       j.keep.reset();
       std::lock_guard lock(mutex_);
       report_.encode_seconds += encode;
       report_.write_seconds += write;
-      if (failure) {
+      if (failed) {
         ++report_.failed;
-        report_.failures.push_back(std::move(*failure));
+        try {
+          if (failure) report_.failures.push_back(std::move(*failure));
+        } catch (...) {  // no memory to keep the details: the count above still says it failed
+        }
       } else {
         ++report_.written;
         report_.bytes += bytes;

@@ -64,7 +64,9 @@ class buffer_pool {
  public:
   using buffer_type = batch_buffer<T, Memory>;
 
-  // At most `max_buffers` buffers alive (handed out or idle); 0: no limit (idle ones are kept).
+  // At most `max_buffers` buffers alive (handed out or idle). 0: no limit, and idle buffers are
+  // kept only while their shape is in use (a request for another shape frees them), so a run of
+  // changing sizes never accumulates buffers nobody asks for.
   explicit buffer_pool(std::size_t max_buffers = 0) : state_(std::make_shared<state>(max_buffers)) {}
   buffer_pool(const buffer_pool&) = delete;
   buffer_pool& operator=(const buffer_pool&) = delete;
@@ -74,6 +76,7 @@ class buffer_pool {
   // while the limit is reached and none is idle. Throws errc::io once the pool was aborted.
   std::shared_ptr<buffer_type> acquire(batch_shape shape) {
     std::unique_ptr<buffer_type> b;
+    std::vector<std::unique_ptr<buffer_type>> freed;  // destroyed after the lock (unmapping 95 MB takes time)
     {
       std::unique_lock lock(state_->mutex);
       for (;;) {
@@ -85,17 +88,23 @@ class buffer_pool {
             break;
           }
         if (b) break;
+        if (state_->max == 0) {  // no limit: the idle buffers are of other shapes, no longer in use
+          state_->alive -= state_->idle.size();
+          freed.swap(state_->idle);
+        }
         if (state_->max == 0 || state_->alive < state_->max) {
           ++state_->alive;
           break;
         }
         if (!state_->idle.empty()) {  // at the limit with idle buffers of another shape: replace one
+          freed.push_back(std::move(state_->idle.front()));
           state_->idle.erase(state_->idle.begin());
           break;
         }
         state_->released.wait(lock);
       }
     }
+    freed.clear();
     if (!b) {
       try {
         b = std::make_unique<buffer_type>(shape);
@@ -141,16 +150,20 @@ class buffer_pool {
     std::size_t max, alive = 0;
     bool aborted = false;
 
-    void give_back(std::unique_ptr<buffer_type> b) {
+    // Called by the last owner's release (a shared_ptr deleter): must not throw.
+    void give_back(std::unique_ptr<buffer_type> b) noexcept {
       std::unique_lock lock(mutex);
-      if (aborted) {
-        --alive;
-        lock.unlock();
-        b.reset();
-      } else {
-        idle.push_back(std::move(b));
-        lock.unlock();
+      bool kept = false;
+      if (!aborted) {
+        try {
+          idle.push_back(std::move(b));
+          kept = true;
+        } catch (...) {  // no room to keep it (out of memory): free it instead
+        }
       }
+      if (!kept) --alive;
+      lock.unlock();
+      b.reset();
       released.notify_one();
     }
   };

@@ -20,8 +20,9 @@
 // Errors: a stage that throws on item k fails item k (the report names k, the stage and the
 // message). Then, by default (on_error::finish_earlier), no new item is taken from the source,
 // items after k are dropped at the next stage boundary, and items before k run to completion, so
-// an ordered run stops with exactly the items before the failure done. on_error::stop drops
-// everything not finished at once; so does a request on options.stop (a std::stop_token).
+// a run whose stages are ordered and whose last stage has one worker stops with exactly the
+// items before the failure done. on_error::stop drops everything not finished at once; so does
+// a request on options.stop (a std::stop_token).
 // Every item is accounted for: done, failed (with a reason), cancelled (started, then dropped
 // at a stage boundary: only the last stage should have effects, and those atomic, so nothing is
 // half-written), or not started.
@@ -126,7 +127,8 @@ struct report {
   const failure* first_failure() const { return failures.empty() ? nullptr : &failures.front(); }
   // Rethrows the first failure's exception as thrown; throws errc::io when the run was stopped.
   void rethrow() const {
-    if (!failures.empty()) std::rethrow_exception(failures.front().error);
+    if (!failures.empty() && failures.front().error) std::rethrow_exception(failures.front().error);
+    if (!failures.empty()) throw error(failures.front().code.value_or(errc::io), failures.front().message);
     if (stopped) raise(errc::io, "pipeline: stopped on request ({} of {} items done)", done, items);
   }
   // "10 items: 7 done, 1 failed, 2 cancelled, 0 not started; item 7 failed in 'remap': ..."
@@ -297,24 +299,37 @@ class run_state {
     if (states_[item] == started) states_[item] = static_cast<std::uint8_t>(item_state::cancelled);
     if (states_[item] == live) states_[item] = static_cast<std::uint8_t>(item_state::not_started);
   }
-  void fail(std::size_t item, const std::string& stage, std::exception_ptr error) {
-    failure f{item, stage, std::nullopt, {}, error};
+  // Records item's failure; never throws (it runs in a worker's catch handler, where an escaping
+  // exception would end the process): without memory for the details, the item still counts as
+  // failed and finish() says how many details were lost.
+  void fail(std::size_t item, const std::string& stage, std::exception_ptr error) noexcept {
+    std::optional<failure> f;
     try {
-      std::rethrow_exception(error);
-    } catch (const vbatch::error& e) {
-      f.code = e.code(), f.message = e.what();
-    } catch (const std::bad_alloc&) {
-      f.code = errc::out_of_memory, f.message = "out of memory";
-    } catch (const std::exception& e) {
-      f.message = e.what();
+      f.emplace(failure{item, stage, std::nullopt, {}, error});
+      try {
+        std::rethrow_exception(error);
+      } catch (const vbatch::error& e) {
+        f->code = e.code(), f->message = e.what();
+      } catch (const std::bad_alloc&) {
+        f->code = errc::out_of_memory, f->message = "out of memory";
+      } catch (const std::exception& e) {
+        f->message = e.what();
+      } catch (...) {
+        f->message = "an exception that is not a std::exception";
+      }
     } catch (...) {
-      f.message = "an exception that is not a std::exception";
+      f.reset();
     }
     {
       std::lock_guard lock(mutex_);
-      if (states_.size() <= item) states_.resize(item + 1, live);
-      states_[item] = static_cast<std::uint8_t>(item_state::failed);
-      failures_.push_back(std::move(f));
+      try {
+        if (states_.size() <= item) states_.resize(item + 1, live);
+        if (!f) throw std::bad_alloc();
+        failures_.push_back(std::move(*f));
+      } catch (...) {
+        ++lost_details_;
+      }
+      if (item < states_.size()) states_[item] = static_cast<std::uint8_t>(item_state::failed);
     }
     if (policy_ == on_error::stop) {
       abort();
@@ -335,6 +350,12 @@ class run_state {
   // Final states: items still in flight were dropped inside an aborted queue.
   report finish(std::optional<std::size_t> count) {
     std::lock_guard lock(mutex_);
+    if (lost_details_ > 0)
+      failures_.push_back({none,
+                           "?",
+                           errc::out_of_memory,
+                           vbatch::detail::format("{} failures not recorded (out of memory)", lost_details_),
+                           {}});
     report r;
     if (count && states_.size() < *count) states_.resize(*count, static_cast<std::uint8_t>(item_state::not_started));
     r.items = states_.size();
@@ -367,6 +388,7 @@ class run_state {
   std::mutex mutex_;
   std::vector<std::uint8_t> states_;
   std::vector<failure> failures_;
+  std::size_t lost_details_ = 0;  // failures that found no memory to be described in
   std::atomic<std::size_t> cancel_after_{none};
   std::atomic<bool> aborted_{false};
   std::function<void()> abort_queues_;
@@ -437,10 +459,10 @@ class runner {
         throw;
       }
       for (auto& t : threads) t.join();
-      stopped = options_.stop.stop_requested();
+      stopped = options_.stop.stop_requested();  // counted only if it dropped something (below)
     }
     report r = state_.finish(source_.count());
-    r.stopped = stopped;
+    r.stopped = stopped && r.done + r.failed < r.items;
     r.wall = seconds_since(start);
     r.stages.push_back(source_stats_);
     for (auto& s : runtimes_) r.stages.push_back(s.stats);

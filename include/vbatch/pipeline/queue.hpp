@@ -3,7 +3,7 @@
 // blocks its producers (back-pressure, bounded memory); an empty one its consumers.
 //
 //   vbatch::pipeline::bounded_queue<int> q(4);
-//   q.push(1);                 // blocks while 4 items wait; false once aborted
+//   q.push(1);                 // blocks while 4 items wait; false once aborted or closed
 //   auto v = q.pop();          // blocks while empty; nullopt once closed and drained, or aborted
 //   q.close();                 // no more items: consumers drain what is left, then get nullopt
 //   q.abort();                 // stop now: everything waiting wakes, queued items are destroyed

@@ -173,41 +173,57 @@ report run_staged(Source&& source, batch_shape in, batch_shape out, Fill fill, C
   po.policy = o.policy, po.profiler = o.profiler, po.stop = o.stop, po.source_name = "";
   const auto views = [](auto& buffer, int count) { return buffer.view().images(0, count); };
   const int outputs_per_input = out.n / in.n;
+  // A stage that throws after queueing work on its stream waits for that work before the batch
+  // (and its slot) is released: the next batch must not get a slot a kernel or copy still uses.
+  const auto finishing_on_error = [](cudaStream_t stream, auto&& body) -> decltype(auto) {
+    try {
+      return body();
+    } catch (...) {
+      cudaStreamSynchronize(stream);
+      throw;
+    }
+  };
   return run(po, std::forward<Source>(source),
              stage("upload",
                    [&](auto&& value, std::size_t item) {
-                     batch b{item, ring.acquire()};
-                     const batch_view<In> pinned = b.slot->host_in.view();  // (N,H,W,C)
-                     if constexpr (std::is_void_v<decltype(fill(value, pinned))>) {
-                       fill(value, pinned);
-                       b.slot->count = pinned.n;
-                     } else {
-                       b.slot->count = static_cast<int>(fill(value, pinned));
-                       if (b.slot->count < 0 || b.slot->count > pinned.n)
-                         raise(errc::invalid_argument, "run_staged: fill wrote {} images into a slot of {}", b.slot->count,
-                               pinned.n);
-                     }
-                     copy(vbatch::cuda{streams.upload}, batch_view<const In>(views(b.slot->host_in, b.slot->count)),
-                          views(b.slot->device_in, b.slot->count));
-                     check_cuda(cudaStreamSynchronize(streams.upload), "run_staged: upload");
-                     return b;
+                     return finishing_on_error(streams.upload, [&] {
+                       batch b{item, ring.acquire()};
+                       const batch_view<In> pinned = b.slot->host_in.view();  // (N,H,W,C)
+                       if constexpr (std::is_void_v<decltype(fill(value, pinned))>) {
+                         fill(value, pinned);
+                         b.slot->count = pinned.n;
+                       } else {
+                         b.slot->count = static_cast<int>(fill(value, pinned));
+                         if (b.slot->count < 0 || b.slot->count > pinned.n)
+                           raise(errc::invalid_argument, "run_staged: fill wrote {} images into a slot of {}", b.slot->count,
+                                 pinned.n);
+                       }
+                       copy(vbatch::cuda{streams.upload}, batch_view<const In>(views(b.slot->host_in, b.slot->count)),
+                            views(b.slot->device_in, b.slot->count));
+                       check_cuda(cudaStreamSynchronize(streams.upload), "run_staged: upload");
+                       return b;
+                     });
                    },
                    {.workers = 1, .queue = 1, .kind = profile::stage_kind::io}),
              stage("compute",
                    [&](batch b) {
-                     compute(vbatch::cuda{streams.compute}, batch_view<const In>(views(b.slot->device_in, b.slot->count)),
-                             views(b.slot->device_out, b.slot->count * outputs_per_input), b.item);
-                     check_cuda(cudaStreamSynchronize(streams.compute), "run_staged: compute");
-                     return b;
+                     return finishing_on_error(streams.compute, [&] {
+                       compute(vbatch::cuda{streams.compute}, batch_view<const In>(views(b.slot->device_in, b.slot->count)),
+                               views(b.slot->device_out, b.slot->count * outputs_per_input), b.item);
+                       check_cuda(cudaStreamSynchronize(streams.compute), "run_staged: compute");
+                       return std::move(b);
+                     });
                    },
                    {.workers = 1, .queue = 1}),
              stage("download",
                    [&](batch b) {
-                     copy(vbatch::cuda{streams.download},
-                          batch_view<const Out>(views(b.slot->device_out, b.slot->count * outputs_per_input)),
-                          views(b.slot->host_out, b.slot->count * outputs_per_input));
-                     check_cuda(cudaStreamSynchronize(streams.download), "run_staged: download");
-                     consume(b.item, batch_view<const Out>(views(b.slot->host_out, b.slot->count * outputs_per_input)));
+                     finishing_on_error(streams.download, [&] {
+                       copy(vbatch::cuda{streams.download},
+                            batch_view<const Out>(views(b.slot->device_out, b.slot->count * outputs_per_input)),
+                            views(b.slot->host_out, b.slot->count * outputs_per_input));
+                       check_cuda(cudaStreamSynchronize(streams.download), "run_staged: download");
+                       consume(b.item, batch_view<const Out>(views(b.slot->host_out, b.slot->count * outputs_per_input)));
+                     });
                    },
                    {.workers = 1, .queue = 1, .kind = profile::stage_kind::io}));
 }
