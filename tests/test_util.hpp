@@ -108,6 +108,32 @@ vb::batch_buffer<T> random_images(vb::batch_shape s, unsigned seed) {
   return b;
 }
 
+// A JPEG-friendly test picture: smooth bands with edges, a different phase per channel (so a
+// channel swap costs 20+ dB), C channels.
+inline vb::batch_buffer<vb::u8> smooth_picture(int w, int h, int channels) {
+  vb::batch_buffer<vb::u8> img({1, h, w, channels});  // (1,H,W,C)
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int c = 0; c < channels; ++c) {
+        const double v = 128 + 90 * std::sin(0.07 * x + 0.05 * y + 2 * c) + ((x / 16 + y / 16) % 2 ? 20 : -20);
+        img.view()(0, y, x, c) = static_cast<vb::u8>(std::clamp(v, 0.0, 255.0));
+      }
+  return img;
+}
+
+// PSNR in dB of image 0 of `a` against image 0 of `b` over their common channels; 99 when equal.
+inline double psnr(vb::batch_view<const vb::u8> a, vb::batch_view<const vb::u8> b) {
+  double se = 0;
+  std::int64_t n = 0;
+  for (int y = 0; y < a.h; ++y)
+    for (int x = 0; x < a.w; ++x)
+      for (int c = 0; c < std::min(a.c, b.c); ++c, ++n) {
+        const double d = double(a(0, y, x, c)) - b(0, y, x, c);
+        se += d * d;
+      }
+  return se == 0 ? 99.0 : 10 * std::log10(255.0 * 255.0 / (se / double(n)));
+}
+
 // An f32 copy of a u8 batch.
 inline vb::batch_buffer<float> to_f32(vb::batch_view<const vb::u8> v) {
   vb::batch_buffer<float> out(v.shape());  // (N,H,W,C)

@@ -62,7 +62,9 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 using vbatch_tools::clock_type;
+using vbatch_tools::collect_images;
 using vbatch_tools::fail;
+using vbatch_tools::frame_ids;
 using vbatch_tools::seconds_since;
 using vbatch_tools::usage;
 using vbatch_tools::usage_error;
@@ -249,61 +251,11 @@ struct frame {
   int width = 0, height = 0;
 };
 
-// Files in command-line order; a directory contributes its .jpg/.jpeg/.png files in natural order.
-std::vector<fs::path> collect_inputs(const std::vector<std::string>& inputs) {
-  std::vector<fs::path> files;
-  for (const fs::path input : inputs) {
-    std::error_code ec;
-    const fs::file_status st = fs::status(input, ec);
-    if (!fs::exists(st)) fail("{}: no such file or directory", input.string());
-    if (fs::is_directory(st)) {
-      std::vector<fs::path> found;
-      for (const fs::directory_entry& e : fs::directory_iterator(input))
-        if (e.is_regular_file() && vbatch::has_image_extension(e.path())) found.push_back(e.path());
-      if (found.empty()) fail("{}: no .jpg, .jpeg or .png files in this directory", input.string());
-      std::sort(found.begin(), found.end(), [](const fs::path& a, const fs::path& b) {
-        return vbatch::natural_less(a.filename().string(), b.filename().string());
-      });
-      files.insert(files.end(), found.begin(), found.end());
-    } else if (fs::is_regular_file(st)) {
-      files.push_back(input);
-    } else {
-      fail("{}: not a regular file or directory", input.string());
-    }
-  }
-  return files;
-}
-
-// The frame id is the last number in the file's stem (pano_0042.jpg -> 42). A stem without digits
-// takes the input's position (0, 1, ...) so a single "pano.jpg" just works; two inputs that end up
-// with one id would overwrite each other's views, which is an error naming both.
+// The frames of the input files, with their ids (vbatch_tools::frame_ids); sizes come later.
 std::vector<frame> assign_ids(const std::vector<fs::path>& files) {
+  const std::vector<long long> ids = frame_ids(files);
   std::vector<frame> frames;
-  std::vector<bool> numbered;
-  for (std::size_t i = 0; i < files.size(); ++i) {
-    const std::string stem = files[i].stem().string();
-    const std::size_t last = stem.find_last_of("0123456789");
-    long long id = static_cast<long long>(i);
-    if (last != std::string::npos) {
-      const std::size_t first = stem.find_last_not_of("0123456789", last) + 1;  // npos + 1 == 0
-      const auto [end, ec] = std::from_chars(stem.data() + first, stem.data() + last + 1, id);
-      if (ec != std::errc{}) fail("{}: frame number {} is too large", files[i].string(), stem.substr(first, last + 1 - first));
-    }
-    frames.push_back({files[i], id});
-    numbered.push_back(last != std::string::npos);
-  }
-  std::map<long long, std::size_t> owner;
-  for (std::size_t i = 0; i < frames.size(); ++i) {
-    const auto [it, fresh] = owner.try_emplace(frames[i].id, i);
-    if (fresh) continue;
-    const std::size_t j = it->second;
-    const std::size_t unnumbered = !numbered[i] ? i : j;
-    if (!numbered[i] || !numbered[j])
-      fail("cannot derive a frame id from {}: no digits in its name, and its position ({}) is also the id of {}",
-           files[unnumbered].string(), frames[i].id, files[unnumbered == i ? j : i].string());
-    fail("{} and {} both have frame id {}: their views would overwrite each other", files[j].string(), files[i].string(),
-         frames[i].id);
-  }
+  for (std::size_t i = 0; i < files.size(); ++i) frames.push_back({files[i], ids[i]});
   return frames;
 }
 
@@ -525,7 +477,7 @@ int run(const options& o) {
                                                        : interp_choice{vbatch::interp::bilinear{}};
 
   // 2. Inputs: they exist, give distinct frame ids, and their headers show images within the limits.
-  std::vector<frame> frames = o.demo ? std::vector<frame>{{{}, 0, 4096, 2048}} : assign_ids(collect_inputs(o.inputs));
+  std::vector<frame> frames = o.demo ? std::vector<frame>{{{}, 0, 4096, 2048}} : assign_ids(collect_images(o.inputs));
   if (!o.shard.empty()) {
     // Job i of n takes its contiguous part of the frames in input order (ids were assigned over all).
     vbatch::batch::shard s;

@@ -73,7 +73,9 @@ using vbatch::batch_view;
 using vbatch::u8;
 using json = nlohmann::ordered_json;  // keys in the order written
 
+using vbatch_tools::collect_images;
 using vbatch_tools::fail;
+using vbatch_tools::frame_ids;
 using vbatch_tools::usage;
 using vbatch_tools::usage_error;
 
@@ -215,44 +217,15 @@ struct frame {
   int width = 0, height = 0;
 };
 
-// Files in command-line order; a directory gives its .jpg/.jpeg/.png files in natural order.
-std::vector<fs::path> collect_inputs(const std::vector<std::string>& inputs) {
-  std::vector<fs::path> files;
-  for (const fs::path input : inputs) {
-    std::error_code ec;
-    if (fs::is_directory(input, ec)) {
-      const std::vector<fs::path> found = vbatch::list_images(input);
-      if (found.empty()) fail("{}: no .jpg, .jpeg or .png files in this directory", input.string());
-      files.insert(files.end(), found.begin(), found.end());
-    } else if (fs::is_regular_file(input, ec)) {
-      files.push_back(input);
-    } else {
-      fail("{}: no such file or directory", input.string());
-    }
-  }
-  return files;
-}
-
-// The frame id is the last number in the file's stem (pano_0042.jpg -> 42), else its position;
-// two inputs with one id would overwrite each other's outputs, which is an error naming both.
-// The header gives the size (pixels are decoded later, batch by batch), within the image limits.
+// The frames with their ids (vbatch_tools::frame_ids) and sizes from their headers (pixels are
+// decoded later, batch by batch), within the image limits.
 std::vector<frame> read_frames(const std::vector<fs::path>& files) {
+  const std::vector<long long> ids = frame_ids(files);
   std::vector<frame> frames;
-  std::map<long long, fs::path> owner;
   for (std::size_t i = 0; i < files.size(); ++i) {
-    const std::string stem = files[i].stem().string();
-    long long id = static_cast<long long>(i);
-    if (const std::size_t last = stem.find_last_of("0123456789"); last != std::string::npos) {
-      const std::size_t first = stem.find_last_not_of("0123456789", last) + 1;  // npos + 1 == 0
-      const auto [end, ec] = std::from_chars(stem.data() + first, stem.data() + last + 1, id);
-      if (ec != std::errc{}) fail("{}: frame number {} is too large", files[i].string(), stem.substr(first, last + 1 - first));
-    }
-    if (const auto [it, fresh] = owner.try_emplace(id, files[i]); !fresh)
-      fail("{} and {} both have frame id {}: their outputs would overwrite each other", it->second.string(), files[i].string(),
-           id);
     const vbatch::image_info info = vbatch::read_image_info(files[i]);  // throws naming the file
     vbatch::check(vbatch::check_limits(files[i], info, vbatch::image_limits{}));
-    frames.push_back({files[i], id, info.width, info.height});
+    frames.push_back({files[i], ids[i], info.width, info.height});
   }
   return frames;
 }
@@ -530,7 +503,7 @@ int run(options o) {
 
   // 2. Inputs: they exist, have distinct frame ids, and their headers show images within limits.
   std::vector<frame> frames;
-  if (o.demo == 0) frames = read_frames(collect_inputs(o.inputs));
+  if (o.demo == 0) frames = read_frames(collect_images(o.inputs));
   for (const frame& f : frames) {
     const vbatch::status s = vbatch::can_make_e2p_map<vbatch::maps::cached_fixed>(cameras, f.width, f.height);
     if (!s) fail("{}: {}", f.path.string(), s.message);

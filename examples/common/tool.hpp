@@ -6,19 +6,24 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <new>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
+
+#include "vbatch/io/frame_source.hpp"
 
 namespace vbatch_tools {
 
@@ -96,6 +101,62 @@ inline void check_output_dir(const std::filesystem::path& dir, std::string_view 
   ::close(fd);
   fs::remove(probe, ec);
   if (!written) fail("{}: cannot write in the output directory: {}", dir.string(), std::strerror(write_errno));
+}
+
+// The frames of a tool's inputs: files in command-line order, a directory giving its
+// .jpg/.jpeg/.png files in natural order (pano_2 before pano_10). Missing inputs and empty
+// directories are errors naming them.
+inline std::vector<std::filesystem::path> collect_images(const std::vector<std::string>& inputs) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> files;
+  for (const fs::path input : inputs) {
+    std::error_code ec;
+    const fs::file_status st = fs::status(input, ec);
+    if (!fs::exists(st)) fail("{}: no such file or directory", input.string());
+    if (fs::is_directory(st)) {
+      const std::vector<fs::path> found = vbatch::list_images(input);
+      if (found.empty()) fail("{}: no .jpg, .jpeg or .png files in this directory", input.string());
+      files.insert(files.end(), found.begin(), found.end());
+    } else if (fs::is_regular_file(st)) {
+      files.push_back(input);
+    } else {
+      fail("{}: not a regular file or directory", input.string());
+    }
+  }
+  return files;
+}
+
+// Frame ids for output names: the last number in each file's stem (pano_0042.jpg -> 42); a stem
+// without digits takes the file's position (0, 1, ...) so a single "pano.jpg" just works. Two files
+// with one id would overwrite each other's outputs: an error naming both, before any work.
+inline std::vector<long long> frame_ids(const std::vector<std::filesystem::path>& files) {
+  std::vector<long long> ids;
+  std::vector<bool> numbered;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const std::string stem = files[i].stem().string();
+    const std::size_t last = stem.find_last_of("0123456789");
+    long long id = static_cast<long long>(i);
+    if (last != std::string::npos) {
+      const std::size_t first = stem.find_last_not_of("0123456789", last) + 1;  // npos + 1 == 0
+      const auto [end, ec] = std::from_chars(stem.data() + first, stem.data() + last + 1, id);
+      if (ec != std::errc{}) fail("{}: frame number {} is too large", files[i].string(), stem.substr(first, last + 1 - first));
+    }
+    ids.push_back(id);
+    numbered.push_back(last != std::string::npos);
+  }
+  std::map<long long, std::size_t> owner;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const auto [it, fresh] = owner.try_emplace(ids[i], i);
+    if (fresh) continue;
+    const std::size_t j = it->second;
+    const std::size_t unnumbered = !numbered[i] ? i : j;
+    if (!numbered[i] || !numbered[j])
+      fail("cannot derive a frame id from {}: no digits in its name, and its position ({}) is also the id of {}",
+           files[unnumbered].string(), ids[i], files[unnumbered == i ? j : i].string());
+    fail("{} and {} both have frame id {}: their outputs would overwrite each other", files[j].string(), files[i].string(),
+         ids[i]);
+  }
+  return ids;
 }
 
 }  // namespace vbatch_tools

@@ -17,34 +17,11 @@ namespace {
 
 namespace vb = vbatch;
 namespace fs = std::filesystem;
+using vbatch_test::psnr;
 using vbatch_test::read_bytes;
 using vbatch_test::temp_dir;
 using vbatch_test::throws_error;
 using vbatch_test::write_bytes;
-
-// Smooth bands with edges, a different phase per channel (a channel swap would cost 20+ dB).
-vb::batch_buffer<vb::u8> picture(int w, int h, int channels) {
-  vb::batch_buffer<vb::u8> img({1, h, w, channels});  // (1,H,W,C)
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x)
-      for (int c = 0; c < channels; ++c) {
-        const double v = 128 + 90 * std::sin(0.07 * x + 0.05 * y + 2 * c) + ((x / 16 + y / 16) % 2 ? 20 : -20);
-        img.view()(0, y, x, c) = static_cast<vb::u8>(std::clamp(v, 0.0, 255.0));
-      }
-  return img;
-}
-
-double psnr(vb::batch_view<const vb::u8> a, vb::batch_view<const vb::u8> b) {
-  double se = 0;
-  std::int64_t n = 0;
-  for (int y = 0; y < a.h; ++y)
-    for (int x = 0; x < a.w; ++x)
-      for (int c = 0; c < std::min(a.c, b.c); ++c, ++n) {
-        const double d = double(a(0, y, x, c)) - b(0, y, x, c);
-        se += d * d;
-      }
-  return se == 0 ? 99.0 : 10 * std::log10(255.0 * 255.0 / (se / double(n)));
-}
 
 template <class C>
 class Codec : public ::testing::Test {};
@@ -75,7 +52,7 @@ TYPED_TEST_SUITE(Codec, policies, policy_names);
 TYPED_TEST(Codec, JpegRoundTripsWithinTheStatedPsnr) {
   temp_dir dir;
   for (int channels : {1, 3}) {
-    const auto img = picture(256, 192, channels);
+    const auto img = vbatch_test::smooth_picture(256, 192, channels);
     for (const auto& [quality, floor] : {std::pair{92, 40.0}, {75, 36.0}, {50, 33.0}}) {
       const fs::path path = dir / ("q" + std::to_string(quality) + ".jpg");
       vb::save_image<TypeParam>(path, img.view(), {quality});
@@ -90,7 +67,7 @@ TYPED_TEST(Codec, JpegRoundTripsWithinTheStatedPsnr) {
 
 TYPED_TEST(Codec, FourChannelJpegKeepsTheColourAndLoadsWithOpaqueAlpha) {
   temp_dir dir;
-  const auto img = picture(64, 48, 4);
+  const auto img = vbatch_test::smooth_picture(64, 48, 4);
   vb::save_image<TypeParam>(dir / "rgba.jpg", img.view());
   const auto rgb = vb::load_image<TypeParam>(dir / "rgba.jpg");
   EXPECT_EQ(rgb.view().c, 3);
@@ -124,7 +101,7 @@ TYPED_TEST(Codec, CorruptInputIsCorruptDataNamingTheFile) {
   fake.insert(fake.end(), noise.begin(), noise.end());
   write_bytes(dir / "fake.jpg", fake);
   write_bytes(dir / "empty.jpg", {});
-  vb::save_image<TypeParam>(dir / "full.jpg", picture(96, 64, 3).view());
+  vb::save_image<TypeParam>(dir / "full.jpg", vbatch_test::smooth_picture(96, 64, 3).view());
   std::vector<unsigned char> bytes = read_bytes(dir / "full.jpg");
   write_bytes(dir / "half.jpg", {bytes.begin(), bytes.begin() + std::ptrdiff_t(bytes.size() / 2)});
   write_bytes(dir / "no_eoi.jpg", {bytes.begin(), bytes.end() - 2});
@@ -143,7 +120,7 @@ TYPED_TEST(Codec, CorruptInputIsCorruptDataNamingTheFile) {
 
 TYPED_TEST(Codec, TheLimitIsCheckedFromTheHeaderBeforeDecoding) {
   temp_dir dir;
-  vb::save_image<TypeParam>(dir / "big.jpg", picture(100, 80, 3).view());
+  vb::save_image<TypeParam>(dir / "big.jpg", vbatch_test::smooth_picture(100, 80, 3).view());
   std::vector<unsigned char> jpg = read_bytes(dir / "big.jpg");
   std::size_t sos = 2;
   while (sos + 1 < jpg.size() && !(jpg[sos] == 0xFF && jpg[sos + 1] == 0xDA)) ++sos;
@@ -159,7 +136,7 @@ TYPED_TEST(Codec, TheLimitIsCheckedFromTheHeaderBeforeDecoding) {
 // place, equal to load_image, and the memory around it untouched.
 TYPED_TEST(Codec, DecodesStraightIntoASlotOfABatch) {
   temp_dir dir;
-  const auto img = picture(48, 32, 3);
+  const auto img = vbatch_test::smooth_picture(48, 32, 3);
   vb::save_image<TypeParam>(dir / "a.jpg", img.view());
   vb::save_image<TypeParam>(dir / "a.png", img.view());
   for (const char* name : {"a.jpg", "a.png"}) {
@@ -183,7 +160,7 @@ TYPED_TEST(Codec, DecodesStraightIntoASlotOfABatch) {
 
 TYPED_TEST(Codec, AWrongSizedDestinationIsRefusedBeforeDecoding) {
   temp_dir dir;
-  vb::save_image<TypeParam>(dir / "a.jpg", picture(48, 32, 3).view());
+  vb::save_image<TypeParam>(dir / "a.jpg", vbatch_test::smooth_picture(48, 32, 3).view());
   vb::batch_buffer<vb::u8> slot({1, 30, 48, 3});
   std::memset(slot.data(), 7, slot.bytes());
   EXPECT_TRUE(throws_error([&] { vb::load_image_into<TypeParam>(dir / "a.jpg", slot.view()); }, vb::errc::invalid_argument,
@@ -194,7 +171,7 @@ TYPED_TEST(Codec, AWrongSizedDestinationIsRefusedBeforeDecoding) {
 // JPEG files from one engine decode with every other, to the same fidelity.
 TYPED_TEST(Codec, JpegFilesOfEveryEngineDecodeWithThisOne) {
   temp_dir dir;
-  const auto img = picture(128, 96, 3);
+  const auto img = vbatch_test::smooth_picture(128, 96, 3);
   vb::save_image<vb::codec::stb>(dir / "stb.jpg", img.view(), {90});
   vb::save_image<vb::codec::fastest>(dir / "fastest.jpg", img.view(), {90});
   for (const char* name : {"stb.jpg", "fastest.jpg"})
@@ -248,7 +225,7 @@ TEST(Codecs, TurboJpegReportsItsOwnAllocationFailuresAsOutOfMemory) {
 // call ends in a decoded image of the right size or in corrupt_data, never in a crash.
 TEST(Codecs, DamagedScanDataDecodesOrFailsCleanly) {
   temp_dir dir;
-  vb::save_image<vb::codec::turbojpeg>(dir / "ok.jpg", picture(96, 64, 3).view());
+  vb::save_image<vb::codec::turbojpeg>(dir / "ok.jpg", vbatch_test::smooth_picture(96, 64, 3).view());
   const std::vector<unsigned char> good = read_bytes(dir / "ok.jpg");
   std::mt19937 rng(11);
   for (int trial = 0; trial < 20; ++trial) {
@@ -268,7 +245,7 @@ TEST(Codecs, DamagedScanDataDecodesOrFailsCleanly) {
 
 TEST(Codecs, TurboJpegEncodesStridedRows) {
   temp_dir dir;
-  const auto img = picture(64, 48, 3);
+  const auto img = vbatch_test::smooth_picture(64, 48, 3);
   const auto crop = img.view().crop(4, 8, 32, 40);  // (1,32,40,3), rows 64 pixels apart
   vb::save_image<vb::codec::turbojpeg>(dir / "crop.jpg", crop);
   vb::batch_buffer<vb::u8> dense({1, 32, 40, 3});

@@ -20,35 +20,12 @@ namespace {
 
 namespace vb = vbatch;
 namespace fs = std::filesystem;
+using vbatch_test::psnr;
 using vbatch_test::read_bytes;
 using vbatch_test::record;
 using vbatch_test::temp_dir;
 using vbatch_test::throws_error;
 using vbatch_test::write_bytes;
-
-// A smooth test picture with some edges (JPEG-friendly), C channels, alpha varying.
-vb::batch_buffer<vb::u8> picture(int w, int h, int channels) {
-  vb::batch_buffer<vb::u8> img({1, h, w, channels});  // (1,H,W,C)
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x)
-      for (int c = 0; c < channels; ++c) {
-        const double v = 128 + 90 * std::sin(0.07 * x + 0.05 * y + c) + ((x / 16 + y / 16) % 2 ? 20 : -20);
-        img.view()(0, y, x, c) = static_cast<vb::u8>(std::clamp(v, 0.0, 255.0));
-      }
-  return img;
-}
-
-double psnr(vb::batch_view<const vb::u8> a, vb::batch_view<const vb::u8> b) {
-  double se = 0;
-  std::int64_t n = 0;
-  for (int y = 0; y < a.h; ++y)
-    for (int x = 0; x < a.w; ++x)
-      for (int c = 0; c < std::min(a.c, b.c); ++c, ++n) {
-        const double d = double(a(0, y, x, c)) - b(0, y, x, c);
-        se += d * d;
-      }
-  return 10 * std::log10(255.0 * 255.0 / (se / double(n)));
-}
 
 // Names in `dir` other than `keep`: leftovers such as temporary files.
 std::vector<std::string> others(const temp_dir& dir, const std::vector<std::string>& keep) {
@@ -124,7 +101,7 @@ TEST(ImageIo, PngKeepsStridedRowsOfACrop) {
 TEST(ImageIo, JpegRoundTripsAbove30DbAtQuality95) {
   temp_dir dir;
   for (int channels : {1, 3, 4}) {
-    const auto img = picture(96, 64, channels);
+    const auto img = vbatch_test::smooth_picture(96, 64, channels);
     const fs::path path = dir / ("q95_" + std::to_string(channels) + ".jpg");
     vb::save_image(path, img.view(), {.jpeg_quality = 95});
     // JPEG has no alpha: four channels come back as three (colour kept). stb's writer stores gray
@@ -141,7 +118,7 @@ TEST(ImageIo, JpegRoundTripsAbove30DbAtQuality95) {
 
 TEST(ImageIo, JpegQualityChangesTheFileAndItsFidelity) {
   temp_dir dir;
-  const auto img = picture(96, 64, 3);
+  const auto img = vbatch_test::smooth_picture(96, 64, 3);
   vb::save_image(dir / "q10.jpg", img.view(), {.jpeg_quality = 10});
   vb::save_image(dir / "q100.jpg", img.view(), {.jpeg_quality = 100});
   EXPECT_LT(fs::file_size(dir / "q10.jpg"), fs::file_size(dir / "q100.jpg"));
@@ -152,7 +129,7 @@ TEST(ImageIo, JpegQualityChangesTheFileAndItsFidelity) {
 
 TEST(ImageIo, JpegQualityOutsideOneToHundredIsRejectedAndWritesNothing) {
   temp_dir dir;
-  const auto img = picture(8, 8, 3);
+  const auto img = vbatch_test::smooth_picture(8, 8, 3);
   for (int q : {0, 101, -5}) {
     EXPECT_TRUE(throws_error([&] { vb::save_image(dir / "q.jpg", img.view(), {.jpeg_quality = q}); }, vb::errc::invalid_argument,
                              {"quality " + std::to_string(q), "q.jpg"}));
@@ -170,7 +147,7 @@ TEST(ImageIo, ExtensionsAreMatchedWithoutCase) {
 
 TEST(ImageIo, AnUnknownExtensionIsRejectedNamingItAndWritesNothing) {
   temp_dir dir;
-  const auto img = picture(8, 8, 3);
+  const auto img = vbatch_test::smooth_picture(8, 8, 3);
   EXPECT_TRUE(
       throws_error([&] { vb::save_image(dir / "out.bmp", img.view()); }, vb::errc::invalid_argument, {"out.bmp", "'.bmp'"}));
   EXPECT_TRUE(throws_error([&] { vb::save_image(dir / "noext", img.view()); }, vb::errc::invalid_argument, {"noext"}));
@@ -224,7 +201,7 @@ TEST(ImageIo, RandomBytesAreCorruptDataNamingTheFile) {
 
 TEST(ImageIo, ATruncatedJpegIsCorruptDataNamingTheFile) {
   temp_dir dir;
-  vb::save_image(dir / "full.jpg", picture(64, 48, 3).view(), {.jpeg_quality = 90});
+  vb::save_image(dir / "full.jpg", vbatch_test::smooth_picture(64, 48, 3).view(), {.jpeg_quality = 90});
   std::vector<unsigned char> bytes = read_bytes(dir / "full.jpg");
   ASSERT_NO_THROW((void)vb::load_image(dir / "full.jpg"));
   bytes.resize(bytes.size() / 2);
@@ -252,8 +229,8 @@ TEST(ImageIo, ATruncatedPngIsCorruptDataNamingTheFile) {
 // truncated main image must still be refused.
 TEST(ImageIo, ATruncatedJpegWithAnExifThumbnailIsStillCorruptData) {
   temp_dir dir;
-  vb::save_image(dir / "thumb.jpg", picture(16, 16, 3).view(), {.jpeg_quality = 50});
-  vb::save_image(dir / "main.jpg", picture(96, 64, 3).view(), {.jpeg_quality = 90});
+  vb::save_image(dir / "thumb.jpg", vbatch_test::smooth_picture(16, 16, 3).view(), {.jpeg_quality = 50});
+  vb::save_image(dir / "main.jpg", vbatch_test::smooth_picture(96, 64, 3).view(), {.jpeg_quality = 90});
   const std::vector<unsigned char> thumb = read_bytes(dir / "thumb.jpg"), main = read_bytes(dir / "main.jpg");
   std::vector<unsigned char> app1 = {'E', 'x', 'i', 'f', 0, 0};
   app1.insert(app1.end(), thumb.begin(), thumb.end());
@@ -281,7 +258,7 @@ TEST(ImageIo, ATruncatedJpegWithAnExifThumbnailIsStillCorruptData) {
 
 TEST(ImageIo, AnImageOverThePixelLimitIsRefused) {
   temp_dir dir;
-  vb::save_image(dir / "big.png", picture(100, 100, 3).view());
+  vb::save_image(dir / "big.png", vbatch_test::smooth_picture(100, 100, 3).view());
   EXPECT_TRUE(throws_error([&] { (void)vb::load_image(dir / "big.png", 0, {.max_pixels = 1000}); }, vb::errc::limit_exceeded,
                            {"big.png", "100x100", "1000"}));
   EXPECT_TRUE(throws_error([&] { (void)vb::load_image(dir / "big.png", 3, {.max_pixels = 1 << 20, .max_side = 50}); },
@@ -307,7 +284,7 @@ TEST(ImageIo, LimitsAreCheckedFromTheHeaderBeforeDecoding) {
   EXPECT_EQ(info.height, 100);
   EXPECT_EQ(info.channels, 3);
 
-  vb::save_image(dir / "big.jpg", picture(100, 100, 3).view());
+  vb::save_image(dir / "big.jpg", vbatch_test::smooth_picture(100, 100, 3).view());
   std::vector<unsigned char> jpg = read_bytes(dir / "big.jpg");
   std::size_t sos = 2;
   while (sos + 1 < jpg.size() && !(jpg[sos] == 0xFF && jpg[sos + 1] == 0xDA)) ++sos;
@@ -337,14 +314,15 @@ bool permissions_are_not_enforced(const temp_dir& dir) {
 TEST(ImageIo, SavingIntoAMissingDirectoryIsAnIoErrorAndCreatesNothing) {
   temp_dir dir;
   const fs::path target = dir / "missing" / "out.png";
-  EXPECT_TRUE(throws_error([&] { vb::save_image(target, picture(8, 8, 3).view()); }, vb::errc::io, {"out.png"}));
+  EXPECT_TRUE(
+      throws_error([&] { vb::save_image(target, vbatch_test::smooth_picture(8, 8, 3).view()); }, vb::errc::io, {"out.png"}));
   EXPECT_FALSE(fs::exists(target));
   EXPECT_TRUE(dir.entries().empty()) << joined(dir.entries());
 }
 
 TEST(ImageIo, SavingIntoAnUnwritableDirectoryIsAnIoErrorAndLeavesNoFile) {
   temp_dir dir;
-  const auto img = picture(8, 8, 3);
+  const auto img = vbatch_test::smooth_picture(8, 8, 3);
   // 1. A read-only directory, where permissions are enforced (not as root).
   if (!permissions_are_not_enforced(dir)) {
     const fs::path ro = dir / "readonly";
@@ -376,15 +354,16 @@ TEST(ImageIo, AFailedRenameLeavesNoTemporaryFileBehind) {
   temp_dir dir;
   fs::create_directory(dir / "taken.png");
   write_bytes(dir / "taken.png" / "inside", {1});
-  EXPECT_TRUE(throws_error([&] { vb::save_image(dir / "taken.png", picture(8, 8, 3).view()); }, vb::errc::io, {"taken.png"}));
+  EXPECT_TRUE(throws_error([&] { vb::save_image(dir / "taken.png", vbatch_test::smooth_picture(8, 8, 3).view()); }, vb::errc::io,
+                           {"taken.png"}));
   EXPECT_EQ(others(dir, {"taken.png"}), std::vector<std::string>{}) << "left behind: " << joined(others(dir, {"taken.png"}));
   EXPECT_TRUE(fs::is_directory(dir / "taken.png"));
 }
 
 TEST(ImageIo, ASuccessfulSaveLeavesOnlyTheTargetFile) {
   temp_dir dir;
-  vb::save_image(dir / "a.png", picture(8, 8, 3).view());
-  vb::save_image(dir / "b.jpg", picture(8, 8, 3).view());
+  vb::save_image(dir / "a.png", vbatch_test::smooth_picture(8, 8, 3).view());
+  vb::save_image(dir / "b.jpg", vbatch_test::smooth_picture(8, 8, 3).view());
   EXPECT_EQ(dir.entries(), (std::vector<std::string>{"a.png", "b.jpg"}));
   // Saved files are readable like any other file, not left with the temporary file's 0600.
   EXPECT_NE(fs::status(dir / "a.png").permissions() & fs::perms::others_read, fs::perms::none);
@@ -393,7 +372,7 @@ TEST(ImageIo, ASuccessfulSaveLeavesOnlyTheTargetFile) {
 TEST(ImageIo, SavingOverAFileReplacesItWholeNeverInPlace) {
   temp_dir dir;
   const fs::path target = dir / "view.png";
-  const auto old_img = picture(40, 30, 3);
+  const auto old_img = vbatch_test::smooth_picture(40, 30, 3);
   vb::save_image(target, old_img.view());
   const std::vector<unsigned char> old_bytes = read_bytes(target);
 
@@ -423,9 +402,9 @@ TEST(ImageIo, SavingOverAFileReplacesItWholeNeverInPlace) {
 TEST(ImageIo, AFailedSaveKeepsTheOldFileIntact) {
   temp_dir dir;
   const fs::path target = dir / "keep.jpg";
-  vb::save_image(target, picture(16, 16, 3).view());
+  vb::save_image(target, vbatch_test::smooth_picture(16, 16, 3).view());
   const std::vector<unsigned char> old_bytes = read_bytes(target);
-  EXPECT_THROW(vb::save_image(target, picture(16, 16, 3).view(), {.jpeg_quality = 0}), vb::error);
+  EXPECT_THROW(vb::save_image(target, vbatch_test::smooth_picture(16, 16, 3).view(), {.jpeg_quality = 0}), vb::error);
   const auto pair = vbatch_test::random_images<vb::u8>({2, 4, 4, 3}, 1);  // (2,4,4,3)
   EXPECT_THROW(vb::save_image(target, pair.view()), vb::error);
   EXPECT_EQ(read_bytes(target), old_bytes);
