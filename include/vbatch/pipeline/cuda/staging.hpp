@@ -174,10 +174,11 @@ report run_staged(Source&& source, batch_shape in, batch_shape out, Fill fill, C
   const auto views = [](auto& buffer, int count) { return buffer.view().images(0, count); };
   const int outputs_per_input = out.n / in.n;
   // A stage that throws after queueing work on its stream waits for that work before the batch
-  // (and its slot) is released: the next batch must not get a slot a kernel or copy still uses.
-  const auto finishing_on_error = [](cudaStream_t stream, auto&& body) -> decltype(auto) {
+  // (and its slot, owned outside the body) is released: the next batch must not get a slot a
+  // kernel or copy still uses.
+  const auto finishing_on_error = [](cudaStream_t stream, auto&& body) {
     try {
-      return body();
+      body();
     } catch (...) {
       cudaStreamSynchronize(stream);
       throw;
@@ -186,8 +187,8 @@ report run_staged(Source&& source, batch_shape in, batch_shape out, Fill fill, C
   return run(po, std::forward<Source>(source),
              stage("upload",
                    [&](auto&& value, std::size_t item) {
-                     return finishing_on_error(streams.upload, [&] {
-                       batch b{item, ring.acquire()};
+                     batch b{item, ring.acquire()};  // outlives the body, so an error syncs before the slot is freed
+                     finishing_on_error(streams.upload, [&] {
                        const batch_view<In> pinned = b.slot->host_in.view();  // (N,H,W,C)
                        if constexpr (std::is_void_v<decltype(fill(value, pinned))>) {
                          fill(value, pinned);
@@ -201,18 +202,18 @@ report run_staged(Source&& source, batch_shape in, batch_shape out, Fill fill, C
                        copy(vbatch::cuda{streams.upload}, batch_view<const In>(views(b.slot->host_in, b.slot->count)),
                             views(b.slot->device_in, b.slot->count));
                        check_cuda(cudaStreamSynchronize(streams.upload), "run_staged: upload");
-                       return b;
                      });
+                     return b;
                    },
                    {.workers = 1, .queue = 1, .kind = profile::stage_kind::io}),
              stage("compute",
                    [&](batch b) {
-                     return finishing_on_error(streams.compute, [&] {
+                     finishing_on_error(streams.compute, [&] {
                        compute(vbatch::cuda{streams.compute}, batch_view<const In>(views(b.slot->device_in, b.slot->count)),
                                views(b.slot->device_out, b.slot->count * outputs_per_input), b.item);
                        check_cuda(cudaStreamSynchronize(streams.compute), "run_staged: compute");
-                       return std::move(b);
                      });
+                     return b;
                    },
                    {.workers = 1, .queue = 1}),
              stage("download",
