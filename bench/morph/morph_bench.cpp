@@ -10,6 +10,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -102,7 +103,6 @@ void BM_vbatch_dilate_van_herk(benchmark::State& state) { vbatch_dilate(state, m
 #if VBATCH_HAVE_OPENCV
 void BM_opencv_dilate(benchmark::State& state) {
   const auto& src = image_of(state);
-  const morph::structuring_element e = element_of(state);
   const int size = static_cast<int>(state.range(2));
   const cv::Mat kernel = state.range(1) == 0 ? cv::getStructuringElement(cv::MORPH_RECT, cv::Size(size, size))
                                              : cv::getStructuringElement(cv::MORPH_ELLIPSE, cv::Size(2 * size + 1, 2 * size + 1));

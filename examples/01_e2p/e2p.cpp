@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -33,7 +32,6 @@
 #include <memory>
 #include <numeric>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -67,7 +65,6 @@ using vbatch_tools::fail;
 using vbatch_tools::frame_ids;
 using vbatch_tools::seconds_since;
 using vbatch_tools::usage;
-using vbatch_tools::usage_error;
 
 struct options {
   std::vector<std::string> inputs;
@@ -127,21 +124,11 @@ vbatch::camera checked_camera(vbatch::view_angles a, int w, int h, double hfov, 
 }
 
 // "yaw,pitch,roll,hfov[,vfov]" in degrees.
-std::vector<double> parse_numbers(const std::string& text) {
-  std::vector<double> values;
-  for (std::size_t first = 0;;) {
-    const std::size_t comma = std::min(text.find(',', first), text.size());
-    double v = 0;
-    const char* begin = text.data() + first;
-    const auto [end, ec] = std::from_chars(begin, text.data() + comma, v);
-    if (ec != std::errc{} || end != text.data() + comma)
-      usage("--camera '{}': expected yaw,pitch,roll,hfov[,vfov] in degrees", text);
-    values.push_back(v);
-    if (comma == text.size()) break;
-    first = comma + 1;
-  }
-  if (values.size() != 4 && values.size() != 5) usage("--camera '{}': expected yaw,pitch,roll,hfov[,vfov] in degrees", text);
-  return values;
+std::vector<double> parse_camera(const std::string& text) {
+  std::optional<std::vector<double>> values = vbatch_tools::parse_numbers(text);
+  if (!values || (values->size() != 4 && values->size() != 5))
+    usage("--camera '{}': expected yaw,pitch,roll,hfov[,vfov] in degrees", text);
+  return std::move(*values);
 }
 
 // {"cameras":[{"yaw":..,"pitch":..,"roll":..,"hfov":..,"vfov":..}], "width":..,"height":..,"convention":..}
@@ -223,7 +210,7 @@ camera_setup make_cameras(const options& o) {
     setup.cameras = read_camera_file(o, w, h, conv);
   } else if (!o.camera_specs.empty()) {
     for (const std::string& spec : o.camera_specs) {
-      const std::vector<double> v = parse_numbers(spec);
+      const std::vector<double> v = parse_camera(spec);
       setup.cameras.push_back(checked_camera({v[0], v[1], v[2]}, w, h, v[3], v.size() > 4 ? v[4] : o.vfov, conv,
                                              fmt::format("--camera '{}'", spec), true));
     }
@@ -270,8 +257,7 @@ void read_header(frame& f, const vbatch::image_limits& limits) {
 
 struct timings {
   double load = 0, map = 0, remap = 0, save = 0;  // busy seconds, summed over threads
-  double wall = 0, remap_waited = 0;              // remap_waited: the remap stage starved for frames
-  long long frames = 0, views = 0, output_pixels = 0, retries = 0, skipped_views = 0, skipped_frames = 0;
+  long long frames = 0, views = 0, output_pixels = 0, retries = 0;
   int largest_batch = 0;
 };
 
@@ -395,10 +381,8 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
   // One batch of frames: every view of every frame in one remap call. Running out of memory for
   // the views makes for_each_batch redo the same frames in smaller groups.
   const auto remap = [&](std::size_t index) -> std::vector<view_batch> {
-    const auto waiting = clock_type::now();
     frame_batch in = next_frames(index);
     if (maps_ready.valid()) t.map = maps_ready.get();
-    t.remap_waited += seconds_since(waiting);
     const auto working = clock_type::now();
     std::vector<view_batch> out;
     const auto group = [&](std::span<const int> slots, std::size_t) {
@@ -457,7 +441,6 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
   writer.throw_if_failed();
   t.load = loader ? loader->stats().decode_seconds : 0;
   t.save = w.encode_seconds + w.write_seconds;
-  t.wall = seconds_since(start);
   return t;
 }
 
@@ -604,7 +587,7 @@ int main(int argc, char** argv) {
       "Outputs: DIR/frame_{id:05d}_cam_{k:02d}.{ext}, id = the last number in the input's name (its\n"
       "position when the name has none); with --layout: DIR/frame_{id:05d}_cube.{ext}.\n"
       "Exit status: 0 done; 1 an input, camera file or output problem; 2 a bad command line.");
-  app.set_version_flag("--version", std::string("e2p (vbatch) ") + vbatch::version_string);
+  vbatch_tools::add_version_flag(app);
 
   app.add_option("inputs", o.inputs, "Equirectangular frames, or directories of .jpg/.jpeg/.png frames (natural order)");
   app.add_option("-o,--output", o.out, "Output directory (created if missing)")->required();

@@ -12,7 +12,6 @@
 // Exit status: 0 done, 1 an input or output problem, 2 a bad command line.
 
 #include <algorithm>
-#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -211,7 +210,7 @@ int run(const options& o) {
 int main(int argc, char** argv) {
   options o;
   CLI::App app{"profile: sweep batch sizes and thread counts of a vbatch operation and recommend a configuration.", "profile"};
-  app.set_version_flag("--version", std::string("profile (vbatch) ") + vbatch::version_string);
+  vbatch_tools::add_version_flag(app);
   auto* inputs = app.add_option("inputs", o.inputs, "Frames or directories of frames (up to 8 are used)");
   app.add_flag("--demo", o.demo, "Profile on a synthetic panorama (--demo-size)")->excludes(inputs);
   app.add_option("--demo-size", o.demo_size, "Size of the synthetic panorama")->capture_default_str();

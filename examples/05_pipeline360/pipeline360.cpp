@@ -30,7 +30,6 @@
 #include <chrono>
 #include <cmath>
 #include <concepts>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -39,7 +38,6 @@
 #include <numeric>
 #include <optional>
 #include <span>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -76,8 +74,8 @@ using json = nlohmann::ordered_json;  // keys in the order written
 using vbatch_tools::collect_images;
 using vbatch_tools::fail;
 using vbatch_tools::frame_ids;
+using vbatch_tools::parse_numbers;
 using vbatch_tools::usage;
-using vbatch_tools::usage_error;
 
 struct options {
   std::vector<std::string> inputs;
@@ -90,20 +88,6 @@ struct options {
 };
 
 // ---- parsing small values ---------------------------------------------------------------------
-
-// The numbers of "a,b,c", or nothing when one is not a number.
-std::optional<std::vector<double>> parse_numbers(std::string_view text) {
-  std::vector<double> values;
-  for (std::size_t first = 0;;) {
-    const std::size_t comma = std::min(text.find(',', first), text.size());
-    double v = 0;
-    const auto [end, ec] = std::from_chars(text.data() + first, text.data() + comma, v);
-    if (ec != std::errc{} || end != text.data() + comma || first == comma) return std::nullopt;
-    values.push_back(v);
-    if (comma == text.size()) return values;
-    first = comma + 1;
-  }
-}
 
 // "WxH", both from 1 to the image side limit.
 std::pair<int, int> parse_size(const std::string& text, const char* flag) {
@@ -281,7 +265,7 @@ struct work_item {
 
 struct outcome {
   prof::run_report report;
-  std::size_t frames = 0, views = 0, batches = 0, maps = 0;
+  std::size_t frames = 0, views = 0, batches = 0;
   double segmented = 0, dilated = 0;  // share of mask pixels set by the segmenter, after dilation
 };
 
@@ -410,7 +394,6 @@ outcome process(const options& o, const std::vector<frame>& frames, const vbatch
   result.report = profiler.report();
   result.frames = frames.size();
   result.batches = batches;
-  result.maps = maps.size();
   const double mask_pixels = std::max(1.0, double(result.views) * view_w * view_h);
   result.segmented = double(segmented) / mask_pixels;
   result.dilated = double(dilated) / mask_pixels;
@@ -557,7 +540,7 @@ int main(int argc, char** argv) {
       "(0/255), DIR/report.json and DIR/report.svg; id = the last number in the frame's file name.\n"
       "The segmenter is a colour-threshold stand-in; pipeline360.cpp (concept `segmenter`) says how to plug in a model.\n"
       "Exit status: 0 done; 1 an input or output problem; 2 a bad command line.");
-  app.set_version_flag("--version", std::string("pipeline360 (vbatch) ") + vbatch::version_string);
+  vbatch_tools::add_version_flag(app);
 
   auto* inputs = app.add_option("inputs", o.inputs, "Equirectangular frames, or directories of .jpg/.jpeg/.png frames");
   app.add_option("-o,--output", o.out, "Output directory (created if missing)")->required();

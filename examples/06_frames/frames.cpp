@@ -39,7 +39,6 @@
 #include <memory>
 #include <optional>
 #include <span>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -61,7 +60,6 @@ using vbatch_tools::clock_type;
 using vbatch_tools::fail;
 using vbatch_tools::seconds_since;
 using vbatch_tools::usage;
-using vbatch_tools::usage_error;
 
 struct options {
   std::string input;
@@ -341,8 +339,6 @@ outcome extract_every(Source& source, const options& o) {
   return r;
 }
 
-// ---- checks before the pass ---------------------------------------------------------------------
-
 // ---- the demo -----------------------------------------------------------------------------------
 
 // A temporary directory, removed with everything in it when the run ends.
@@ -513,7 +509,7 @@ int main(int argc, char** argv) {
       "the source's frame count, and the exit status is 1.\n"
       "Videos are decoded by ffmpeg (Debian: apt-get install ffmpeg); files are written atomically.\n"
       "Exit status: 0 done; 1 an input or output problem, or missing frames; 2 a bad command line.");
-  app.set_version_flag("--version", std::string("frames (vbatch) ") + vbatch::version_string);
+  vbatch_tools::add_version_flag(app);
 
   auto* input =
       app.add_option("input", o.input, "A video file (anything ffmpeg reads), or a directory of .jpg/.jpeg/.png frames");

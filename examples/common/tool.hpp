@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -23,6 +24,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "vbatch/core/config.hpp"
 #include "vbatch/io/frame_source.hpp"
 
 namespace vbatch_tools {
@@ -32,6 +34,25 @@ using clock_type = std::chrono::steady_clock;
 
 // Seconds elapsed since t0, for the timings the tools print.
 inline double seconds_since(clock_type::time_point t0) { return std::chrono::duration<double>(clock_type::now() - t0).count(); }
+
+// The --version flag every tool has: prints "NAME (vbatch) VERSION", NAME the app's name.
+inline void add_version_flag(CLI::App& app) {
+  app.set_version_flag("--version", app.get_name() + " (vbatch) " + vbatch::version_string);
+}
+
+// The numbers of "a,b,c", or nothing when one is missing or not a number.
+inline std::optional<std::vector<double>> parse_numbers(std::string_view text) {
+  std::vector<double> values;
+  for (std::size_t first = 0;;) {
+    const std::size_t comma = std::min(text.find(',', first), text.size());
+    double v = 0;
+    const auto [end, ec] = std::from_chars(text.data() + first, text.data() + comma, v);
+    if (ec != std::errc{} || end != text.data() + comma) return std::nullopt;
+    values.push_back(v);
+    if (comma == text.size()) return values;
+    first = comma + 1;
+  }
+}
 
 // A bad command line: exit status 2, like CLI11's own parse errors. Everything else is 1.
 struct usage_error : std::runtime_error {

@@ -169,7 +169,17 @@ TEST(Tracker, SyntheticScenesScoreAsExpected) {
   // Objects bouncing around, 5% missed detections, false positives. With max_age 3 and the motion
   // model the tracker follows every object through its misses.
   const vb::synthetic_scene sc = vb::make_synthetic_scene({.frames = 200, .objects = 12, .seed = 5});
-  EXPECT_EQ(vb::make_synthetic_scene({.frames = 200, .objects = 12, .seed = 5}).frames.size(), 200u);
+  // The same options and seed give the same scene.
+  const vb::synthetic_scene again = vb::make_synthetic_scene({.frames = 200, .objects = 12, .seed = 5});
+  ASSERT_EQ(again.frames.size(), 200u);
+  for (std::size_t f = 0; f < again.frames.size(); ++f) {
+    ASSERT_EQ(again.frames[f].size(), sc.frames[f].size()) << "frame " << f;
+    for (std::size_t j = 0; j < again.frames[f].size(); ++j) {
+      EXPECT_EQ(again.frames[f][j].box, sc.frames[f][j].box) << "frame " << f << " detection " << j;
+      EXPECT_EQ(again.frames[f][j].score, sc.frames[f][j].score) << "frame " << f << " detection " << j;
+      EXPECT_EQ(again.frames[f][j].truth, sc.frames[f][j].truth) << "frame " << f << " detection " << j;
+    }
+  }
   scene s(sc.frames.size());
   int detections = 0;
   for (std::size_t f = 0; f < sc.frames.size(); ++f)

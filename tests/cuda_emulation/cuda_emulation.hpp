@@ -312,31 +312,13 @@ void launch(void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t shared
   if (!guards_intact()) record(cudaErrorIllegalAddress);
 }
 
-template <class T>
-T atomic_apply(T* address, T value, int op) {
+template <class T, class Op>
+T atomic_apply(T* address, Op op) {
   std::atomic_ref<T> a(*address);
   T old = a.load();
-  for (;;) {
-    T next = old;
-    switch (op) {
-      case 0:
-        next = old + value;
-        break;
-      case 1:
-        next = old - value;
-        break;
-      case 2:
-        next = std::min(old, value);
-        break;
-      case 3:
-        next = std::max(old, value);
-        break;
-      case 4:
-        next = value;
-        break;
-    }
-    if (a.compare_exchange_weak(old, next)) return old;
+  while (!a.compare_exchange_weak(old, op(old))) {
   }
+  return old;
 }
 
 }  // namespace vbatch_emulation
@@ -350,23 +332,23 @@ inline void __syncthreads() { vbatch_emulation::sync_threads(); }
 
 template <class T>
 T atomicAdd(T* a, T v) {
-  return vbatch_emulation::atomic_apply(a, v, 0);
+  return vbatch_emulation::atomic_apply(a, [v](T old) { return old + v; });
 }
 template <class T>
 T atomicSub(T* a, T v) {
-  return vbatch_emulation::atomic_apply(a, v, 1);
+  return vbatch_emulation::atomic_apply(a, [v](T old) { return old - v; });
 }
 template <class T>
 T atomicMin(T* a, T v) {
-  return vbatch_emulation::atomic_apply(a, v, 2);
+  return vbatch_emulation::atomic_apply(a, [v](T old) { return std::min(old, v); });
 }
 template <class T>
 T atomicMax(T* a, T v) {
-  return vbatch_emulation::atomic_apply(a, v, 3);
+  return vbatch_emulation::atomic_apply(a, [v](T old) { return std::max(old, v); });
 }
 template <class T>
 T atomicExch(T* a, T v) {
-  return vbatch_emulation::atomic_apply(a, v, 4);
+  return vbatch_emulation::atomic_apply(a, [v](T old) { return v; });
 }
 template <class T>
 T atomicOr(T* a, T v) {

@@ -139,10 +139,6 @@ inline assignment finish_assignment(const batch_view<const float>& costs, std::v
   return a;
 }
 
-}  // namespace detail
-
-namespace detail {
-
 // Solves one dense block: n_rows × n_cols allowed-or-not costs in `block` (row-major; NaN: not
 // allowed) whose rows and columns are block_rows / block_cols of the whole matrix.
 inline void solve_block(const std::vector<double>& block, int n_rows, int n_cols, double gate, const std::vector<int>& block_rows,

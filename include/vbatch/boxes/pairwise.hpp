@@ -144,17 +144,20 @@ void pairwise_giou(const Exec& exec, box_batch_view<const box_xyxy> a, box_batch
 }
 
 // The easy layer: one list against another on the calling thread; N×M values, row-major.
-inline std::vector<float> pairwise_iou(std::span<const box_xyxy> a, std::span<const box_xyxy> b) {
+namespace detail {
+template <class Metric>
+std::vector<float> pairwise_matrix(std::span<const box_xyxy> a, std::span<const box_xyxy> b) {
   std::vector<float> m(a.size() * b.size());
   const auto out = batch_view<float>::dense(m.data(), {1, static_cast<int>(a.size()), static_cast<int>(b.size()), 1});
-  pairwise_iou(cpu_serial{}, box_batch_view<const box_xyxy>::of(a), box_batch_view<const box_xyxy>::of(b), out);
+  pairwise<Metric>(cpu_serial{}, box_batch_view<const box_xyxy>::of(a), box_batch_view<const box_xyxy>::of(b), out);
   return m;
 }
+}  // namespace detail
+inline std::vector<float> pairwise_iou(std::span<const box_xyxy> a, std::span<const box_xyxy> b) {
+  return detail::pairwise_matrix<metric::iou>(a, b);
+}
 inline std::vector<float> pairwise_giou(std::span<const box_xyxy> a, std::span<const box_xyxy> b) {
-  std::vector<float> m(a.size() * b.size());
-  const auto out = batch_view<float>::dense(m.data(), {1, static_cast<int>(a.size()), static_cast<int>(b.size()), 1});
-  pairwise_giou(cpu_serial{}, box_batch_view<const box_xyxy>::of(a), box_batch_view<const box_xyxy>::of(b), out);
-  return m;
+  return detail::pairwise_matrix<metric::giou>(a, b);
 }
 
 // One box against many: out[j] = IoU(a, b[j]).

@@ -111,10 +111,15 @@ concept policy = requires {
 
 namespace detail {
 
-// Checks common to every decoder, before any pixel: the channel request, the file's size.
-inline void check_encoded(std::span<const unsigned char> bytes, const std::filesystem::path& name, int channels) {
+// A channel request: 0 (as stored), 1, 3 or 4.
+inline void check_channels(int channels, const std::filesystem::path& name) {
   if (channels != 0 && channels != 1 && channels != 3 && channels != 4)
     raise(errc::invalid_argument, "load_image: {} channels requested for {} (0, 1, 3 or 4)", channels, name.string());
+}
+
+// Checks common to every decoder, before any pixel: the channel request, the file's size.
+inline void check_encoded(std::span<const unsigned char> bytes, const std::filesystem::path& name, int channels) {
+  check_channels(channels, name);
   if (bytes.empty()) raise(errc::corrupt_data, "{}: empty file", name.string());
   if (bytes.size() > std::size_t{INT32_MAX}) raise(errc::limit_exceeded, "{}: file larger than 2 GiB", name.string());
 }

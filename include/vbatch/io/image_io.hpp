@@ -42,8 +42,7 @@ inline image_info read_image_info(const std::filesystem::path& path) {
 // becomes RGBA); 1, 3 or 4 converts.
 template <codec::policy Codec = default_codec>
 batch_buffer<u8> load_image(const std::filesystem::path& path, int channels = 0, const image_limits& limits = {}) {
-  if (channels != 0 && channels != 1 && channels != 3 && channels != 4)
-    raise(errc::invalid_argument, "load_image: {} channels requested for {} (0, 1, 3 or 4)", channels, path.string());
+  detail::check_channels(channels, path);  // before reading the file
   const std::vector<unsigned char> bytes = detail::read_file(path);
   batch_buffer<u8> image;
   decode_image<Codec>(bytes, path, channels, limits, [&](const image_info& info) {
@@ -58,8 +57,8 @@ batch_buffer<u8> load_image(const std::filesystem::path& path, int channels = 0,
 // A size mismatch is found from the header, before decoding.
 template <codec::policy Codec = default_codec>
 void load_image_into(const std::filesystem::path& path, batch_view<u8> dst, const image_limits& limits = {}) {
-  if (dst.c != 1 && dst.c != 3 && dst.c != 4)
-    raise(errc::invalid_argument, "load_image: {} channels requested for {} (0, 1, 3 or 4)", dst.c, path.string());
+  if (dst.c != 1 && dst.c != 3 && dst.c != 4)  // a destination has its channels: 0 ("as stored") is not one
+    raise(errc::invalid_argument, "load_image: {} channels requested for {} (1, 3 or 4)", dst.c, path.string());
   const std::vector<unsigned char> bytes = detail::read_file(path);
   decode_image<Codec>(bytes, path, dst.c, limits, [&](const image_info& info) {
     if (dst.n != 1 || dst.h != info.height || dst.w != info.width)

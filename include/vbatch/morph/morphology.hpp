@@ -192,8 +192,7 @@ void apply_basic(const Exec& exec, batch_view<const T> src, batch_view<T> dst, c
 
   // The per-pixel kernels (every executor).
   batch_view<const T> in = src;
-  std::vector<segment> runs = f.runs;
-  const buffer<segment, memory> table = buffer<segment, memory>::from_host(runs);
+  const buffer<segment, memory> table = buffer<segment, memory>::from_host(f.runs);
   for (int r = 0; r < f.repeat; ++r) {
     const batch_view<T> out = (f.repeat - 1 - r) % 2 == 0 ? dst : tmp.first();
     if (a == algorithm::separable) {
@@ -202,7 +201,7 @@ void apply_basic(const Exec& exec, batch_view<const T> src, batch_view<T> dst, c
       for_each_index(exec, extent, row_pass_kernel<T, Op>{in, rows, s.x0, s.length});
       for_each_index(exec, extent, column_pass_kernel<T, Op>{rows, out, s.dy, static_cast<int>(f.runs.back().dy - s.dy + 1)});
     } else {
-      for_each_index(exec, extent, direct_kernel<T, Op>{in, out, table.data(), static_cast<int>(runs.size())});
+      for_each_index(exec, extent, direct_kernel<T, Op>{in, out, table.data(), static_cast<int>(f.runs.size())});
     }
     in = out;
   }

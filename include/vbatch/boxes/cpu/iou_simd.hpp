@@ -24,7 +24,7 @@
 
 namespace vbatch::inline v0::cpu {
 
-// Box b[j] of a row as five planes, `stride` floats apart.
+// Boxes b[0..n) of a row as five planes: b[j] is (x1[j], y1[j], x2[j], y2[j]) with area area[j].
 struct box_planes {
   const float* x1;
   const float* y1;
@@ -62,14 +62,23 @@ inline iou_simd best_iou_simd() {
 // AVX-512 0.13 ms, AVX2 0.21 ms, scalar 1.7–4.2 ms. Skipping the division for blocks without any
 // overlap was tried and was slower (the branch mispredicts on real layouts).
 
+// How many elements of `out` precede its first `Align`-byte aligned one, at most n (all n when `out`
+// is not even float-aligned): the scalar head of a streaming row.
+template <std::uintptr_t Align>
+inline int unaligned_head(const float* out, int n) {
+  const std::uintptr_t address = reinterpret_cast<std::uintptr_t>(out);
+  if (address % sizeof(float) != 0) return n;
+  const int head = static_cast<int>((Align - address % Align) % Align / sizeof(float));
+  return head > n ? n : head;
+}
+
 template <bool Stream>
 __attribute__((target("avx2"))) inline void iou_row_avx2(const box_xyxy& a, const box_planes& b, int n, float* out) {
   const __m256 ax1 = _mm256_set1_ps(a.x1), ay1 = _mm256_set1_ps(a.y1), ax2 = _mm256_set1_ps(a.x2), ay2 = _mm256_set1_ps(a.y2);
   const __m256 area_a = _mm256_set1_ps(area(a)), zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
   int j = 0;
   if constexpr (Stream) {
-    j = static_cast<int>(((32 - reinterpret_cast<std::uintptr_t>(out) % 32) % 32) / sizeof(float));
-    if (reinterpret_cast<std::uintptr_t>(out) % sizeof(float) != 0 || j > n) j = n;  // never aligned: all scalar
+    j = unaligned_head<32>(out, n);
     iou_row_scalar(a, b, 0, j, out);
   }
   // Local copies: `out` might alias the planes struct, and the compiler would reload it per block.
@@ -104,8 +113,7 @@ __attribute__((target("avx512f"))) inline void iou_row_avx512(const box_xyxy& a,
   const __m512 area_a = _mm512_set1_ps(area(a)), zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
   int j = 0;
   if constexpr (Stream) {
-    j = static_cast<int>(((64 - reinterpret_cast<std::uintptr_t>(out) % 64) % 64) / sizeof(float));
-    if (reinterpret_cast<std::uintptr_t>(out) % sizeof(float) != 0 || j > n) j = n;
+    j = unaligned_head<64>(out, n);
     iou_row_scalar(a, b, 0, j, out);
   }
   const float *bx1 = b.x1, *by1 = b.y1, *bx2 = b.x2, *by2 = b.y2, *barea = b.area;

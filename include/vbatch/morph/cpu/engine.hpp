@@ -73,19 +73,19 @@ inline row_plan make_row_plan(const std::vector<segment>& runs, bool rect) {
   row_plan p;
   p.rect = rect;
   p.dy_min = runs.front().dy, p.dy_max = runs.back().dy;
+  const auto find = [&p](const segment& s) {
+    return std::find_if(p.windows.begin(), p.windows.end(),
+                        [&](const row_plan::window& w) { return w.x0 == s.x0 && w.length == s.length; });
+  };
   for (const segment& s : runs) {
-    const auto same = [&](const row_plan::window& w) { return w.x0 == s.x0 && w.length == s.length; };
-    if (std::find_if(p.windows.begin(), p.windows.end(), same) == p.windows.end()) p.windows.push_back({s.x0, s.length});
+    if (find(s) == p.windows.end()) p.windows.push_back({s.x0, s.length});
     p.pad_left = std::max(p.pad_left, -s.x0);
     p.pad_right = std::max(p.pad_right, s.x0 + s.length - 1);
   }
   std::sort(p.windows.begin(), p.windows.end(), [](const row_plan::window& a, const row_plan::window& b) {
     return a.length != b.length ? a.length < b.length : a.x0 < b.x0;
   });
-  for (const segment& s : runs) {
-    const auto same = [&](const row_plan::window& w) { return w.x0 == s.x0 && w.length == s.length; };
-    p.placements.push_back({s.dy, static_cast<int>(std::find_if(p.windows.begin(), p.windows.end(), same) - p.windows.begin())});
-  }
+  for (const segment& s : runs) p.placements.push_back({s.dy, static_cast<int>(find(s) - p.windows.begin())});
   return p;
 }
 

@@ -206,7 +206,7 @@ VBATCH_MORPH_AVX2 void combine_bits_dispatch(word* dst, const word* const* src, 
   combine_bits_avx2<Op, K>(dst, src, bit, words);
 }
 
-// 32 mask bytes -> 32 bits (1 = nonzero); `ok` stays all-ones while every byte is 0 or `value`.
+// n mask bytes -> bits (1 = nonzero), 64 at a time; false when a byte is neither 0 nor `value`.
 VBATCH_MORPH_AVX2 inline bool pack_avx2(const u8* src, int n, word* dst, u8 value) {
   const __m256i zero = _mm256_setzero_si256(), v = _mm256_set1_epi8(static_cast<char>(value));
   __m256i bad = _mm256_setzero_si256();
@@ -331,12 +331,6 @@ void combine_bits(word* dst, const word* a, std::int64_t a_bit, const word* b, s
   const word* src[2] = {a, b};
   const std::int64_t bit[2] = {a_bit, b_bit};
   combine_bits<Op>(dst, src, bit, 2, words, simd);
-}
-
-// dst[w] = bits of a from a_bit + 64 w.
-inline void copy_bits(word* dst, const word* a, std::int64_t a_bit, std::ptrdiff_t words) {
-  if ((a_bit & 63) == 0) return void(std::memcpy(dst, a + (a_bit >> 6), std::size_t(words) * sizeof(word)));
-  for (std::ptrdiff_t w = 0; w < words; ++w) dst[w] = bits_at(a, a_bit + 64 * w);
 }
 
 // Packs n mask bytes src[0], src[step], ... into bits (1 = nonzero), the last word's spare bits 0.
