@@ -228,11 +228,11 @@ inline dir3 cross(dir3 a, dir3 b) { return {a.y * b.z - a.z * b.y, a.z * b.x - a
 inline double norm(dir3 a) { return std::sqrt(a.x * a.x + a.y * a.y + a.z * a.z); }
 inline dir3 normalised(dir3 a) { return (1 / norm(a)) * a; }
 inline double angle_between_deg(dir3 a, dir3 b) {  // atan2 form: accurate for tiny angles too
-  return std::atan2(norm(cross(a, b)), a.x * b.x + a.y * b.y + a.z * b.z) * 180 / vb::pi;
+  return std::atan2(norm(cross(a, b)), a.x * b.x + a.y * b.y + a.z * b.z) * 180 / vb::sample::pi;
 }
 
-inline double rad(double deg) { return deg * vb::pi / 180; }
-inline double deg(double rad) { return rad * 180 / vb::pi; }
+inline double rad(double deg) { return deg * vb::sample::pi / 180; }
+inline double deg(double rad) { return rad * 180 / vb::sample::pi; }
 
 // World frame x right, y up, z forward.
 inline double longitude_deg(dir3 d) { return deg(std::atan2(d.x, d.z)); }
@@ -248,7 +248,7 @@ struct point2 {
 };
 inline point2 equirect_point(dir3 d, int w, int h) {
   const double lon = std::atan2(d.x, d.z), lat = std::atan2(d.y, std::hypot(d.x, d.z));
-  return {(lon / (2 * vb::pi) + 0.5) * w - 0.5, (0.5 - lat / vb::pi) * h - 0.5};
+  return {(lon / (2 * vb::sample::pi) + 0.5) * w - 0.5, (0.5 - lat / vb::sample::pi) * h - 0.5};
 }
 
 // a - b for equirect x coordinates, taking the ±180° seam into account: in [-w/2, w/2).
@@ -286,15 +286,15 @@ inline ref_camera make_ref_camera(double yaw, double pitch, double roll, int w, 
   return c;
 }
 
-inline dir3 to_dir3(vb::vec3<double> v) { return {v.x, v.y, v.z}; }
-inline vb::vec3<double> to_vec3(dir3 d) { return {d.x, d.y, d.z}; }
+inline dir3 to_dir3(vb::sample::vec3<double> v) { return {v.x, v.y, v.z}; }
+inline vb::sample::vec3<double> to_vec3(dir3 d) { return {d.x, d.y, d.z}; }
 
 // A scene for sign tests: white inside a small disc of `radius_deg` around `centre`, black elsewhere.
 struct spot_scene {
   dir3 centre;
   double radius_deg;
-  vb::rgb operator()(vb::vec3<double> d) const {
-    return angle_between_deg(to_dir3(d), centre) < radius_deg ? vb::rgb{255, 255, 255} : vb::rgb{0, 0, 0};
+  vb::sample::rgb operator()(vb::sample::vec3<double> d) const {
+    return angle_between_deg(to_dir3(d), centre) < radius_deg ? vb::sample::rgb{255, 255, 255} : vb::sample::rgb{0, 0, 0};
   }
 };
 

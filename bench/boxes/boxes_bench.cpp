@@ -34,6 +34,7 @@
 namespace {
 
 using namespace vbatch;
+using namespace vbatch::boxes;
 
 // ---- inputs ---------------------------------------------------------------------------------
 

@@ -58,10 +58,10 @@ std::vector<fs::path> make_frames(const fs::path& dir, int n) {
     std::snprintf(name, sizeof name, "pano_%04d.jpg", i);
     files.push_back(dir / name);
     if (fs::exists(files.back())) continue;
-    const double yaw = vbatch::deg_to_rad(7.0 * i), c = std::cos(yaw), s = std::sin(yaw);
-    const auto scene = [&](vbatch::vec3<double> d) { return vbatch::demo_scene({c * d.x + s * d.z, d.y, -s * d.x + c * d.z}); };
-    const auto pano = vbatch::render_equirect(source_w, source_h, 3, scene);
-    vbatch::save_image(files.back(), pano.view(), {quality});
+    const double yaw = vbatch::sample::deg_to_rad(7.0 * i), c = std::cos(yaw), s = std::sin(yaw);
+    const auto scene = [&](vbatch::sample::vec3<double> d) { return vbatch::sample::demo_scene({c * d.x + s * d.z, d.y, -s * d.x + c * d.z}); };
+    const auto pano = vbatch::sample::render_equirect(source_w, source_h, 3, scene);
+    vbatch::io::save_image(files.back(), pano.view(), {quality});
     std::printf("generated %s\n", files.back().c_str());
   }
   return files;
@@ -104,16 +104,16 @@ double run_tool(const std::string& tool, const fs::path& frames, const fs::path&
 template <class Exec>
 double run_loop(const std::vector<fs::path>& files, const fs::path& out, const Exec& exec) {
   const auto t0 = clock_type::now();
-  const vbatch::rig rig = vbatch::ring_rig(cameras, 0, view_w, view_h, 90);
-  std::vector<vbatch::e2p_map<vbatch::maps::cached_fixed>> maps;
+  const vbatch::sample::rig rig = vbatch::sample::ring_rig(cameras, 0, view_w, view_h, 90);
+  std::vector<vbatch::sample::e2p_map<vbatch::sample::maps::cached_fixed>> maps;
   for (const auto& cam : rig)
-    maps.push_back(vbatch::make_e2p_map<vbatch::maps::cached_fixed>(vbatch::rig{cam}, source_w, source_h, exec));
+    maps.push_back(vbatch::sample::make_e2p_map<vbatch::sample::maps::cached_fixed>(vbatch::sample::rig{cam}, source_w, source_h, exec));
   vbatch::batch_buffer<vbatch::u8> view({1, view_h, view_w, 3});
   for (std::size_t f = 0; f < files.size(); ++f) {
-    const auto frame = vbatch::load_image(files[f], 3);
+    const auto frame = vbatch::io::load_image(files[f], 3);
     for (int k = 0; k < cameras; ++k) {
-      vbatch::e2p(exec, frame.view(), maps[std::size_t(k)], view.view());
-      vbatch::save_image(out / view_name(int(f), k), view.view(), {quality});
+      vbatch::sample::e2p(exec, frame.view(), maps[std::size_t(k)], view.view());
+      vbatch::io::save_image(out / view_name(int(f), k), view.view(), {quality});
     }
   }
   return seconds_since(t0);
@@ -123,7 +123,7 @@ double run_loop(const std::vector<fs::path>& files, const fs::path& out, const E
 double run_opencv(const std::vector<fs::path>& files, const fs::path& out, int threads) {
   cv::setNumThreads(threads);
   const auto t0 = clock_type::now();
-  const auto map = vbatch::make_e2p_map<vbatch::maps::cached_float>(vbatch::ring_rig(cameras, 0, view_w, view_h, 90), source_w,
+  const auto map = vbatch::sample::make_e2p_map<vbatch::sample::maps::cached_float>(vbatch::sample::ring_rig(cameras, 0, view_w, view_h, 90), source_w,
                                                                     source_h, vbatch::cpu_par{threads});
   std::vector<std::pair<cv::Mat, cv::Mat>> maps;
   for (int k = 0; k < cameras; ++k) {
@@ -181,7 +181,7 @@ int main(int argc, char** argv) {
   }
   const std::vector<fs::path> files = make_frames(dir / "frames", frames);
   std::printf("%d frames of %dx%d (JPEG q%d) -> %d views of %dx%d each, %d threads, codecs: %s\n", frames, source_w, source_h,
-              quality, cameras, view_w, view_h, threads, vbatch::codec::fastest::describe().c_str());
+              quality, cameras, view_w, view_h, threads, vbatch::io::codec::fastest::describe().c_str());
 
   std::map<std::string, std::function<double(const fs::path&)>> variants;
   if (!tool.empty()) variants["1 e2p tool"] = [&](const fs::path& out) { return run_tool(tool, dir / "frames", out, threads); };

@@ -22,6 +22,7 @@
 namespace {
 
 using namespace vbatch;
+using namespace vbatch::sample;
 
 constexpr int source_w = 7680, source_h = 3840, view_w = 1920, view_h = 1080, cameras = 8;
 

@@ -7,9 +7,9 @@
 //
 // A pipeline of three stages on their own threads, joined by bounded queues, so that decoding,
 // remapping and encoding overlap: decode workers fill batches of frames a few batches ahead
-// (vbatch::image_loader) -> one remap of every camera of a batch, with a map built once per source
+// (vbatch::pipeline::image_loader) -> one remap of every camera of a batch, with a map built once per source
 // size (while the first frames decode) -> encode workers save every view atomically
-// (vbatch::image_writer). Everything that can be checked (arguments, cameras, input headers, frame
+// (vbatch::pipeline::image_writer). Everything that can be checked (arguments, cameras, input headers, frame
 // ids, the output directory) is checked before the first frame is loaded, so a mistake costs no
 // work and leaves no files. Only a frame that fails to decode (a truncated JPEG) or a write that
 // fails (a full disk) stops a run midway; the views of the frames before it are written, complete.
@@ -19,14 +19,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <future>
 #include <map>
 #include <memory>
@@ -40,16 +37,17 @@
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
-#include "vbatch/batch/estimate.hpp"
+#include "vbatch/sample/e2p.hpp"
+#include "vbatch/sample/rig_spec.hpp"
 #include "vbatch/batch/for_each_batch.hpp"
 #include "vbatch/batch/partition.hpp"
+#include "vbatch/io/camera_file.hpp"
 #include "vbatch/io/frame_source.hpp"
 #include "vbatch/io/image_io.hpp"
-#include "vbatch/io/loader.hpp"
-#include "vbatch/io/writer.hpp"
-#include "vbatch/pipeline/buffer_pool.hpp"
+#include "vbatch/pipeline/loader.hpp"
+#include "vbatch/pipeline/writer.hpp"
+#include "vbatch/core/buffer_pool.hpp"
 #include "vbatch/pipeline/pipeline.hpp"
 #include "vbatch/vbatch.hpp"
 
@@ -58,7 +56,6 @@
 namespace {
 
 namespace fs = std::filesystem;
-using json = nlohmann::json;
 using vbatch_tools::clock_type;
 using vbatch_tools::collect_images;
 using vbatch_tools::fail;
@@ -74,121 +71,81 @@ struct options {
               layout = "list", cameras_file;
   std::vector<std::string> camera_specs;
   double pitch = 0, fov = 90, vfov = 0;
-  int quality = 92, threads = 0, decode_workers = 0, encode_workers = 0, prefetch = 2;
+  int quality = 92, threads = 0, decode_workers = 0, encode_workers = 0, prefetch = 0;
   bool resume = false;
-  std::string batch = "2";  // frames per remap call, or "auto"
+  std::string batch = "auto";  // frames per remap call, or "auto"
   std::string shard;        // "i/n": this job's part of the frames
-  std::int64_t max_pixels = vbatch::image_limits{}.max_pixels;
+  std::int64_t max_pixels = vbatch::io::image_limits{}.max_pixels;
   // Which options the user gave (defaults of some depend on others).
   bool size_given = false, convention_given = false, pitch_given = false, preset_given = false;
 };
 
 // ---- parsing small values ---------------------------------------------------------------------
 
-int parse_int(std::string_view s) {
-  int v = 0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  return ec == std::errc{} && end == s.data() + s.size() && !s.empty() ? v : -1;
+// Command-line values are parsed by the library (vbatch/sample/rig_spec.hpp), whose messages
+// name the option and its text; a bad one is a usage error.
+vbatch::sample::view_size parse_size(const std::string& text) {
+  if (const vbatch::status s = vbatch::sample::can_parse_size(text, "--size"); !s) usage("{}", s.message);
+  return vbatch::sample::parse_size(text, "--size");
 }
 
-// "WxH", or "N" for N×N. Views obey the same side limit as inputs, so an absurd size fails here
-// rather than as an allocation failure later.
-std::pair<int, int> parse_size(const std::string& text) {
-  const std::size_t x = text.find_first_of("xX");
-  const int w = parse_int(std::string_view(text).substr(0, x));
-  const int h = x == std::string::npos ? w : parse_int(std::string_view(text).substr(x + 1));
-  if (w < 0 || h < 0) usage("--size '{}': expected WxH (e.g. 1920x1080) or N for NxN", text);
-  if (w == 0 || h == 0) usage("--size '{}': width and height must be positive", text);
-  if (w > vbatch::image_limits{}.max_side || h > vbatch::image_limits{}.max_side)
-    usage("--size '{}': at most {} pixels per side", text, vbatch::image_limits{}.max_side);
-  return {w, h};
+vbatch::sample::camera_spec parse_camera(const std::string& text) {
+  if (const vbatch::status s = vbatch::sample::can_parse_camera(text, "--camera"); !s) usage("{}", s.message);
+  return vbatch::sample::parse_camera(text, "--camera");
+}
+
+vbatch::sample::rig_preset parse_rig(const std::string& text) {
+  if (const vbatch::status s = vbatch::sample::can_parse_rig(text, "--rig"); !s) usage("{}", s.message);
+  return vbatch::sample::parse_rig(text, "--rig");
 }
 
 // ---- cameras ----------------------------------------------------------------------------------
 
 struct camera_setup {
-  vbatch::rig cameras;
+  vbatch::sample::rig cameras;
   bool cube = false;
-  vbatch::cube_layout layout = vbatch::cube_layout::list;
+  vbatch::sample::cube_layout layout = vbatch::sample::cube_layout::list;
 };
 
-// One camera, checked with the library's non-throwing checks so that the message can say where
+// One camera, checked with the library's non-throwing check so that the message can say where
 // the bad value came from: the command line (a usage error) or a camera file.
-vbatch::camera checked_camera(vbatch::view_angles a, int w, int h, double hfov, double vfov, const vbatch::angle_convention& conv,
-                              const std::string& where, bool from_command_line) {
-  vbatch::status s = vbatch::can_rotate(a);
-  if (s) s = vbatch::can_make_pinhole(w, h, hfov, vfov, conv.span);
+vbatch::sample::camera checked_camera(vbatch::sample::view_angles a, int w, int h, double hfov, double vfov,
+                                      const vbatch::sample::angle_convention& conv, const std::string& where,
+                                      bool from_command_line) {
+  const vbatch::status s = vbatch::sample::can_make_camera(a, w, h, hfov, vfov, conv);
   if (!s && from_command_line) usage("{}: {}", where, s.message);
   if (!s) fail("{}: {}", where, s.message);
-  return vbatch::make_camera(a, w, h, hfov, vfov, conv);
+  return vbatch::sample::make_camera(a, w, h, hfov, vfov, conv);
 }
 
-// "yaw,pitch,roll,hfov[,vfov]" in degrees.
-std::vector<double> parse_camera(const std::string& text) {
-  std::optional<std::vector<double>> values = vbatch_tools::parse_numbers(text);
-  if (!values || (values->size() != 4 && values->size() != 5))
-    usage("--camera '{}': expected yaw,pitch,roll,hfov[,vfov] in degrees", text);
-  return std::move(*values);
-}
-
-// {"cameras":[{"yaw":..,"pitch":..,"roll":..,"hfov":..,"vfov":..}], "width":..,"height":..,"convention":..}
-// Missing angles are 0; a missing hfov/vfov takes --fov/--vfov. Unknown keys are errors, so a typo
-// ("fov") does not silently become the default.
-vbatch::rig read_camera_file(const options& o, int width, int height, vbatch::angle_convention conv) {
-  const std::string file = o.cameras_file;
-  std::ifstream in(file);
-  if (!in) fail("{}: cannot open the camera file: {}", file, std::strerror(errno));
-  json doc;
-  try {
-    doc = json::parse(in);
-  } catch (const json::exception& e) {
-    fail("{}: not valid JSON: {}", file, e.what());
-  }
-  if (!doc.is_object() || !doc.contains("cameras") || !doc["cameras"].is_array() || doc["cameras"].empty())
-    fail("{}: expected an object with a non-empty \"cameras\" array", file);
-  for (const auto& [key, value] : doc.items())
-    if (key != "cameras" && key != "width" && key != "height" && key != "convention")
-      fail("{}: unknown key \"{}\" (expected cameras, width, height, convention)", file, key);
-  const auto size_value = [&](const char* key, int fallback) {
-    if (!doc.contains(key) || o.size_given) return fallback;  // --size on the command line wins
-    if (!doc[key].is_number_integer() || doc[key].get<std::int64_t>() <= 0 ||
-        doc[key].get<std::int64_t>() > vbatch::image_limits{}.max_side)
-      fail("{}: \"{}\" must be a positive integer up to {}, got {}", file, key, vbatch::image_limits{}.max_side, doc[key].dump());
-    return doc[key].get<int>();
-  };
-  width = size_value("width", width), height = size_value("height", height);
-  if (doc.contains("convention")) {
-    // The file's angles are written in the file's convention; a different --convention is a conflict.
-    const json& c = doc["convention"];
-    const auto found = c.is_string() ? vbatch::find_convention(c.get<std::string>()) : std::nullopt;
-    if (!found) fail("{}: unknown \"convention\" {} (expected vbatch, py360convert or 360toolkit)", file, c.dump());
+// The cameras of a --cameras file (vbatch/io/camera_file.hpp): its width and height unless --size
+// is given, its convention (a different --convention is a conflict: the file's angles are written
+// in its own), --fov/--vfov for the FOVs it leaves out.
+vbatch::sample::rig read_camera_file(const options& o, int width, int height, vbatch::sample::angle_convention conv) {
+  const std::string& name = o.cameras_file;
+  const vbatch::io::camera_file file = vbatch::io::read_camera_file(name);  // throws naming the file
+  if (!o.size_given) width = file.width.value_or(width), height = file.height.value_or(height);
+  if (file.convention) {
+    const auto found = vbatch::sample::find_convention(*file.convention);
+    if (!found) fail("{}: unknown \"convention\" \"{}\" (expected vbatch, py360convert or 360toolkit)", name, *file.convention);
     if (o.convention_given && found->name != conv.name)
-      fail("{}: the file says convention {} but --convention is {}", file, found->name, conv.name);
+      fail("{}: the file says convention {} but --convention is {}", name, found->name, conv.name);
     conv = *found;
   }
-  vbatch::rig rig;
-  for (std::size_t k = 0; k < doc["cameras"].size(); ++k) {
-    const json& cam = doc["cameras"][k];
-    const std::string where = fmt::format("{}: cameras[{}]", file, k);
-    if (!cam.is_object()) fail("{} must be an object, got {}", where, cam.dump());
-    for (const auto& [key, value] : cam.items())
-      if (key != "yaw" && key != "pitch" && key != "roll" && key != "hfov" && key != "vfov")
-        fail("{}: unknown key \"{}\" (expected yaw, pitch, roll, hfov, vfov)", where, key);
-    const auto number = [&](const char* key, double fallback) {
-      if (!cam.contains(key)) return fallback;
-      if (!cam[key].is_number()) fail("{}.{} must be a number, got {}", where, key, cam[key].dump());
-      return cam[key].get<double>();
-    };
-    const vbatch::view_angles a{number("yaw", 0), number("pitch", 0), number("roll", 0)};
-    rig.push_back(checked_camera(a, width, height, number("hfov", o.fov), number("vfov", o.vfov), conv, where, false));
+  vbatch::sample::rig rig;
+  for (std::size_t k = 0; k < file.cameras.size(); ++k) {
+    const vbatch::io::camera_entry& c = file.cameras[k];
+    rig.push_back(checked_camera({c.yaw_deg, c.pitch_deg, c.roll_deg}, width, height, c.hfov_deg.value_or(o.fov),
+                                 c.vfov_deg.value_or(o.vfov), conv, fmt::format("{}: cameras[{}]", name, k), false));
   }
   return rig;
 }
 
 camera_setup make_cameras(const options& o) {
-  const vbatch::angle_convention conv = *vbatch::find_convention(o.convention);  // CLI11 checked the name
+  const vbatch::sample::angle_convention conv = *vbatch::sample::find_convention(o.convention);  // CLI11 checked the name
+  vbatch::sample::rig_preset preset = parse_rig(o.rig);
   camera_setup setup;
-  setup.cube = o.cube || o.rig == "cube";
+  setup.cube = o.cube || preset.kind == vbatch::sample::rig_kind::cube;
   if (o.layout != "list" && !setup.cube) usage("--layout {} needs --cube", o.layout);
   if (setup.cube && o.preset_given) usage("--pitch, --fov and --vfov do not apply to cube faces (90° squares)");
   if (!(o.fov > 0 && o.fov < 180)) usage("--fov {}: the horizontal FOV must be in (0, 180) degrees", o.fov);
@@ -197,35 +154,28 @@ camera_setup make_cameras(const options& o) {
   if (!std::isfinite(o.pitch)) usage("--pitch {}: must be a finite angle in degrees", o.pitch);
   if (setup.cube) {
     // Faces are square 90° views; --size is the face width (N or NxN), 1024 by default.
-    const auto [w, h] = o.size_given ? parse_size(o.size) : std::pair{1024, 1024};
+    const auto [w, h] = o.size_given ? parse_size(o.size) : vbatch::sample::view_size{1024, 1024};
     if (w != h) usage("--size '{}': cube faces are square; give the face width, e.g. --size {}", o.size, w);
-    if (o.layout == "dice" && 4 * w > vbatch::image_limits{}.max_side)
+    if (o.layout == "dice" && 4 * w > vbatch::io::image_limits{}.max_side)
       usage("--size '{}': a dice layout 4 faces wide is too large", o.size);
-    setup.cameras = vbatch::cube_rig(w, conv);
-    setup.layout = *vbatch::find_cube_layout(o.layout);
+    setup.cameras = vbatch::sample::cube_rig(w, conv);
+    setup.layout = *vbatch::sample::find_cube_layout(o.layout);
     return setup;
   }
-  const auto [w, h] = parse_size(o.size);
+  const vbatch::sample::view_size size = parse_size(o.size);
   if (!o.cameras_file.empty()) {
-    setup.cameras = read_camera_file(o, w, h, conv);
+    setup.cameras = read_camera_file(o, size.width, size.height, conv);
   } else if (!o.camera_specs.empty()) {
-    for (const std::string& spec : o.camera_specs) {
-      const std::vector<double> v = parse_camera(spec);
-      setup.cameras.push_back(checked_camera({v[0], v[1], v[2]}, w, h, v[3], v.size() > 4 ? v[4] : o.vfov, conv,
-                                             fmt::format("--camera '{}'", spec), true));
+    for (const std::string& text : o.camera_specs) {
+      const vbatch::sample::camera_spec spec = parse_camera(text);
+      setup.cameras.push_back(checked_camera(spec.angles, size.width, size.height, spec.hfov_deg, spec.vfov_deg.value_or(o.vfov),
+                                             conv, fmt::format("--camera '{}'", text), true));
     }
   } else {
-    // ring:N (N yaws at equal steps at --pitch) or rings3:N (N yaws at each of pitch -30, 0, +30).
-    const std::size_t colon = o.rig.find(':');
-    const std::string kind = o.rig.substr(0, colon);
-    const int count = colon == std::string::npos ? -1 : parse_int(std::string_view(o.rig).substr(colon + 1));
-    if ((kind != "ring" && kind != "rings3") || count <= 0 || count > 360)
-      usage("--rig '{}': expected ring:N, rings3:N (N from 1 to 360) or cube", o.rig);
-    if (kind != "ring" && o.pitch_given) usage("--pitch applies to --rig ring:N only, not {}", o.rig);
-    if (kind == "ring")
-      setup.cameras = vbatch::ring_rig(count, o.pitch, w, h, o.fov, o.vfov, conv);
-    else
-      setup.cameras = vbatch::three_ring_rig(count, w, h, o.fov, o.vfov, conv);
+    if (preset.kind != vbatch::sample::rig_kind::ring && o.pitch_given)
+      usage("--pitch applies to --rig ring:N only, not {}", o.rig);
+    preset.pitch_deg = o.pitch;
+    setup.cameras = vbatch::sample::make_rig(preset, size, o.fov, o.vfov, conv);
   }
   return setup;
 }
@@ -247,19 +197,33 @@ std::vector<frame> assign_ids(const std::vector<fs::path>& files) {
 }
 
 // Size from the header only (the pixels are decoded batch by batch later).
-void read_header(frame& f, const vbatch::image_limits& limits) {
-  const vbatch::image_info info = vbatch::read_image_info(f.path);
-  vbatch::check(vbatch::check_limits(f.path, info, limits));
+void read_header(frame& f, const vbatch::io::image_limits& limits) {
+  const vbatch::io::image_info info = vbatch::io::read_image_info(f.path);
+  vbatch::check(vbatch::io::can_load(f.path, info, limits));
   f.width = info.width, f.height = info.height;
 }
 
 // ---- the work loop ----------------------------------------------------------------------------
 
 struct timings {
-  double load = 0, map = 0, remap = 0, save = 0;  // busy seconds, summed over threads
+  double load = 0, map = 0, remap = 0, save = 0;  // busy seconds: decode and save summed over threads
   long long frames = 0, views = 0, output_pixels = 0, retries = 0;
-  int largest_batch = 0;
+  int largest_batch = 0, threads = 0, busiest = 0, prefetch = 0;  // busiest: most budget slots busy at once
 };
+
+// --batch auto: on the CPU a larger batch saves only the per-call overhead of the remap and the
+// hand-offs (microseconds), while every frame in a batch delays the first views and the overlap
+// of decoding and encoding at both ends of the run. So a batch takes just enough frames for
+// auto_batch_pixels of views (one 8K frame's 8 full-HD views are already twice that), at most
+// auto_batch_limit, and what fits the memory budget.
+constexpr std::uint64_t auto_batch_pixels = 8'000'000;
+constexpr std::size_t auto_batch_limit = 8;
+
+std::size_t auto_batch_size(const vbatch::sample::rig& cameras) {
+  std::uint64_t pixels = 0;
+  for (const vbatch::sample::camera& c : cameras) pixels += std::uint64_t(c.lens.width) * c.lens.height;
+  return std::clamp<std::size_t>(std::size_t(auto_batch_pixels / std::max<std::uint64_t>(pixels, 1)), 1, auto_batch_limit);
+}
 
 // One updating line on a terminal; otherwise a line per ~10% of the frames, so logs stay short.
 class progress {
@@ -297,54 +261,49 @@ struct output_file {
 };
 std::vector<output_file> outputs_of(const options& o, const camera_setup& setup, long long id) {
   const int w = setup.cameras.front().lens.width, h = setup.cameras.front().lens.height;
-  if (setup.layout != vbatch::cube_layout::list)
-    return {{fmt::format("frame_{:05d}_cube.{}", id, o.format), setup.layout == vbatch::cube_layout::horizon ? 6 * w : 4 * w,
-             setup.layout == vbatch::cube_layout::horizon ? w : 3 * w}};
+  if (setup.layout != vbatch::sample::cube_layout::list)
+    return {{fmt::format("frame_{:05d}_cube.{}", id, o.format), setup.layout == vbatch::sample::cube_layout::horizon ? 6 * w : 4 * w,
+             setup.layout == vbatch::sample::cube_layout::horizon ? w : 3 * w}};
   std::vector<output_file> out;
   for (int k = 0; k < static_cast<int>(setup.cameras.size()); ++k) out.push_back({view_name(id, k, o.format), w, h});
   return out;
 }
 
-// Frames decoded into one batch buffer (from the loader, or the --demo panorama).
-struct frame_batch {
-  std::size_t first = 0;                  // index of its first frame in `frames`
-  vbatch::batch_view<vbatch::u8> images;  // (B,Hs,Ws,3)
-  std::shared_ptr<const void> keep;
-};
-// Its views, ready to be written.
+// The views of a batch of frames, ready to be written.
 struct view_batch {
-  std::size_t first = 0;
+  std::size_t first = 0;  // index of its first frame in `frames`
   int frames = 0;
   vbatch::batch_view<const vbatch::u8> images;  // (B*K,H,W,3), or (B,rows*w,cols*w,3) for a cube layout
   std::shared_ptr<const void> keep;
 };
 
-// The pipeline (each stage on its own threads, joined by bounded queues):
-//   load    N decode workers fill batches of frames 2 batches ahead (vbatch::image_loader)
+// One pipeline run (vbatch::pipeline::run) on one budget of --threads busy threads:
+//   decode  the loader's workers fill batches of frames ahead of the remap (the run's source)
 //   remap   one remap call for every camera of a batch, into a recycled views buffer
-//   save    hands every view to the writer: N encode workers, atomic writes, back-pressure
-// so that decoding frame i+1, remapping frame i and encoding the views of frame i-1 overlap.
-// Maps are built before the first remap, while the first frames decode.
+//   save    hands every view to the writer, whose workers encode and write atomically (a part)
+// so that decoding frame i+1, remapping frame i and encoding the views of frame i-1 overlap, and
+// whichever of them has work takes the cores. Maps are built while the first frames decode.
 template <class Policy, class Interp, class BatchPolicy>
 timings split(const options& o, const std::vector<frame>& frames, const camera_setup& setup,
-              const vbatch::batch_buffer<vbatch::u8>* demo, clock_type::time_point start, int batch_size, BatchPolicy batches,
+              const vbatch::batch_buffer<vbatch::u8>* demo, clock_type::time_point start, BatchPolicy batches,
               const std::vector<std::vector<bool>>& done_views) {
-  const vbatch::cpu_par exec{o.threads};
-  const int threads = exec.thread_count();
+  namespace pl = vbatch::pipeline;
+  vbatch::thread_budget budget(o.threads);
+  const vbatch::cpu_par exec{.threads = budget.size(), .budget = &budget};
   const int views_per_frame = static_cast<int>(setup.cameras.size());
   const int view_w = setup.cameras.front().lens.width, view_h = setup.cameras.front().lens.height;
-  const bool layout = setup.layout != vbatch::cube_layout::list;
+  const bool layout = setup.layout != vbatch::sample::cube_layout::list;
   timings t;
   progress bar(o.quiet, frames.size());
   if (frames.empty()) return t;
 
   // Maps, one per source size, built on a thread of their own while the loader starts decoding.
-  std::map<std::pair<int, int>, vbatch::e2p_map<Policy>> maps;
+  std::map<std::pair<int, int>, vbatch::sample::e2p_map<Policy>> maps;
   auto maps_ready = std::async(std::launch::async, [&] {
     const auto t0 = clock_type::now();
     for (const frame& f : frames)
       if (!maps.count({f.width, f.height}))
-        maps.try_emplace({f.width, f.height}, vbatch::make_e2p_map<Policy>(setup.cameras, f.width, f.height, exec));
+        maps.try_emplace({f.width, f.height}, vbatch::sample::make_e2p_map<Policy>(setup.cameras, f.width, f.height, exec));
     return seconds_since(t0);
   });
   struct wait_for_maps {  // never leave the map thread running on an early exit
@@ -354,34 +313,23 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
     }
   } guard{maps_ready};
 
-  std::vector<vbatch::load_item> items;
+  std::vector<pl::load_item> items;
   for (const frame& f : frames) items.push_back({f.path, f.width, f.height, 3});
-  std::optional<vbatch::image_loader<>> loader;
-  if (!demo)
-    loader.emplace(std::move(items), vbatch::loader_options{.workers = o.decode_workers > 0 ? o.decode_workers : threads,
-                                                            .prefetch = o.prefetch,
-                                                            .batch = batch_size,
-                                                            .channels = 3,
-                                                            .limits = vbatch::image_limits{o.max_pixels}});
-  vbatch::image_writer<> writer(
-      {.workers = o.encode_workers > 0 ? o.encode_workers : threads, .queue = std::size_t(4 * threads), .save = {o.quality}});
+  const pl::loader_options load{.workers = o.decode_workers, .prefetch = o.prefetch, .channels = 3,
+                                .limits = vbatch::io::image_limits{o.max_pixels}, .budget = &budget};
+  std::optional<pl::image_loader<>> loader;
+  if (!demo) loader.emplace(std::move(items), batches, load);
+  pl::image_writer<> writer({.workers = o.encode_workers, .queue = std::size_t(4 * budget.size()), .save = {o.quality},
+                             .budget = &budget});
   // Views buffers in flight: the remap holds one per group of its batch (after an out-of-memory
-  // back-off a batch runs as up to batch_size groups) while two more batches' views are encoded.
-  vbatch::pipeline::buffer_pool<vbatch::u8> views_pool(std::size_t(batch_size) + 2);
-
-  // Batch `index` of frames, decoded. The remap stage takes it from the loader itself, so that no
-  // decoded batch waits in a queue beyond the loader's prefetch window (memory).
-  const auto next_frames = [&](std::size_t index) -> frame_batch {
-    if (demo) return frame_batch{0, const_cast<vbatch::batch_buffer<vbatch::u8>*>(demo)->view(), nullptr};
-    std::optional<vbatch::loaded_batch> b = loader->next();  // throws a frame's decode error, naming it
-    if (!b || b->index != index) fail("internal error: the loader gave no batch {}", index);
-    return frame_batch{b->first, b->images, std::move(b->keep)};
-  };
+  // back-off a batch runs as up to batch-size groups) while two more batches' views are encoded.
+  const int largest_batch = demo ? 1 : static_cast<int>(loader->largest_batch());
+  vbatch::buffer_pool<vbatch::u8> views_pool(std::size_t(largest_batch) + 2);
+  auto groups = vbatch::batch::backoff(vbatch::batch::fixed(std::size_t(largest_batch)));
 
   // One batch of frames: every view of every frame in one remap call. Running out of memory for
   // the views makes for_each_batch redo the same frames in smaller groups.
-  const auto remap = [&](std::size_t index) -> std::vector<view_batch> {
-    frame_batch in = next_frames(index);
+  const auto remap = [&](pl::loaded_batch in) -> std::vector<view_batch> {
     if (maps_ready.valid()) t.map = maps_ready.get();
     const auto working = clock_type::now();
     std::vector<view_batch> out;
@@ -391,25 +339,25 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
       const auto& map = maps.at({src.w, src.h});
       auto views = views_pool.acquire({count * views_per_frame, view_h, view_w, 3});
       const vbatch::batch_view<vbatch::u8> dst = views->view();  // (B*K,H,W,3)
-      vbatch::e2p(exec, src, map, dst, Interp{});
+      vbatch::sample::e2p(exec, src, map, dst, Interp{});
       if (!layout) return out.push_back({in.first + std::size_t(first), count, dst, std::move(views)});
       // A cube layout puts a frame's six faces into one image.
-      auto layouts = std::make_shared<vbatch::batch_buffer<vbatch::u8>>(vbatch::to_layout(dst, setup.layout));
+      auto layouts = std::make_shared<vbatch::batch_buffer<vbatch::u8>>(vbatch::sample::to_layout(dst, setup.layout));
       const vbatch::batch_view<const vbatch::u8> images = layouts->view();  // (B,rows*w,cols*w,3)
       out.push_back({in.first + std::size_t(first), count, images, std::move(layouts)});
     };
     std::vector<int> slots(static_cast<std::size_t>(in.images.n));
     std::iota(slots.begin(), slots.end(), 0);
-    t.retries += static_cast<long long>(vbatch::batch::for_each_batch(std::span<const int>(slots), batches, group).retries);
+    t.retries += static_cast<long long>(vbatch::batch::for_each_batch(std::span<const int>(slots), groups, group).retries);
     t.largest_batch = std::max(t.largest_batch, in.images.n);
     t.remap += seconds_since(working);
-    return out;
+    return out;  // `in` goes out of scope: the frames' buffer returns to the loader
   };
 
   // Hands the views to the writer (which blocks while its queue is full), skipping the ones a
   // --resume found complete.
-  const auto save = [&](std::vector<view_batch> groups) {
-    for (view_batch& g : groups) {
+  const auto save = [&](std::vector<view_batch> groups_done, std::size_t item) {
+    for (view_batch& g : groups_done) {
       const int per_frame = layout ? 1 : views_per_frame;
       for (int i = 0; i < g.images.n; ++i) {
         const std::size_t f = g.first + std::size_t(i / per_frame);
@@ -417,7 +365,7 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
         if (!done_views.empty() && done_views[f][std::size_t(k)]) continue;
         const std::string name =
             layout ? fmt::format("frame_{:05d}_cube.{}", frames[f].id, o.format) : view_name(frames[f].id, k, o.format);
-        writer.submit(o.out / name, g.images.image(i), g.keep);
+        writer.submit(o.out / name, g.images.image(i), g.keep, std::nullopt, item);
         ++t.views;
         t.output_pixels += g.images.image(i).pixels();
       }
@@ -426,38 +374,46 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
     bar.update(t, seconds_since(start));
   };
 
-  vbatch::pipeline::options po;
-  po.source_name = "";  // the loader reports its own time
-  const vbatch::pipeline::report r = vbatch::pipeline::run(
-      po, vbatch::pipeline::iota(demo ? 1 : loader->batch_count()),
-      vbatch::pipeline::stage("remap", remap, {.workers = 1, .queue = 1}),
-      vbatch::pipeline::stage("save", save, {.workers = 1, .queue = 1, .kind = vbatch::profile::stage_kind::io}));
+  pl::options po;
+  po.source_name = "decode";
+  po.parts = {pl::attach(writer)};
+  // The remap takes a batch only when it is ready for it (hand-off): no decoded batch waits
+  // beyond the loader's window.
+  const auto flow = [&](auto&& source) {
+    return pl::run(po, source, pl::stage("remap", remap, {.workers = 1, .queue = 0}),
+                   pl::stage("save", save, {.workers = 1, .queue = 1, .kind = vbatch::profile::stage_kind::io}));
+  };
+  std::vector<pl::loaded_batch> demo_batch;
+  if (demo) demo_batch.push_back({0, 0, const_cast<vbatch::batch_buffer<vbatch::u8>*>(demo)->view(), {}, nullptr});
+  const pl::report r = demo ? flow(demo_batch) : flow(*loader);
+  bar.finish();
   // Everything queued before a failure is written (complete files only), then the first error
   // is reported: a frame that failed to decode, or a write that failed.
-  const vbatch::writer_report w = writer.close();
-  if (loader) loader->close();
-  bar.finish();
   if (!r.failures.empty()) r.rethrow();
-  writer.throw_if_failed();
-  t.load = loader ? loader->stats().decode_seconds : 0;
-  t.save = w.encode_seconds + w.write_seconds;
+  for (const pl::stage_report& s : r.stages) {
+    if (s.name == "decode") t.load = s.busy;
+    if (s.name == "encode" || s.name == "write") t.save += s.busy;
+  }
+  t.threads = budget.size();
+  t.busiest = budget.peak();
+  t.prefetch = loader ? loader->prefetch() : 0;
   return t;
 }
 
-using map_choice = std::variant<vbatch::maps::cached_fixed, vbatch::maps::cached_float, vbatch::maps::on_the_fly>;
-using interp_choice = std::variant<vbatch::interp::nearest, vbatch::interp::bilinear, vbatch::interp::bicubic>;
+using map_choice = std::variant<vbatch::sample::maps::cached_fixed, vbatch::sample::maps::cached_float, vbatch::sample::maps::on_the_fly>;
+using interp_choice = std::variant<vbatch::sample::interp::nearest, vbatch::sample::interp::bilinear, vbatch::sample::interp::bicubic>;
 
 int run(const options& o) {
   const auto start = clock_type::now();
   // 1. Arguments and cameras.
   if (o.inputs.empty() && !o.demo) usage("no inputs: give frames or directories of frames, or --demo to try a synthetic one");
   const camera_setup setup = make_cameras(o);
-  const map_choice map = o.map == "fixed"   ? map_choice{vbatch::maps::cached_fixed{}}
-                         : o.map == "float" ? map_choice{vbatch::maps::cached_float{}}
-                                            : map_choice{vbatch::maps::on_the_fly{}};
-  const interp_choice interp = o.interp == "nearest"   ? interp_choice{vbatch::interp::nearest{}}
-                               : o.interp == "bicubic" ? interp_choice{vbatch::interp::bicubic{}}
-                                                       : interp_choice{vbatch::interp::bilinear{}};
+  const map_choice map = o.map == "fixed"   ? map_choice{vbatch::sample::maps::cached_fixed{}}
+                         : o.map == "float" ? map_choice{vbatch::sample::maps::cached_float{}}
+                                            : map_choice{vbatch::sample::maps::on_the_fly{}};
+  const interp_choice interp = o.interp == "nearest"   ? interp_choice{vbatch::sample::interp::nearest{}}
+                               : o.interp == "bicubic" ? interp_choice{vbatch::sample::interp::bicubic{}}
+                                                       : interp_choice{vbatch::sample::interp::bilinear{}};
 
   // 2. Inputs: they exist, give distinct frame ids, and their headers show images within the limits.
   std::vector<frame> frames = o.demo ? std::vector<frame>{{{}, 0, 4096, 2048}} : assign_ids(collect_images(o.inputs));
@@ -478,9 +434,9 @@ int run(const options& o) {
   }
   for (frame& f : frames) {
     if (f.path.empty()) continue;
-    read_header(f, vbatch::image_limits{o.max_pixels});
+    read_header(f, vbatch::io::image_limits{o.max_pixels});
     const vbatch::status s = std::visit(
-        [&](auto policy) { return vbatch::can_make_e2p_map<decltype(policy)>(setup.cameras, f.width, f.height); }, map);
+        [&](auto policy) { return vbatch::sample::can_make_e2p_map<decltype(policy)>(setup.cameras, f.width, f.height); }, map);
     if (!s) fail("{}: {}{}", f.path.string(), s.message, o.map == "fixed" ? " (--map float)" : "");
   }
 
@@ -497,7 +453,7 @@ int run(const options& o) {
     done_views.resize(frames.size());
     vbatch::for_each_item(vbatch::cpu_par{o.threads}, static_cast<int>(frames.size()), [&](int i) {
       for (const output_file& out : outputs[std::size_t(i)])
-        done_views[std::size_t(i)].push_back(vbatch::is_complete_image(o.out / out.name, out.width, out.height));
+        done_views[std::size_t(i)].push_back(vbatch::pipeline::is_complete_image(o.out / out.name, out.width, out.height));
     });
     std::vector<frame> todo;
     std::vector<std::vector<bool>> todo_done;
@@ -520,8 +476,8 @@ int run(const options& o) {
   double demo_seconds = 0;
   if (o.demo) {
     const auto t0 = clock_type::now();
-    demo = vbatch::render_equirect(4096, 2048, 3, vbatch::demo_scene, vbatch::cpu_par{o.threads});
-    vbatch::save_image(o.out / "demo_equirect.jpg", demo->view(), {o.quality});
+    demo = vbatch::sample::render_equirect(4096, 2048, 3, vbatch::sample::demo_scene, vbatch::cpu_par{o.threads});
+    vbatch::io::save_image(o.out / "demo_equirect.jpg", demo->view(), {o.quality});
     demo_seconds = seconds_since(t0);
   }
   // --batch N, or --batch auto: half the free memory over what the frames in flight need (each
@@ -534,17 +490,19 @@ int run(const options& o) {
       [&](auto policy, auto sampler) {
         using map_policy = decltype(policy);
         const auto* pano = demo ? &*demo : nullptr;
-        int batch = o.batch == "auto" ? 0 : std::stoi(o.batch);  // CLI11 checked the text
-        if (batch > 0)
-          return split<map_policy, decltype(sampler)>(o, frames, setup, pano, start, batch, vbatch::batch::fixed(batch),
-                                                      done_views);
-        if (largest != frames.end()) {
-          const auto cost = vbatch::batch::e2p_cost<vbatch::u8, map_policy>(largest->width, largest->height, 3, setup.cameras);
-          vbatch::batch::memory_budget budget(0.5, cost.per_item * std::uint64_t(o.prefetch + 3), 1, 32, cost.shared);
-          batch = static_cast<int>(budget.next(32));
-        }
-        return split<map_policy, decltype(sampler)>(o, frames, setup, pano, start, std::max(batch, 1),
-                                                    vbatch::batch::backoff(vbatch::batch::fixed(std::max(batch, 1))), done_views);
+        if (o.batch != "auto")
+          return split<map_policy, decltype(sampler)>(o, frames, setup, pano, start, vbatch::batch::fixed(std::stoul(o.batch)),
+                                                      done_views);  // CLI11 checked the text
+        // The loader asks the budget for each batch: half the free memory over what a frame in
+        // flight needs (the frame and its views, about `in_flight` times over: decoded ahead,
+        // remapped, encoded; the map is shared), at most auto_batch_size frames.
+        const auto cost = largest == frames.end()
+                              ? vbatch::item_cost{1, 0}
+                              : vbatch::sample::e2p_cost<vbatch::u8, map_policy>(largest->width, largest->height, 3, setup.cameras);
+        constexpr std::uint64_t in_flight = 4;
+        return split<map_policy, decltype(sampler)>(
+            o, frames, setup, pano, start, vbatch::batch::memory_budget(0.5, cost.per_item * in_flight, 1, auto_batch_size(setup.cameras), cost.shared),
+            done_views);
       },
       map, interp);
   t.load += demo_seconds;
@@ -552,8 +510,8 @@ int run(const options& o) {
   if (!o.quiet) {
     const double wall = seconds_since(start);
     // Busy time in thread-seconds: decoding and encoding summed over their workers; the map and
-    // remap calls use every thread of --threads.
-    const int threads = vbatch::cpu_par{o.threads}.thread_count();
+    // remap calls counted as if they had every thread of the budget (at most that).
+    const int threads = t.threads;
     const double map_busy = t.map * threads, remap_busy = t.remap * threads;
     const double busy = std::max(t.load + map_busy + remap_busy + t.save, 1e-9);
     const auto share = [&](double s) { return fmt::format("{:.2f} s ({:.0f}%)", s, 100 * s / busy); };
@@ -561,10 +519,10 @@ int run(const options& o) {
                wall / std::max<long long>(t.views, 1), t.output_pixels / 1e6 / wall, fs::path(o.out).string());
     fmt::print("time: load {}, map {}, remap {}, save {} (thread-seconds; stages overlap)\n", share(t.load), share(map_busy),
                share(remap_busy), share(t.save));
-    fmt::print("batches: up to {} frames{}; {} threads, {} decode and {} encode workers; {}\n", t.largest_batch,
-               t.retries ? fmt::format(", {} rerun smaller after running out of memory", t.retries) : "", threads,
-               o.decode_workers > 0 ? o.decode_workers : threads, o.encode_workers > 0 ? o.encode_workers : threads,
-               vbatch::codec::fastest::describe());
+    fmt::print("batches: up to {} frames{}, {} decoded ahead; {} threads ({} busy at most), {} decode and {} encode workers; {}\n",
+               t.largest_batch, t.retries ? fmt::format(", {} rerun smaller after running out of memory", t.retries) : "",
+               t.prefetch, threads, t.busiest, o.decode_workers > 0 ? o.decode_workers : threads,
+               o.encode_workers > 0 ? o.encode_workers : threads, vbatch::io::codec::fastest::describe());
     if (o.resume)
       fmt::print("resume: {} views already complete, {} frames skipped{}\n", skipped_views, skipped_frames,
                  o.demo ? " (--demo always runs)" : "");
@@ -628,11 +586,12 @@ int main(int argc, char** argv) {
   app.add_option("--format", o.format, "Output format")->check(CLI::IsMember({"jpg", "png"}))->capture_default_str();
   app.add_option("--quality", o.quality, "JPEG quality")->check(CLI::Range(1, 100))->capture_default_str();
   app.add_option("--batch", o.batch,
-                 "Frames per remap call (1..1024), or auto: as many as fit in half the free memory (at most 32), halved "
-                 "and retried on out-of-memory")
+                 "Frames per remap call (1..1024), or auto: enough frames for 8 MPix of views (at most 8) that fit in half "
+                 "the free memory; halved and retried on out-of-memory")
       ->check(CLI::IsMember({"auto"}) | CLI::Range(1, 1024))
       ->capture_default_str();
-  app.add_option("--threads", o.threads, "CPU threads (0: all cores)")->check(CLI::Range(0, 4096))->capture_default_str();
+  app.add_option("--threads", o.threads,
+                 "Threads busy at once, shared by decoding, remapping and encoding as they need them (0: all cores)")->check(CLI::Range(0, 4096))->capture_default_str();
   app.add_option("--map", o.map,
                  "Sample map: fixed (cached, 1/128-pixel fixed point; fastest), float (cached) or rays (computed per pixel)")
       ->check(CLI::IsMember({"fixed", "float", "rays"}))
@@ -644,14 +603,14 @@ int main(int argc, char** argv) {
   app.add_flag("--resume", o.resume,
                "Skip the outputs that exist and decode cleanly at their size (frames whose views are all there are not "
                "decoded); redo the rest");
-  app.add_option("--decode-workers", o.decode_workers, "Threads decoding frames (0: --threads)")
+  app.add_option("--decode-workers", o.decode_workers, "Threads decoding frames (0: --threads); they count against --threads while they decode")
       ->check(CLI::Range(0, 4096))
       ->capture_default_str();
-  app.add_option("--encode-workers", o.encode_workers, "Threads encoding and writing views (0: --threads)")
+  app.add_option("--encode-workers", o.encode_workers, "Threads encoding and writing views (0: --threads); they count against --threads while they encode")
       ->check(CLI::Range(0, 4096))
       ->capture_default_str();
-  app.add_option("--prefetch", o.prefetch, "Batches of frames decoded ahead of the remap")
-      ->check(CLI::Range(1, 64))
+  app.add_option("--prefetch", o.prefetch, "Batches of frames decoded ahead of the remap (0: enough for every decode worker)")
+      ->check(CLI::Range(0, 64))
       ->capture_default_str();
   app.add_flag("-q,--quiet", o.quiet, "Print nothing but errors");
 

@@ -65,7 +65,7 @@ struct options {
   std::string op = "dilate", shape = "square", algorithm = "automatic";
   int size = 15, width = 0, height = 0, iterations = 1, threads = 0, batch = 8, quality = 92;
   bool demo = false, quiet = false;
-  std::int64_t max_pixels = vbatch::image_limits{}.max_pixels;
+  std::int64_t max_pixels = vbatch::io::image_limits{}.max_pixels;
   bool size_given = false;
 };
 
@@ -313,7 +313,7 @@ fs::path compare_name(const fs::path& relative) {
 totals process(const options& o, const std::vector<mask_file>& files, morph::operation op, const morph::structuring_element& e,
                const morph::options& mo, const demo_data* demo, clock_type::time_point start) {
   const vbatch::cpu_par exec{o.threads};
-  const vbatch::image_limits limits{o.max_pixels};
+  const vbatch::io::image_limits limits{o.max_pixels};
   totals t;
   progress bar(o.quiet, files.size());
   // Reused while masks keep their size: fresh buffers would be page-faulted in on every batch.
@@ -336,7 +336,7 @@ totals process(const options& o, const std::vector<mask_file>& files, morph::ope
       const mask_file& f = files[first + i];
       if (f.path.empty())
         return void(std::copy_n(demo->masks.view().pixel(int(first) + i, 0, 0), std::size_t(w) * h, in.pixel(i, 0, 0)));
-      vbatch::load_image_into(f.path, in.image(i), limits);
+      vbatch::io::load_image_into(f.path, in.image(i), limits);
     });
     t.load += seconds_since(t0);
 
@@ -349,16 +349,16 @@ totals process(const options& o, const std::vector<mask_file>& files, morph::ope
       const mask_file& f = files[first + i];
       fs::path target = o.out / f.relative;
       if (f.path.empty()) target.replace_extension(".png");
-      vbatch::save_image(target, out.image(i), {o.quality});
+      vbatch::io::save_image(target, out.image(i), {o.quality});
       if (o.compare.empty()) return;
       std::optional<vbatch::batch_buffer<u8>> photo;
-      if (!f.image.empty()) photo = vbatch::load_image(f.image, 3, limits);
+      if (!f.image.empty()) photo = vbatch::io::load_image(f.image, 3, limits);
       if (f.path.empty()) {
         photo.emplace(vbatch::batch_shape{1, h, w, 3});
         std::copy_n(demo->photos.view().pixel(int(first) + i, 0, 0), std::size_t(w) * h * 3, photo->data());
       }
       const auto cmp = side_by_side(in.image(i), out.image(i), photo ? &*photo : nullptr);
-      vbatch::save_image(o.compare / compare_name(f.relative), cmp.view(), {o.quality});
+      vbatch::io::save_image(o.compare / compare_name(f.relative), cmp.view(), {o.quality});
     });
     for (std::int64_t k = 0; k < in.shape().elements(); ++k) {
       t.changed += in.data[k] != out.data[k];
@@ -401,12 +401,12 @@ int run(options o) {
   }
   for (mask_file& f : files) {
     if (f.path.empty()) continue;
-    const vbatch::image_info info = vbatch::read_image_info(f.path);
-    vbatch::check(vbatch::check_limits(f.path, info, vbatch::image_limits{o.max_pixels}));
+    const vbatch::io::image_info info = vbatch::io::read_image_info(f.path);
+    vbatch::check(vbatch::io::can_load(f.path, info, vbatch::io::image_limits{o.max_pixels}));
     f.width = info.width, f.height = info.height;
     if (!o.images.empty()) {
       f.image = find_source_image(o.images, f);
-      const vbatch::image_info src = vbatch::read_image_info(f.image);
+      const vbatch::io::image_info src = vbatch::io::read_image_info(f.image);
       if (src.width != f.width || src.height != f.height)
         fail("{}: the source image is {}x{} but the mask {} is {}x{}", f.image.string(), src.width, src.height, f.path.string(),
              f.width, f.height);

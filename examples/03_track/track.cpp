@@ -69,17 +69,17 @@ struct result {
 };
 
 // Tracks records already sorted by frame (stable: file order within a frame).
-result track_records(const std::vector<vbatch::mot_record>& records, const options& o, const std::vector<int>* truth = nullptr) {
-  vbatch::iou_tracker tracker(
+result track_records(const std::vector<vbatch::boxes::mot_record>& records, const options& o, const std::vector<int>* truth = nullptr) {
+  vbatch::boxes::iou_tracker tracker(
       {.iou_threshold = o.iou,
        .min_hits = o.min_hits,
        .max_age = o.max_age,
-       .motion = o.motion == "velocity" ? vbatch::motion_model::constant_velocity : vbatch::motion_model::none,
+       .motion = o.motion == "velocity" ? vbatch::boxes::motion_model::constant_velocity : vbatch::boxes::motion_model::none,
        .greedy = o.assign == "greedy",
        .keep_history = false});
   result r;
-  vbatch::identity_switch_counter switches;
-  std::vector<vbatch::box_xyxy> boxes;
+  vbatch::boxes::identity_switch_counter switches;
+  std::vector<vbatch::boxes::box_xyxy> boxes;
   std::vector<float> scores;
   std::vector<std::size_t> source;  // record of each box of the frame
   const auto t0 = clock_type::now();
@@ -89,13 +89,13 @@ result track_records(const std::vector<vbatch::mot_record>& records, const optio
     std::size_t last = first;
     for (; last < records.size() && records[last].frame == frame; ++last) {
       if (!(records[last].score >= o.min_score)) continue;
-      boxes.push_back(vbatch::to_xyxy(records[last].box));
+      boxes.push_back(vbatch::boxes::to_xyxy(records[last].box));
       scores.push_back(records[last].score);
       source.push_back(last);
     }
-    for (const vbatch::tracked_box& t : tracker.update(frame, boxes, scores)) {
-      const vbatch::mot_record& d = records[source[t.detection]];
-      vbatch::append_mot_line(r.text, frame, t.id, d.box, d.score);  // the detection's own numbers
+    for (const vbatch::boxes::tracked_box& t : tracker.update(frame, boxes, scores)) {
+      const vbatch::boxes::mot_record& d = records[source[t.detection]];
+      vbatch::boxes::append_mot_line(r.text, frame, t.id, d.box, d.score);  // the detection's own numbers
       if (truth) switches.add((*truth)[source[t.detection]], t.id);
       ++r.boxes;
     }
@@ -115,27 +115,27 @@ int run(const options& o) {
   check_output(o.out);
 
   constexpr int demo_frames = 300;
-  std::vector<vbatch::mot_record> records;
+  std::vector<vbatch::boxes::mot_record> records;
   std::vector<int> truth;
   std::string source;
   if (o.demo) {
     // 300 frames of 20 objects crossing, appearing and disappearing, with misses and false positives.
-    const vbatch::synthetic_scene scene = vbatch::make_synthetic_scene({.frames = demo_frames});
+    const vbatch::boxes::synthetic_scene scene = vbatch::boxes::make_synthetic_scene({.frames = demo_frames});
     for (std::size_t f = 0; f < scene.frames.size(); ++f)
-      for (const vbatch::synthetic_detection& d : scene.frames[f]) {
-        records.push_back({static_cast<int>(f) + 1, -1, vbatch::to_xywh(d.box), d.score, 0});
+      for (const vbatch::boxes::synthetic_detection& d : scene.frames[f]) {
+        records.push_back({static_cast<int>(f) + 1, -1, vbatch::boxes::to_xywh(d.box), d.score, 0});
         truth.push_back(d.truth);
       }
     source = "demo";
   } else {
-    records = vbatch::read_mot_file(o.input);  // throws naming the file and line
+    records = vbatch::boxes::read_mot_file(o.input);  // throws naming the file and line
     source = o.input;
   }
   // Frames in order; a frame's detections keep their order in the file.
   std::vector<std::size_t> order(records.size());
   for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return records[a].frame < records[b].frame; });
-  std::vector<vbatch::mot_record> sorted;
+  std::vector<vbatch::boxes::mot_record> sorted;
   std::vector<int> sorted_truth;
   sorted.reserve(records.size());
   for (const std::size_t k : order) {
@@ -145,7 +145,7 @@ int run(const options& o) {
 
   result r = track_records(sorted, o, o.demo ? &sorted_truth : nullptr);
   if (o.demo) r.frames = demo_frames;
-  vbatch::write_file_atomically(o.out, r.text.data(), r.text.size());
+  vbatch::io::write_file_atomically(o.out, r.text.data(), r.text.size());
 
   if (!o.quiet) {
     fmt::print("{}: {} frames, {} detections -> {} tracks, {} track boxes -> {}\n", source, r.frames, r.detections, r.tracks,

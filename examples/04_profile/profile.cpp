@@ -20,9 +20,10 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
-#include "vbatch/batch/memory.hpp"
+#include "vbatch/core/memory.hpp"
 #include "vbatch/io/image_io.hpp"
 #include "vbatch/profile/sweep.hpp"
+#include "vbatch/sample/rig_spec.hpp"
 #include "vbatch/vbatch.hpp"
 
 #include "../common/tool.hpp"
@@ -42,13 +43,11 @@ struct options {
 
 using vbatch_tools::usage_error;
 
-std::pair<int, int> parse_size(const std::string& text, const char* flag) {
-  int w = 0, h = 0;
-  char x = 0;
-  if (std::sscanf(text.c_str(), "%d%c%d", &w, &x, &h) != 3 || (x != 'x' && x != 'X') || w <= 0 || h <= 0 || w > 65536 ||
-      h > 65536)
-    throw usage_error(fmt::format("{} '{}': expected WxH with positive sizes", flag, text));
-  return {w, h};
+// Sizes and rigs are parsed by the library (vbatch/sample/rig_spec.hpp), whose messages name the
+// option and its text; a bad one is a usage error.
+vbatch::sample::view_size parse_size(const std::string& text, const char* flag) {
+  if (const vbatch::status s = vbatch::sample::can_parse_size(text, flag); !s) throw usage_error(s.message);
+  return vbatch::sample::parse_size(text, flag);
 }
 
 std::vector<int> parse_threads(const std::string& text) {
@@ -66,11 +65,13 @@ std::vector<int> parse_threads(const std::string& text) {
   return threads;
 }
 
-vbatch::rig make_rig(const std::string& text, int w, int h) {
-  if (text == "cube") return vbatch::cube_rig(w);
-  int n = 0;
-  if (std::sscanf(text.c_str(), "ring:%d", &n) == 1 && n > 0 && n <= 360) return vbatch::ring_rig(n, 0, w, h, 90);
-  throw usage_error(fmt::format("--rig '{}': expected ring:N (N from 1 to 360) or cube", text));
+// The cameras of --rig: 90° views of w x h.
+vbatch::sample::rig make_rig(const std::string& text, int w, int h) {
+  if (const vbatch::status s = vbatch::sample::can_parse_rig(text, "--rig"); !s) throw usage_error(s.message);
+  const vbatch::sample::rig_preset preset = vbatch::sample::parse_rig(text, "--rig");
+  if (preset.kind == vbatch::sample::rig_kind::cube && w != h)
+    throw usage_error(fmt::format("--rig cube: faces are square, but --size is {}x{}", w, h));
+  return vbatch::sample::make_rig(preset, {w, h}, 90);
 }
 
 // The frames the sweep cycles through, decoded once.
@@ -78,7 +79,7 @@ std::vector<vbatch::batch_buffer<vbatch::u8>> load_frames(const options& o) {
   std::vector<vbatch::batch_buffer<vbatch::u8>> frames;
   if (o.demo) {
     const auto [w, h] = parse_size(o.demo_size, "--demo-size");
-    frames.push_back(vbatch::render_equirect(w, h, 3, vbatch::demo_scene));
+    frames.push_back(vbatch::sample::render_equirect(w, h, 3, vbatch::sample::demo_scene));
     return frames;
   }
   std::vector<fs::path> files;
@@ -99,7 +100,7 @@ std::vector<vbatch::batch_buffer<vbatch::u8>> load_frames(const options& o) {
   if (files.empty()) throw std::runtime_error("no .jpg, .jpeg or .png frames in the inputs");
   files.resize(std::min<std::size_t>(files.size(), 8));  // enough variety; the sweep reuses them
   for (const fs::path& f : files) {
-    frames.push_back(vbatch::load_image(f, 3));
+    frames.push_back(vbatch::io::load_image(f, 3));
     if (frames.back().shape() != frames.front().shape())
       throw std::runtime_error(fmt::format("{}: {}x{}, but the first frame is {}x{}; profile one size at a time", f.string(),
                                            frames.back().shape().w, frames.back().shape().h, frames.front().shape().w,
@@ -115,7 +116,7 @@ int run(const options& o) {
   if (o.inputs.empty() && !o.demo) throw usage_error("no inputs: give frames or directories of frames, or --demo");
   if (o.op != "e2p") throw usage_error(fmt::format("--op '{}': only e2p can be profiled so far", o.op));
   const auto [view_w, view_h] = parse_size(o.size, "--size");
-  const vbatch::rig rig = make_rig(o.rig, view_w, view_h);
+  const vbatch::sample::rig rig = make_rig(o.rig, view_w, view_h);
   const std::vector<int> thread_counts = parse_threads(o.threads);
   std::error_code ec;
   fs::create_directories(o.out, ec);
@@ -124,7 +125,7 @@ int run(const options& o) {
 
   const auto frames = load_frames(o);
   const vbatch::batch_shape frame = frames.front().shape();
-  const auto map = vbatch::make_e2p_map<vbatch::maps::cached_fixed>(rig, frame.w, frame.h);
+  const auto map = vbatch::sample::make_e2p_map<vbatch::sample::maps::cached_fixed>(rig, frame.w, frame.h);
   const int views = int(rig.size());
   fmt::print("e2p: {}x{} frames -> {} views of {}x{}, cached_fixed map ({:.0f} MB), bilinear\n", frame.w, frame.h, views, view_w,
              view_h, map.bytes() / 1e6);
@@ -147,7 +148,7 @@ int run(const options& o) {
             for (int i = 0; i < n; ++i)
               std::copy_n(frames[i % frames.size()].data(), frame.elements(), src.view().pixel(i, 0, 0));
           }
-          vbatch::e2p(exec, src.view(), map, dst.view());
+          vbatch::sample::e2p(exec, src.view(), map, dst.view());
           return vbatch::profile::trial{size, tracked::stats().peak};
         },
         {1, o.max_batch, 1.05, 2, o.repeats});
@@ -199,8 +200,8 @@ int run(const options& o) {
       fmt::format("e2p {}x{} -> {} x {}x{}: frames/s by batch size", frame.w, frame.h, views, view_w, view_h);
   const std::string json = j.str(), svg = vbatch::profile::line_chart_svg(title, "batch size (frames)", "frames per second",
                                                                           lines, double(best_size));
-  vbatch::write_file_atomically(o.out / "profile_e2p.json", json.data(), json.size());
-  vbatch::write_file_atomically(o.out / "profile_e2p.svg", svg.data(), svg.size());
+  vbatch::io::write_file_atomically(o.out / "profile_e2p.json", json.data(), json.size());
+  vbatch::io::write_file_atomically(o.out / "profile_e2p.svg", svg.data(), svg.size());
   fmt::print("wrote {} and {}\n", (o.out / "profile_e2p.json").string(), (o.out / "profile_e2p.svg").string());
   return 0;
 }
@@ -216,8 +217,8 @@ int main(int argc, char** argv) {
   app.add_option("--demo-size", o.demo_size, "Size of the synthetic panorama")->capture_default_str();
   app.add_option("-o,--output", o.out, "Directory for profile_e2p.json and profile_e2p.svg")->capture_default_str();
   app.add_option("--op", o.op, "Operation to profile (e2p)")->capture_default_str();
-  app.add_option("--rig", o.rig, "Cameras: ring:N or cube")->capture_default_str();
-  app.add_option("--size", o.size, "View size WxH")->capture_default_str();
+  app.add_option("--rig", o.rig, "Cameras: ring:N, rings3:N (pitch -30/0/+30) or cube")->capture_default_str();
+  app.add_option("--size", o.size, "View size WxH (or N for NxN)")->capture_default_str();
   app.add_option("--threads", o.threads, "Thread counts to try, comma separated")->capture_default_str();
   app.add_option("--max-batch", o.max_batch, "Largest batch to try")->check(CLI::Range(1, 4096))->capture_default_str();
   app.add_option("--repeats", o.repeats, "Timed runs per size (the fastest counts)")

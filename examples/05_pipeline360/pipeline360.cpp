@@ -7,12 +7,12 @@
 // dilation -> views and masks saved -> a report (per-stage time, I/O against compute, views/s,
 // peak memory) as a table, DIR/report.json and DIR/report.svg. Built from the library's parts:
 //
-//   load     vbatch::image_loader: decode workers fill batches of frames ahead of the consumer (io)
-//   remap    vbatch::e2p with a cached map built once per source size: every camera of a batch in one call
+//   load     vbatch::pipeline::image_loader: decode workers fill batches of frames ahead of the consumer (io)
+//   remap    vbatch::sample::e2p with a cached map built once per source size: every camera of a batch in one call
 //   segment  a pluggable segmenter (concept `segmenter` below) on --model-batch views at a time
 //            (vbatch::batch::for_each_batch)
 //   dilate   vbatch::morph::dilate by a square (--dilate N, 0: off), every mask of the batch in one call
-//   save     views and masks handed to vbatch::image_writer, whose workers encode and write
+//   save     views and masks handed to vbatch::pipeline::image_writer, whose workers encode and write
 //            atomically ("write")
 //
 // The stages run on their own threads (vbatch::pipeline::run, bounded queues), so decoding,
@@ -26,7 +26,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <concepts>
@@ -52,12 +51,13 @@
 #include "vbatch/batch/policy.hpp"
 #include "vbatch/io/frame_source.hpp"
 #include "vbatch/io/image_io.hpp"
-#include "vbatch/io/loader.hpp"
-#include "vbatch/io/writer.hpp"
-#include "vbatch/pipeline/buffer_pool.hpp"
+#include "vbatch/pipeline/loader.hpp"
+#include "vbatch/pipeline/writer.hpp"
+#include "vbatch/core/buffer_pool.hpp"
 #include "vbatch/pipeline/pipeline.hpp"
 #include "vbatch/profile/profiler.hpp"
-#include "vbatch/profile/text.hpp"
+#include "vbatch/profile/report.hpp"
+#include "vbatch/sample/rig_spec.hpp"
 #include "vbatch/vbatch.hpp"
 
 #include "../common/tool.hpp"
@@ -89,42 +89,27 @@ struct options {
 
 // ---- parsing small values ---------------------------------------------------------------------
 
-// "WxH", both from 1 to the image side limit.
-std::pair<int, int> parse_size(const std::string& text, const char* flag) {
-  const std::size_t x = text.find_first_of("xX");
-  int w = 0, h = 0;
-  const auto number = [](std::string_view s, int& v) {
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    return ec == std::errc{} && end == s.data() + s.size() && !s.empty();
-  };
-  if (x == std::string::npos || !number(std::string_view(text).substr(0, x), w) ||
-      !number(std::string_view(text).substr(x + 1), h))
-    usage("{} '{}': expected WxH, e.g. 1920x1080", flag, text);
-  if (w <= 0 || h <= 0 || w > vbatch::image_limits{}.max_side || h > vbatch::image_limits{}.max_side)
-    usage("{} '{}': width and height must be from 1 to {}", flag, text, vbatch::image_limits{}.max_side);
-  return {w, h};
+// Sizes and rigs are parsed by the library (vbatch/sample/rig_spec.hpp), whose messages name the
+// option and its text; a bad one is a usage error.
+vbatch::sample::view_size parse_size(const std::string& text, const char* flag) {
+  if (const vbatch::status s = vbatch::sample::can_parse_size(text, flag); !s) usage("{}", s.message);
+  return vbatch::sample::parse_size(text, flag);
 }
 
 // ring:N (N yaws at equal steps at --pitch), rings3:N (N at each of pitch -30, 0, +30) or cube.
-vbatch::rig make_rig(const options& o) {
-  const auto [w, h] = parse_size(o.size, "--size");
+vbatch::sample::rig make_rig(const options& o) {
+  const vbatch::sample::view_size size = parse_size(o.size, "--size");
   if (!(o.fov > 0 && o.fov < 180)) usage("--fov {}: the horizontal FOV must be in (0, 180) degrees", o.fov);
   if (!std::isfinite(o.pitch) || std::fabs(o.pitch) > 90) usage("--pitch {}: must be in [-90, 90] degrees", o.pitch);
-  if (o.pitch != 0 && o.rig.rfind("ring:", 0) != 0) usage("--pitch applies to --rig ring:N only, not {}", o.rig);
-  if (o.rig == "cube") {
-    if (w != h) usage("--size '{}': cube faces are square, e.g. --size {}x{}", o.size, w, w);
-    return vbatch::cube_rig(w);
-  }
-  const std::size_t colon = o.rig.find(':');
-  const std::string kind = o.rig.substr(0, colon);
-  int count = 0;
-  const std::string_view n = colon == std::string::npos ? std::string_view() : std::string_view(o.rig).substr(colon + 1);
-  const auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), count);
-  if ((kind != "ring" && kind != "rings3") || ec != std::errc{} || end != n.data() + n.size() || count < 1 || count > 360)
-    usage("--rig '{}': expected ring:N, rings3:N (N from 1 to 360) or cube", o.rig);
-  const vbatch::status s = vbatch::can_make_pinhole(w, h, o.fov);
+  if (const vbatch::status s = vbatch::sample::can_parse_rig(o.rig, "--rig"); !s) usage("{}", s.message);
+  vbatch::sample::rig_preset preset = vbatch::sample::parse_rig(o.rig, "--rig");
+  if (o.pitch != 0 && preset.kind != vbatch::sample::rig_kind::ring) usage("--pitch applies to --rig ring:N only, not {}", o.rig);
+  if (preset.kind == vbatch::sample::rig_kind::cube && size.width != size.height)
+    usage("--size '{}': cube faces are square, e.g. --size {}x{}", o.size, size.width, size.width);
+  const vbatch::status s = vbatch::sample::can_make_pinhole(size.width, size.height, o.fov);
   if (!s) usage("--size/--fov: {}", s.message);
-  return kind == "ring" ? vbatch::ring_rig(count, o.pitch, w, h, o.fov) : vbatch::three_ring_rig(count, w, h, o.fov);
+  preset.pitch_deg = o.pitch;
+  return vbatch::sample::make_rig(preset, size, o.fov);
 }
 
 // ---- the segmenter ----------------------------------------------------------------------------
@@ -207,8 +192,8 @@ std::vector<frame> read_frames(const std::vector<fs::path>& files) {
   const std::vector<long long> ids = frame_ids(files);
   std::vector<frame> frames;
   for (std::size_t i = 0; i < files.size(); ++i) {
-    const vbatch::image_info info = vbatch::read_image_info(files[i]);  // throws naming the file
-    vbatch::check(vbatch::check_limits(files[i], info, vbatch::image_limits{}));
+    const vbatch::io::image_info info = vbatch::io::read_image_info(files[i]);  // throws naming the file
+    vbatch::check(vbatch::io::can_load(files[i], info, vbatch::io::image_limits{}));
     frames.push_back({files[i], ids[i], info.width, info.height});
   }
   return frames;
@@ -241,11 +226,11 @@ std::vector<fs::path> render_demo(const options& o) {
   check_writable_dir(dir, true);
   std::vector<fs::path> files;
   for (int i = 0; i < o.demo; ++i) {
-    const vbatch::mat3<double> turn = vbatch::rotation_y(vbatch::deg_to_rad(15.0 * i));
-    const auto scene = [&turn](vbatch::vec3<double> d) { return vbatch::demo_scene(turn * d); };
-    const vbatch::batch_buffer<u8> pano = vbatch::render_equirect(w, h, 3, scene, vbatch::cpu_par{o.threads});
+    const vbatch::sample::mat3<double> turn = vbatch::sample::rotation_y(vbatch::sample::deg_to_rad(15.0 * i));
+    const auto scene = [&turn](vbatch::sample::vec3<double> d) { return vbatch::sample::demo_scene(turn * d); };
+    const vbatch::batch_buffer<u8> pano = vbatch::sample::render_equirect(w, h, 3, scene, vbatch::cpu_par{o.threads});
     files.push_back(dir / fmt::format("frame_{:05d}.jpg", i));
-    vbatch::save_image(files.back(), pano.view(), {95});
+    vbatch::io::save_image(files.back(), pano.view(), {95});
   }
   return files;
 }
@@ -274,15 +259,16 @@ std::int64_t count_set(const vbatch::batch_buffer<u8>& masks) {
 }
 
 template <segmenter Segmenter>
-outcome process(const options& o, const std::vector<frame>& frames, const vbatch::rig& cameras, Segmenter& segment_views) {
+outcome process(const options& o, const std::vector<frame>& frames, const vbatch::sample::rig& cameras, Segmenter& segment_views) {
   using kind = prof::stage_kind;
-  const vbatch::cpu_par exec{o.threads};
-  const int threads = exec.thread_count();
+  vbatch::thread_budget budget(o.threads);  // decoding, computing and encoding share these threads
+  const vbatch::cpu_par exec{.threads = budget.size(), .budget = &budget};
   const int per_frame = static_cast<int>(cameras.size());
   const int view_w = cameras.front().lens.width, view_h = cameras.front().lens.height;
   const fs::path views_dir = o.out / "views", masks_dir = o.out / "masks";
 
-  // The profiler lists stages in first-use order: register them in the order of the flow.
+  // The profiler lists stages in first-use order: register them in the order of the flow (the
+  // remap counts its pixels while the run goes on; the run adds every row's time when it ends).
   prof::profiler profiler;
   for (const auto& [name, k] : {std::pair{"load", kind::io},
                                 {"map", kind::compute},
@@ -295,45 +281,33 @@ outcome process(const options& o, const std::vector<frame>& frames, const vbatch
     profiler.add(name, k, 0, 0);
 
   // One sample map per source size, built once (all the frames of one size share it).
-  std::map<std::pair<int, int>, vbatch::e2p_map<vbatch::maps::cached_fixed>> maps;
+  std::map<std::pair<int, int>, vbatch::sample::e2p_map<vbatch::sample::maps::cached_fixed>> maps;
   {
     auto timer = profiler.busy("map");
     for (const frame& f : frames)
       if (!maps.contains({f.width, f.height}))
-        maps.try_emplace({f.width, f.height}, vbatch::make_e2p_map<vbatch::maps::cached_fixed>(cameras, f.width, f.height, exec));
+        maps.try_emplace({f.width, f.height}, vbatch::sample::make_e2p_map<vbatch::sample::maps::cached_fixed>(cameras, f.width, f.height, exec));
   }
   profiler.count("map", maps.size());
 
-  std::vector<vbatch::load_item> items;
+  std::vector<vbatch::pipeline::load_item> items;
   for (const frame& f : frames) items.push_back({f.path, f.width, f.height, 3});
-  vbatch::image_loader<> loader(std::move(items), {.workers = o.decode_workers > 0 ? o.decode_workers : threads,
-                                                   .prefetch = 2,
-                                                   .batch = o.batch,
-                                                   .channels = 3,
-                                                   .profiler = &profiler,
-                                                   .stage_name = "load"});
-  vbatch::image_writer<> writer({.workers = o.encode_workers > 0 ? o.encode_workers : threads,
-                                 .save = {o.quality},
-                                 .profiler = &profiler});  // as "encode" and "write" (I/O)
+  pl::image_loader<> loader(std::move(items), {.workers = o.decode_workers,
+                                               .batch = o.batch,
+                                               .channels = 3,
+                                               .budget = &budget,
+                                               .stage_name = "load"});
+  pl::image_writer<> writer({.workers = o.encode_workers, .save = {o.quality}, .budget = &budget});
   // Buffers are recycled (no page faults per batch); the limits bound the batches in flight.
-  pl::buffer_pool<u8> views_pool(4), masks_pool(4);
-  // The pipeline counts a stage's whole call as busy; time blocked on a later stage (no free
-  // buffer, the writer's queue full) is back-pressure, so it is moved to "waiting" afterwards.
-  double remap_blocked = 0, segment_blocked = 0;
+  vbatch::buffer_pool<u8> views_pool(4), masks_pool(4);
   std::int64_t segmented = 0, dilated = 0;
   outcome result;
-  const auto blocked = [](double& total, auto&& call) {
-    const auto t0 = std::chrono::steady_clock::now();
-    auto r = call();
-    total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return r;
-  };
 
-  const auto remap = [&](vbatch::loaded_batch in) {
+  const auto remap = [&](vbatch::pipeline::loaded_batch in) {
     const batch_view<const u8> src = in.images;  // (B,Hs,Ws,3)
     work_item w{in.first, nullptr, nullptr};
-    w.views = blocked(remap_blocked, [&] { return views_pool.acquire({src.n * per_frame, view_h, view_w, 3}); });
-    vbatch::e2p(exec, src, maps.at({src.w, src.h}), w.views->view());  // every camera of every frame at once
+    w.views = pl::blocked([&] { return views_pool.acquire({src.n * per_frame, view_h, view_w, 3}); });
+    vbatch::sample::e2p(exec, src, maps.at({src.w, src.h}), w.views->view());  // every camera of every frame at once
     profiler.count("remap", 0, std::uint64_t(w.views->shape().n) * view_w * view_h);
     return w;  // `in` goes out of scope: the frames' buffer returns to the loader
   };
@@ -342,7 +316,7 @@ outcome process(const options& o, const std::vector<frame>& frames, const vbatch
   vbatch::batch::backoff model_batches{vbatch::batch::fixed(std::size_t(o.model_batch))};
   const auto segment = [&](work_item w) {
     const int n = w.views->shape().n;
-    w.masks = blocked(segment_blocked, [&] { return masks_pool.acquire({n, view_h, view_w, 1}); });
+    w.masks = pl::blocked([&] { return masks_pool.acquire({n, view_h, view_w, 1}); });
     const batch_view<const u8> views = w.views->view();
     const batch_view<u8> masks = w.masks->view();
     std::vector<int> slots(static_cast<std::size_t>(n));
@@ -362,34 +336,25 @@ outcome process(const options& o, const std::vector<frame>& frames, const vbatch
   };
 
   // The writer's workers encode; submit() only queues (and waits while the queue is full).
-  const auto save = [&](work_item w) {
+  const auto save = [&](work_item w, std::size_t item) {
     for (int i = 0; i < w.views->shape().n; ++i) {
       const long long id = frames[w.first + std::size_t(i / per_frame)].id;
-      writer.submit(views_dir / output_name(id, i % per_frame, o.format), w.views->view().image(i), w.views);
-      writer.submit(masks_dir / output_name(id, i % per_frame, "png"), w.masks->view().image(i), w.masks);
+      writer.submit(views_dir / output_name(id, i % per_frame, o.format), w.views->view().image(i), w.views, std::nullopt, item);
+      writer.submit(masks_dir / output_name(id, i % per_frame, "png"), w.masks->view().image(i), w.masks, std::nullopt, item);
     }
     result.views += std::size_t(w.views->shape().n);
   };
 
+  // One run: the loader is the source, the writer a part behind "save"; everything queued before
+  // a failure is written (complete files only), then the first error by item.
   pl::options po;
   po.profiler = &profiler;
-  po.source_name = "";  // the loader reports its own time as "load"
+  po.source_name = "load";
+  po.parts = {pl::attach(writer)};
   const std::size_t batches = loader.batch_count();
-  const pl::report r = pl::run(po, pl::generate([&] { return loader.next(); }, batches), pl::stage("remap", remap, {.queue = 1}),
-                               pl::stage("segment", segment, {.queue = 1}), pl::stage("dilate", dilate, {.queue = 1}),
-                               pl::stage("save", save, {.queue = 1, .kind = kind::io}));
-  // Everything queued before a failure is written (complete files only); then the first error.
-  const vbatch::writer_report written = writer.close();
-  loader.close();
+  const pl::report r = pl::run(po, loader, pl::stage("remap", remap, {.queue = 0}), pl::stage("segment", segment, {.queue = 1}),
+                               pl::stage("dilate", dilate, {.queue = 1}), pl::stage("save", save, {.queue = 1, .kind = kind::io}));
   if (!r.failures.empty()) r.rethrow();
-  writer.throw_if_failed();
-
-  // Back-pressure moves from busy to waiting (see above); in "save" it is the time submit()
-  // waited for room in the writer's queue.
-  for (const auto& [name, k, seconds] : {std::tuple{"remap", kind::compute, remap_blocked},
-                                         {"segment", kind::compute, segment_blocked},
-                                         {"save", kind::io, written.producer_wait_seconds}})
-    profiler.add(name, k, -seconds, seconds);
 
   result.report = profiler.report();
   result.frames = frames.size();
@@ -481,14 +446,14 @@ int run(options o) {
   // 1. Arguments.
   if (o.inputs.empty() && o.demo == 0) usage("no inputs: give frames or directories of frames, or --demo to try synthetic ones");
   if (o.demo > 0) parse_size(o.demo_size, "--demo-size");
-  const vbatch::rig cameras = make_rig(o);
+  const vbatch::sample::rig cameras = make_rig(o);
   threshold_segmenter segmenter = parse_segmenter(o.segmenter, o.threads);
 
   // 2. Inputs: they exist, have distinct frame ids, and their headers show images within limits.
   std::vector<frame> frames;
   if (o.demo == 0) frames = read_frames(collect_images(o.inputs));
   for (const frame& f : frames) {
-    const vbatch::status s = vbatch::can_make_e2p_map<vbatch::maps::cached_fixed>(cameras, f.width, f.height);
+    const vbatch::status s = vbatch::sample::can_make_e2p_map<vbatch::sample::maps::cached_fixed>(cameras, f.width, f.height);
     if (!s) fail("{}: {}", f.path.string(), s.message);
   }
 
@@ -511,8 +476,8 @@ int run(options o) {
   }
   const outcome out = process(o, frames, cameras, segmenter);
   const std::string json_text = report_json(o, out, segmenter.describe()), svg = report_svg(out);
-  vbatch::write_file_atomically(o.json_path, json_text.data(), json_text.size());
-  vbatch::write_file_atomically(o.chart_path, svg.data(), svg.size());
+  vbatch::io::write_file_atomically(o.json_path, json_text.data(), json_text.size());
+  vbatch::io::write_file_atomically(o.chart_path, svg.data(), svg.size());
 
   if (!o.quiet) {
     fmt::print("{} frames -> {} views {}x{} ({}, fov {:g}) -> masks ({}; a stand-in, not a model) -> dilate {}\n\n", out.frames,
@@ -551,7 +516,7 @@ int main(int argc, char** argv) {
       ->excludes(inputs);
   app.add_option("--demo-size", o.demo_size, "Size of the synthetic frames WxH")->capture_default_str();
   app.add_option("--rig", o.rig, "Cameras: ring:N, rings3:N (pitch -30/0/+30) or cube")->capture_default_str();
-  app.add_option("--size", o.size, "View size WxH")->capture_default_str();
+  app.add_option("--size", o.size, "View size WxH (or N for NxN)")->capture_default_str();
   app.add_option("--fov", o.fov, "Horizontal field of view of ring cameras, degrees")->capture_default_str();
   app.add_option("--pitch", o.pitch, "Pitch of a ring:N rig, degrees")->capture_default_str();
   app.add_option("--segmenter", o.segmenter,

@@ -6,12 +6,12 @@
 //   frames clip.mp4 --every 25 -o out/ --format png      # frames 0, 25, 50, ... to the end
 //   frames --demo -o demo_frames/                        # a generated clip, a few scattered frames
 //
-// Requests come in any order and may repeat; the access planner (vbatch::frame_plan) sorts them,
+// Requests come in any order and may repeat; the access planner (vbatch::io::frame_plan) sorts them,
 // reads each distinct frame once in a single sequential pass (ffmpeg piping raw frames, or the
 // files of a directory in natural order) and skips the frames nobody asked for (for a video,
 // ffmpeg's select filter drops them before they are converted and piped). A frame asked for
 // under several names is decoded once and written under each. Files are written by the
-// asynchronous writer (vbatch::image_writer), atomically: never a partial file under a final name.
+// asynchronous writer (vbatch::pipeline::image_writer), atomically: never a partial file under a final name.
 //
 // Everything that can be checked before decoding is: the request lists (a malformed line names
 // its file and line), the output names (no two frames under one name), the output directory, the
@@ -49,7 +49,7 @@
 
 #include "vbatch/io/frame_source.hpp"
 #include "vbatch/io/planner.hpp"
-#include "vbatch/io/writer.hpp"
+#include "vbatch/pipeline/writer.hpp"
 
 #include "../common/tool.hpp"
 
@@ -200,9 +200,9 @@ std::vector<request> read_request_file(const std::string& file, std::string_view
 // Requests into a plan. One name for two frames would make one overwrite the other: an error
 // naming both requests. The same frame under the same name twice is one file. Frames at or past
 // `cap` (--max-frames, 0: none) are left out of the plan and listed in `capped`.
-vbatch::frame_plan<std::string> make_plan(const std::vector<request>& requests, std::int64_t cap,
+vbatch::io::frame_plan<std::string> make_plan(const std::vector<request>& requests, std::int64_t cap,
                                           std::vector<std::int64_t>& capped) {
-  vbatch::frame_plan<std::string> plan;
+  vbatch::io::frame_plan<std::string> plan;
   std::map<std::string, const request*> by_name;
   for (const request& r : requests) {
     const auto [it, fresh] = by_name.try_emplace(r.name, &r);
@@ -261,7 +261,7 @@ class watched {
   watched(Source& s, progress& p, const std::size_t& extracted) : source_(s), progress_(p), extracted_(extracted) {}
   std::optional<std::int64_t> size() const { return source_.size(); }
   std::int64_t position() const { return source_.position(); }
-  std::optional<vbatch::frame_view> next() {
+  std::optional<vbatch::io::frame_view> next() {
     progress_.update(source_.position(), extracted_);
     return source_.next();
   }
@@ -284,14 +284,14 @@ class watched {
 };
 
 struct outcome {
-  vbatch::plan_report plan;
+  vbatch::io::plan_report plan;
   std::vector<std::int64_t> capped;  // requested frames at or past --max-frames, never read
-  vbatch::writer_report written;
+  vbatch::pipeline::writer_report written;
 };
 
 // One copy of the frame (its view is valid only until the next read), shared by every name it is
 // written under: the writer's workers encode from it while the pass reads on.
-void submit_all(vbatch::image_writer<>& writer, const fs::path& dir, const vbatch::frame_view& f,
+void submit_all(vbatch::pipeline::image_writer<>& writer, const fs::path& dir, const vbatch::io::frame_view& f,
                 std::span<const std::string> names) {
   const vbatch::batch_view<const vbatch::u8> src = f.pixels;  // (1,H,W,C)
   auto copy = std::make_shared<vbatch::batch_buffer<vbatch::u8>>(vbatch::batch_shape{1, src.h, src.w, src.c});
@@ -300,14 +300,14 @@ void submit_all(vbatch::image_writer<>& writer, const fs::path& dir, const vbatc
 }
 
 template <class Source>
-outcome extract(Source& source, const vbatch::frame_plan<std::string>& plan, std::vector<std::int64_t> capped, const options& o) {
-  vbatch::image_writer<> writer({.workers = o.encode_workers, .save = {.jpeg_quality = o.quality}});
+outcome extract(Source& source, const vbatch::io::frame_plan<std::string>& plan, std::vector<std::int64_t> capped, const options& o) {
+  vbatch::pipeline::image_writer<> writer({.workers = o.encode_workers, .save = {.jpeg_quality = o.quality}});
   progress bar(o.quiet, plan.last() + 1);
   std::size_t extracted = 0;
   watched<Source> src(source, bar, extracted);
   outcome r;
   r.capped = std::move(capped);
-  r.plan = plan.run(src, [&](const vbatch::frame_view& f, std::span<const std::string> names) {
+  r.plan = plan.run(src, [&](const vbatch::io::frame_view& f, std::span<const std::string> names) {
     submit_all(writer, o.out, f, names);
     ++extracted;
   });
@@ -318,13 +318,13 @@ outcome extract(Source& source, const vbatch::frame_plan<std::string>& plan, std
 // --every N: frames 0, N, 2N, ... to the end of the source (or --max-frames), named by index.
 template <class Source>
 outcome extract_every(Source& source, const options& o) {
-  vbatch::image_writer<> writer({.workers = o.encode_workers, .save = {.jpeg_quality = o.quality}});
+  vbatch::pipeline::image_writer<> writer({.workers = o.encode_workers, .save = {.jpeg_quality = o.quality}});
   progress bar(o.quiet, o.max_frames);
   std::size_t extracted = 0;
   watched<Source> src(source, bar, extracted);
   outcome r;
   while (o.max_frames == 0 || src.position() < o.max_frames) {
-    const std::optional<vbatch::frame_view> f = src.next();
+    const std::optional<vbatch::io::frame_view> f = src.next();
     if (!f) break;
     ++r.plan.frames_read;
     const std::string name = default_name(f->index, o.format);
@@ -362,7 +362,7 @@ struct temp_dir {
 void make_demo_clip(const fs::path& clip) {
   // The library's child process runs ffmpeg from an argument vector (no shell); a missing ffmpeg
   // is an error that says how to install it.
-  vbatch::detail::child_process ffmpeg({"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+  vbatch::io::detail::child_process ffmpeg({"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
                                         "testsrc=size=320x240:rate=25", "-frames:v", "50", "-c:v", "ffv1", clip.string()});
   char buf[4096];
   while (ffmpeg.read_exactly(buf, sizeof buf) > 0) {
@@ -397,7 +397,7 @@ int run(options o) {
     o.input = (demo_dir->path / "demo.mkv").string();
     make_demo_clip(o.input);
     const fs::path list = demo_dir->path / "requests.txt";
-    vbatch::write_file_atomically(list, demo_requests.data(), demo_requests.size());
+    vbatch::io::write_file_atomically(list, demo_requests.data(), demo_requests.size());
     o.request_files.push_back(list.string());
     if (!o.quiet) fmt::print("demo: a clip of 50 frames of ffmpeg's testsrc (320x240, 25 fps); the requests:\n{}", demo_requests);
   }
@@ -411,17 +411,17 @@ int run(options o) {
   for (const std::int64_t f : o.frames) requests.push_back({f, default_name(f, o.format), fmt::format("--frame {}", f)});
   const std::string source_name = o.demo ? "the demo clip" : o.input;  // not its temporary path
   std::vector<std::int64_t> capped;
-  const vbatch::frame_plan<std::string> plan = make_plan(requests, o.max_frames, capped);
+  const vbatch::io::frame_plan<std::string> plan = make_plan(requests, o.max_frames, capped);
 
   // The source is opened before the output directory is made, so a missing or unreadable input
   // (or a missing ffmpeg) leaves nothing behind.
   std::error_code ec;
   const fs::file_status st = fs::status(o.input, ec);
   if (!fs::exists(st)) fail("{}: no such file or directory", o.input);
-  std::optional<vbatch::image_sequence<>> sequence;
-  std::optional<vbatch::raw_video> video;
+  std::optional<vbatch::io::image_sequence<>> sequence;
+  std::optional<vbatch::io::raw_video> video;
   if (fs::is_directory(st)) {
-    sequence.emplace(vbatch::image_sequence<>::from_directory(o.input));
+    sequence.emplace(vbatch::io::image_sequence<>::from_directory(o.input));
     if (sequence->size() == 0) fail("{}: no .jpg, .jpeg or .png files in this directory", o.input);
   } else {
     // The decoder stops by itself after the last frame needed (at least one frame, so that a plan
@@ -429,10 +429,10 @@ int run(options o) {
     // With requests, ffmpeg passes only the requested frames (it drops the others before
     // converting them) and stops after the last one.
     if (o.every > 0)
-      video.emplace(o.input, vbatch::video_options{.max_frames = o.max_frames});
+      video.emplace(o.input, vbatch::io::video_options{.max_frames = o.max_frames});
     else
       video.emplace(o.input,
-                    vbatch::video_options{.max_frames = std::max<std::int64_t>(plan.last() + 1, 1), .frames = plan.selection()});
+                    vbatch::io::video_options{.max_frames = std::max<std::int64_t>(plan.last() + 1, 1), .frames = plan.selection()});
   }
   vbatch_tools::check_output_dir(o.out, "frames");
 

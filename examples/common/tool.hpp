@@ -135,7 +135,7 @@ inline std::vector<std::filesystem::path> collect_images(const std::vector<std::
     const fs::file_status st = fs::status(input, ec);
     if (!fs::exists(st)) fail("{}: no such file or directory", input.string());
     if (fs::is_directory(st)) {
-      const std::vector<fs::path> found = vbatch::list_images(input);
+      const std::vector<fs::path> found = vbatch::io::list_images(input);
       if (found.empty()) fail("{}: no .jpg, .jpeg or .png files in this directory", input.string());
       files.insert(files.end(), found.begin(), found.end());
     } else if (fs::is_regular_file(st)) {

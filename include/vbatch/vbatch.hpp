@@ -1,8 +1,12 @@
 #pragma once
 // vbatch: batched image pipelines on CPUs and NVIDIA GPUs. This umbrella header includes every
-// module that needs nothing beyond fmt; include vbatch/io/image_io.hpp (link vbatch::io) for files
-// and vbatch/core/cuda/*.hpp under nvcc for the CUDA backend.
+// module that needs only the C++ standard library (link vbatch::vbatch). On their own:
+// vbatch/io/*.hpp (image and video files; link vbatch::io), vbatch/core/mdspan.hpp (CCCL), and
+// the CUDA layer, vbatch/*/cuda/*.hpp (nvcc). docs/architecture.md shows how the modules stack.
 
+#include "vbatch/batch/for_each_batch.hpp"
+#include "vbatch/batch/partition.hpp"
+#include "vbatch/batch/policy.hpp"
 #include "vbatch/boxes/assignment.hpp"
 #include "vbatch/boxes/box.hpp"
 #include "vbatch/boxes/mot.hpp"
@@ -11,13 +15,25 @@
 #include "vbatch/boxes/synthetic.hpp"
 #include "vbatch/boxes/tracker.hpp"
 #include "vbatch/core/buffer.hpp"
+#include "vbatch/core/buffer_pool.hpp"
 #include "vbatch/core/config.hpp"
 #include "vbatch/core/element.hpp"
 #include "vbatch/core/error.hpp"
 #include "vbatch/core/executor.hpp"
+#include "vbatch/core/file.hpp"
+#include "vbatch/core/memory.hpp"
+#include "vbatch/core/queue.hpp"
+#include "vbatch/core/threads.hpp"
 #include "vbatch/core/view.hpp"
+#include "vbatch/morph/element.hpp"
+#include "vbatch/morph/kernels.hpp"
 #include "vbatch/morph/mask.hpp"
 #include "vbatch/morph/morphology.hpp"
+#include "vbatch/morph/plan.hpp"
+#include "vbatch/pipeline/pipeline.hpp"
+#include "vbatch/profile/profiler.hpp"
+#include "vbatch/profile/report.hpp"
+#include "vbatch/profile/sweep.hpp"
 #include "vbatch/sample/camera.hpp"
 #include "vbatch/sample/cube.hpp"
 #include "vbatch/sample/e2p.hpp"
@@ -26,4 +42,5 @@
 #include "vbatch/sample/map.hpp"
 #include "vbatch/sample/projection.hpp"
 #include "vbatch/sample/remap.hpp"
+#include "vbatch/sample/rig_spec.hpp"
 #include "vbatch/sample/synthetic.hpp"

@@ -9,7 +9,7 @@
 
 #include "test_util.hpp"
 #include "vbatch/batch/for_each_batch.hpp"
-#include "vbatch/batch/memory.hpp"
+#include "vbatch/core/memory.hpp"
 #include "vbatch/sample/e2p.hpp"
 
 namespace {
@@ -78,8 +78,8 @@ using limited_memory = vb::tracked_memory<vb::host_memory, limited>;
 
 std::vector<vb::u8> split_frames(const std::vector<vb::batch_buffer<vb::u8>>& frames, batch::backoff<batch::fixed>& policy,
                                  std::vector<int>& processed) {
-  const vb::rig rig = vb::ring_rig(4, 10, 48, 32, 90);
-  const auto map = vb::make_e2p_map<vb::maps::cached_fixed>(rig, 256, 128);
+  const vb::sample::rig rig = vb::sample::ring_rig(4, 10, 48, 32, 90);
+  const auto map = vb::sample::make_e2p_map<vb::sample::maps::cached_fixed>(rig, 256, 128);
   const std::size_t view_bytes = 4 * 32 * 48 * 3;
   std::vector<vb::u8> out(frames.size() * view_bytes);
   std::vector<int> indices(frames.size());
@@ -89,7 +89,7 @@ std::vector<vb::u8> split_frames(const std::vector<vb::batch_buffer<vb::u8>>& fr
     vb::batch_buffer<vb::u8, limited_memory> src({n, 128, 256, 3});      // (B,128,256,3)
     vb::batch_buffer<vb::u8, limited_memory> views({n * 4, 32, 48, 3});  // (B*4,32,48,3)
     for (int i = 0; i < n; ++i) std::copy_n(frames[b[i]].data(), frames[b[i]].shape().elements(), src.view().pixel(i, 0, 0));
-    vb::e2p(vb::cpu_par{2}, src.view(), map, views.view());
+    vb::sample::e2p(vb::cpu_par{2}, src.view(), map, views.view());
     std::copy_n(views.data(), views.shape().elements(), out.data() + first * view_bytes);  // results only once done
     for (int i : b) processed[i] += 1;
   });

@@ -69,7 +69,7 @@ objective brute_force(const matrix& m, float gate) {
   return best;
 }
 
-::testing::AssertionResult valid(const matrix& m, const vb::assignment& a, float gate) {
+::testing::AssertionResult valid(const matrix& m, const vb::boxes::assignment& a, float gate) {
   if (a.rows() != m.rows || a.cols() != m.cols) return ::testing::AssertionFailure() << "wrong sizes";
   int pairs = 0;
   double cost = 0;
@@ -109,7 +109,7 @@ TEST(Assign, OptimalEqualsBruteForceOnSmallRandomMatrices) {
         const double forbidden = trial % 4 == 0 ? 0.0 : 0.3;
         const matrix m = random_matrix(rows, cols, rng, forbidden, ties);
         for (const float gate : {inf, 0.6f, 0.25f}) {
-          const vb::assignment a = vb::assign_optimal(m.costs, rows, cols, gate);
+          const vb::boxes::assignment a = vb::boxes::assign_optimal(m.costs, rows, cols, gate);
           ASSERT_TRUE(valid(m, a, gate)) << rows << "x" << cols << " trial " << trial << " gate " << gate;
           const objective got = score(m, a.row_to_col, gate), want = brute_force(m, gate);
           if (std::isinf(gate)) {
@@ -125,7 +125,7 @@ TEST(Assign, OptimalEqualsBruteForceOnSmallRandomMatrices) {
 TEST(Assign, ClassicSquareExample) {
   // min over permutations of [[4,1,3],[2,0,5],[3,2,2]]: 1 + 2 + 2 = 5 (rows 0-1, 1-0, 2-2).
   const std::vector<float> c{4, 1, 3, 2, 0, 5, 3, 2, 2};
-  const vb::assignment a = vb::assign_optimal(c, 3, 3);
+  const vb::boxes::assignment a = vb::boxes::assign_optimal(c, 3, 3);
   EXPECT_EQ(a.row_to_col, (std::vector<int>{1, 0, 2}));
   EXPECT_EQ(a.cost, 5.0);
   EXPECT_EQ(a.pairs, 3);
@@ -134,12 +134,12 @@ TEST(Assign, ClassicSquareExample) {
 TEST(Assign, RectangularMatricesAssignTheSmallerSide) {
   // 2 rows, 4 columns: each row takes its cheapest distinct column.
   const std::vector<float> wide{9, 1, 8, 7, 9, 2, 8, 1};
-  const vb::assignment a = vb::assign_optimal(wide, 2, 4);
+  const vb::boxes::assignment a = vb::boxes::assign_optimal(wide, 2, 4);
   EXPECT_EQ(a.row_to_col, (std::vector<int>{1, 3}));
   EXPECT_EQ(a.col_to_row, (std::vector<int>{-1, 0, -1, 1}));
   // The transpose: 4 rows, 2 columns.
   const std::vector<float> tall{9, 9, 1, 2, 8, 8, 7, 1};
-  const vb::assignment b = vb::assign_optimal(tall, 4, 2);
+  const vb::boxes::assignment b = vb::boxes::assign_optimal(tall, 4, 2);
   EXPECT_EQ(b.row_to_col, (std::vector<int>{-1, 0, -1, 1}));
   EXPECT_EQ(b.cost, 2.0);
 }
@@ -147,33 +147,33 @@ TEST(Assign, RectangularMatricesAssignTheSmallerSide) {
 TEST(Assign, TheGateLeavesExpensivePairsUnassigned) {
   // Without a gate both rows are assigned (1 + 9); with max_cost 5 the (1, 1) pair is refused.
   const std::vector<float> c{1, 9, 9, 9};
-  EXPECT_EQ(vb::assign_optimal(c, 2, 2).pairs, 2);
-  const vb::assignment g = vb::assign_optimal(c, 2, 2, 5.0f);
+  EXPECT_EQ(vb::boxes::assign_optimal(c, 2, 2).pairs, 2);
+  const vb::boxes::assignment g = vb::boxes::assign_optimal(c, 2, 2, 5.0f);
   EXPECT_EQ(g.row_to_col, (std::vector<int>{0, -1}));
   EXPECT_EQ(g.cost, 1.0);
   // The gate prefers one good pair to two mediocre ones: (0.1) beats (0.55 + 0.55) under max_cost 0.6,
   // while without a gate two pairs win.
   const std::vector<float> d{0.1f, 0.55f, 0.55f, inf};
-  EXPECT_EQ(vb::assign_optimal(d, 2, 2, 0.6f).row_to_col, (std::vector<int>{0, -1}));
-  EXPECT_EQ(vb::assign_optimal(d, 2, 2).row_to_col, (std::vector<int>{1, 0}));
+  EXPECT_EQ(vb::boxes::assign_optimal(d, 2, 2, 0.6f).row_to_col, (std::vector<int>{0, -1}));
+  EXPECT_EQ(vb::boxes::assign_optimal(d, 2, 2).row_to_col, (std::vector<int>{1, 0}));
   // Nothing allowed: nothing assigned.
-  EXPECT_EQ(vb::assign_optimal(c, 2, 2, 0.5f).pairs, 0);
+  EXPECT_EQ(vb::boxes::assign_optimal(c, 2, 2, 0.5f).pairs, 0);
 }
 
 TEST(Assign, GreedyTakesCheapestPairsFirst) {
   // Greedy takes (0,0) = 1 first and is left with (1,1) = 9: total 10, where optimal finds 2 + 2.
   const std::vector<float> c{1, 2, 2, 9};
-  const vb::assignment g = vb::assign_greedy(c, 2, 2);
+  const vb::boxes::assignment g = vb::boxes::assign_greedy(c, 2, 2);
   EXPECT_EQ(g.row_to_col, (std::vector<int>{0, 1}));
   EXPECT_EQ(g.cost, 10.0);
-  EXPECT_EQ(vb::assign_optimal(c, 2, 2).cost, 4.0);
+  EXPECT_EQ(vb::boxes::assign_optimal(c, 2, 2).cost, 4.0);
   // Ties: lower row, then lower column.
   const std::vector<float> t{1, 1, 1, 1};
-  EXPECT_EQ(vb::assign_greedy(t, 2, 2).row_to_col, (std::vector<int>{0, 1}));
+  EXPECT_EQ(vb::boxes::assign_greedy(t, 2, 2).row_to_col, (std::vector<int>{0, 1}));
   // The gate and forbidden pairs.
   const std::vector<float> f{NAN, 3, 0.5f, inf};
-  EXPECT_EQ(vb::assign_greedy(f, 2, 2, 1.0f).row_to_col, (std::vector<int>{-1, 0}));
-  EXPECT_EQ(vb::assign_greedy(f, 2, 2).row_to_col, (std::vector<int>{1, 0}));
+  EXPECT_EQ(vb::boxes::assign_greedy(f, 2, 2, 1.0f).row_to_col, (std::vector<int>{-1, 0}));
+  EXPECT_EQ(vb::boxes::assign_greedy(f, 2, 2).row_to_col, (std::vector<int>{1, 0}));
 }
 
 TEST(Assign, GreedyIsValidAndNeverBetterThanOptimal) {
@@ -182,7 +182,7 @@ TEST(Assign, GreedyIsValidAndNeverBetterThanOptimal) {
     const int rows = 1 + trial % 6, cols = 1 + (trial / 6) % 6;
     const matrix m = random_matrix(rows, cols, rng, 0.2, trial % 2 == 0);
     const float gate = trial % 3 == 0 ? inf : 0.7f;
-    const vb::assignment g = vb::assign_greedy(m.costs, rows, cols, gate), o = vb::assign_optimal(m.costs, rows, cols, gate);
+    const vb::boxes::assignment g = vb::boxes::assign_greedy(m.costs, rows, cols, gate), o = vb::boxes::assign_optimal(m.costs, rows, cols, gate);
     ASSERT_TRUE(valid(m, g, gate));
     ASSERT_FALSE(better(score(m, g.row_to_col, gate), score(m, o.row_to_col, gate), !std::isinf(gate))) << trial;
   }
@@ -191,7 +191,7 @@ TEST(Assign, GreedyIsValidAndNeverBetterThanOptimal) {
 TEST(Assign, LargerMatricesStayValidAndDeterministic) {
   std::mt19937 rng(3);
   const matrix m = random_matrix(120, 150, rng, 0.5, false);
-  const vb::assignment a = vb::assign_optimal(m.costs, 120, 150, 0.8f), b = vb::assign_optimal(m.costs, 120, 150, 0.8f);
+  const vb::boxes::assignment a = vb::boxes::assign_optimal(m.costs, 120, 150, 0.8f), b = vb::boxes::assign_optimal(m.costs, 120, 150, 0.8f);
   EXPECT_TRUE(valid(m, a, 0.8f));
   EXPECT_EQ(a.row_to_col, b.row_to_col);
   EXPECT_GT(a.pairs, 90);
@@ -202,20 +202,20 @@ TEST(Assign, StridedCostViews) {
   std::vector<float> storage{0, 5, 0, 1, 0, 7, 0, 2, 0, 6, 0, 9};
   vb::batch_view<const float> v = vb::batch_view<const float>::dense(storage.data(), {1, 2, 3, 2});
   v.data += 1, v.c = 1;
-  const vb::assignment a = vb::assign_optimal(v);
+  const vb::boxes::assignment a = vb::boxes::assign_optimal(v);
   EXPECT_EQ(a.row_to_col, (std::vector<int>{1, 0}));  // 1 + 2 = 3 beats 5 + 6 or any other
   EXPECT_EQ(a.cost, 3.0);
 }
 
 TEST(Assign, ChecksNameTheProblem) {
   const std::vector<float> c{1, 2, 3, 4};
-  EXPECT_TRUE(throws_error([&] { vb::assign_optimal(c, 3, 2); }, vb::errc::invalid_argument, {"4 costs for a 3 x 2 matrix"}));
-  EXPECT_TRUE(throws_error([&] { vb::assign_optimal(c, 2, 2, NAN); }, vb::errc::invalid_argument, {"max_cost is NaN"}));
+  EXPECT_TRUE(throws_error([&] { vb::boxes::assign_optimal(c, 3, 2); }, vb::errc::invalid_argument, {"4 costs for a 3 x 2 matrix"}));
+  EXPECT_TRUE(throws_error([&] { vb::boxes::assign_optimal(c, 2, 2, NAN); }, vb::errc::invalid_argument, {"max_cost is NaN"}));
   const std::vector<float> minus{1, -inf, 3, 4};
-  EXPECT_TRUE(throws_error([&] { vb::assign_greedy(minus, 2, 2); }, vb::errc::invalid_argument, {"cost (0, 1) is -inf"}));
+  EXPECT_TRUE(throws_error([&] { vb::boxes::assign_greedy(minus, 2, 2); }, vb::errc::invalid_argument, {"cost (0, 1) is -inf"}));
   EXPECT_TRUE(throws_error(
       [&] {
-        vb::assign_optimal(vb::batch_view<const float>::dense(c.data(), {2, 1, 2, 1}));
+        vb::boxes::assign_optimal(vb::batch_view<const float>::dense(c.data(), {2, 1, 2, 1}));
       },
       vb::errc::invalid_argument, {"one R x C matrix"}));
 }

@@ -13,34 +13,34 @@
 namespace {
 
 namespace vb = vbatch;
-using vb::box_xyxy;
+using vb::boxes::box_xyxy;
 
 TEST(BoxTypes, ConversionsRoundTripExactlyOnRepresentableValues) {
-  const vb::box_xywh w{10, 20, 30, 40};
-  const box_xyxy c = vb::to_xyxy(w);
+  const vb::boxes::box_xywh w{10, 20, 30, 40};
+  const box_xyxy c = vb::boxes::to_xyxy(w);
   EXPECT_EQ(c, (box_xyxy{10, 20, 40, 60}));
-  EXPECT_EQ(vb::to_xywh(c), w);
-  const vb::box_cxcywh m = vb::to_cxcywh(c);
-  EXPECT_EQ(m, (vb::box_cxcywh{25, 40, 30, 40}));
-  EXPECT_EQ(vb::to_xyxy(m), c);
-  EXPECT_EQ(vb::to_xywh(m), w);
-  EXPECT_EQ(vb::to_cxcywh(w), m);
-  EXPECT_EQ(vb::to_xyxy(c), c);
+  EXPECT_EQ(vb::boxes::to_xywh(c), w);
+  const vb::boxes::box_cxcywh m = vb::boxes::to_cxcywh(c);
+  EXPECT_EQ(m, (vb::boxes::box_cxcywh{25, 40, 30, 40}));
+  EXPECT_EQ(vb::boxes::to_xyxy(m), c);
+  EXPECT_EQ(vb::boxes::to_xywh(m), w);
+  EXPECT_EQ(vb::boxes::to_cxcywh(w), m);
+  EXPECT_EQ(vb::boxes::to_xyxy(c), c);
 }
 
 TEST(BoxTypes, AreaWidthHeightAndEmptiness) {
-  EXPECT_EQ(vb::area(box_xyxy{0, 0, 4, 2.5f}), 10.0f);
-  EXPECT_EQ(vb::width(box_xyxy{1, 0, 4, 2}), 3.0f);
-  EXPECT_EQ(vb::height(box_xyxy{1, 0, 4, 2}), 2.0f);
+  EXPECT_EQ(vb::boxes::area(box_xyxy{0, 0, 4, 2.5f}), 10.0f);
+  EXPECT_EQ(vb::boxes::width(box_xyxy{1, 0, 4, 2}), 3.0f);
+  EXPECT_EQ(vb::boxes::height(box_xyxy{1, 0, 4, 2}), 2.0f);
   // Inverted or degenerate boxes are empty: area 0, never negative.
-  EXPECT_EQ(vb::area(box_xyxy{4, 0, 1, 2}), 0.0f);
-  EXPECT_EQ(vb::area(box_xyxy{0, 0, 5, 0}), 0.0f);
-  EXPECT_TRUE(vb::is_empty(box_xyxy{0, 0, 5, 0}));
-  EXPECT_TRUE(vb::is_empty(box_xyxy{4, 0, 1, 2}));
-  EXPECT_FALSE(vb::is_empty(box_xyxy{0, 0, 1, 1}));
-  EXPECT_TRUE(vb::is_finite(box_xyxy{0, 0, 1, 1}));
-  EXPECT_FALSE(vb::is_finite(box_xyxy{0, NAN, 1, 1}));
-  EXPECT_FALSE(vb::is_finite(box_xyxy{0, 0, INFINITY, 1}));
+  EXPECT_EQ(vb::boxes::area(box_xyxy{4, 0, 1, 2}), 0.0f);
+  EXPECT_EQ(vb::boxes::area(box_xyxy{0, 0, 5, 0}), 0.0f);
+  EXPECT_TRUE(vb::boxes::is_empty(box_xyxy{0, 0, 5, 0}));
+  EXPECT_TRUE(vb::boxes::is_empty(box_xyxy{4, 0, 1, 2}));
+  EXPECT_FALSE(vb::boxes::is_empty(box_xyxy{0, 0, 1, 1}));
+  EXPECT_TRUE(vb::boxes::is_finite(box_xyxy{0, 0, 1, 1}));
+  EXPECT_FALSE(vb::boxes::is_finite(box_xyxy{0, NAN, 1, 1}));
+  EXPECT_FALSE(vb::boxes::is_finite(box_xyxy{0, 0, INFINITY, 1}));
 }
 
 struct iou_case {
@@ -72,28 +72,28 @@ const iou_case cases[] = {
 TEST(Iou, HandComputedCases) {
   for (const iou_case& c : cases) {
     SCOPED_TRACE(c.name);
-    EXPECT_NEAR(vb::iou(c.a, c.b), c.iou, 1e-7);
-    EXPECT_NEAR(vb::iou(c.b, c.a), c.iou, 1e-7);
+    EXPECT_NEAR(vb::boxes::iou(c.a, c.b), c.iou, 1e-7);
+    EXPECT_NEAR(vb::boxes::iou(c.b, c.a), c.iou, 1e-7);
   }
   // Exact where the arithmetic is exact.
-  EXPECT_EQ(vb::iou(box_xyxy{0, 0, 10, 10}, box_xyxy{0, 0, 10, 10}), 1.0f);
-  EXPECT_EQ(vb::iou(box_xyxy{0, 0, 10, 10}, box_xyxy{0, 0, 10, 5}), 0.5f);
-  EXPECT_EQ(vb::iou(box_xyxy{0, 0, 10, 10}, box_xyxy{10, 0, 20, 10}), 0.0f);
+  EXPECT_EQ(vb::boxes::iou(box_xyxy{0, 0, 10, 10}, box_xyxy{0, 0, 10, 10}), 1.0f);
+  EXPECT_EQ(vb::boxes::iou(box_xyxy{0, 0, 10, 10}, box_xyxy{0, 0, 10, 5}), 0.5f);
+  EXPECT_EQ(vb::boxes::iou(box_xyxy{0, 0, 10, 10}, box_xyxy{10, 0, 20, 10}), 0.0f);
 }
 
 TEST(Giou, HandComputedCases) {
   for (const iou_case& c : cases) {
     SCOPED_TRACE(c.name);
-    EXPECT_NEAR(vb::giou(c.a, c.b), c.giou, 1e-6);
-    EXPECT_NEAR(vb::giou(c.b, c.a), c.giou, 1e-6);
+    EXPECT_NEAR(vb::boxes::giou(c.a, c.b), c.giou, 1e-6);
+    EXPECT_NEAR(vb::boxes::giou(c.b, c.a), c.giou, 1e-6);
   }
   // Far apart, GIoU tends to -1.
-  EXPECT_LT(vb::giou(box_xyxy{0, 0, 1, 1}, box_xyxy{1000, 1000, 1001, 1001}), -0.99f);
+  EXPECT_LT(vb::boxes::giou(box_xyxy{0, 0, 1, 1}, box_xyxy{1000, 1000, 1001, 1001}), -0.99f);
 }
 
 TEST(Iou, OtherFormatsConvertFirst) {
-  EXPECT_NEAR(vb::iou(vb::box_xywh{0, 0, 10, 10}, vb::box_cxcywh{10, 5, 10, 10}), 50.0 / 150.0, 1e-7);
-  EXPECT_NEAR(vb::giou(vb::box_xywh{0, 0, 10, 10}, box_xyxy{5, 0, 15, 10}), 50.0 / 150.0, 1e-7);
+  EXPECT_NEAR(vb::boxes::iou(vb::boxes::box_xywh{0, 0, 10, 10}, vb::boxes::box_cxcywh{10, 5, 10, 10}), 50.0 / 150.0, 1e-7);
+  EXPECT_NEAR(vb::boxes::giou(vb::boxes::box_xywh{0, 0, 10, 10}, box_xyxy{5, 0, 15, 10}), 50.0 / 150.0, 1e-7);
 }
 
 // Random boxes, coordinates on a 1/64 grid when `grid`: then sums and differences of coordinates
@@ -126,7 +126,7 @@ TEST(Iou, PropertiesOnRandomBoxes) {
   double worst = 0;
   for (const box_xyxy& p : a)
     for (const box_xyxy& q : b) {
-      const float v = vb::iou(p, q), w = vb::iou(q, p);
+      const float v = vb::boxes::iou(p, q), w = vb::boxes::iou(q, p);
       ASSERT_EQ(std::memcmp(&v, &w, sizeof v), 0) << "symmetric bit for bit";
       ASSERT_GE(v, 0.0f);
       ASSERT_LE(v, 1.0f);
@@ -134,14 +134,14 @@ TEST(Iou, PropertiesOnRandomBoxes) {
       worst = std::max(worst, std::fabs(v - iou_double(p, q)));
       // Scaling both by a power of two is exact.
       const float s = 4.0f;
-      ASSERT_EQ(vb::iou(box_xyxy{s * p.x1, s * p.y1, s * p.x2, s * p.y2}, box_xyxy{s * q.x1, s * q.y1, s * q.x2, s * q.y2}), v);
-      const float g = vb::giou(p, q);
+      ASSERT_EQ(vb::boxes::iou(box_xyxy{s * p.x1, s * p.y1, s * p.x2, s * p.y2}, box_xyxy{s * q.x1, s * q.y1, s * q.x2, s * q.y2}), v);
+      const float g = vb::boxes::giou(p, q);
       ASSERT_LE(g, v + 1e-6f);
       ASSERT_GE(g, -1.0f);
     }
   for (const box_xyxy& p : a)
-    if (!vb::is_empty(p)) {
-      ASSERT_EQ(vb::iou(p, p), 1.0f);
+    if (!vb::boxes::is_empty(p)) {
+      ASSERT_EQ(vb::boxes::iou(p, p), 1.0f);
     }
   EXPECT_GT(overlapping, 1000) << "the random boxes should overlap often enough to test something";
   vbatch_test::record("iou_max_error_vs_double", worst);
@@ -158,9 +158,9 @@ TEST(Iou, InvariantUnderTranslatingBothBoxes) {
       for (const box_xyxy& q : b) {
         const box_xyxy pm{p.x1 + d[0], p.y1 + d[1], p.x2 + d[0], p.y2 + d[1]},
             qm{q.x1 + d[0], q.y1 + d[1], q.x2 + d[0], q.y2 + d[1]};
-        ASSERT_EQ(vb::iou(pm, qm), vb::iou(p, q));
-        ASSERT_EQ(vb::giou(pm, qm), vb::giou(p, q));
-        overlapping += vb::iou(p, q) > 0;
+        ASSERT_EQ(vb::boxes::iou(pm, qm), vb::boxes::iou(p, q));
+        ASSERT_EQ(vb::boxes::giou(pm, qm), vb::boxes::giou(p, q));
+        overlapping += vb::boxes::iou(p, q) > 0;
       }
   EXPECT_GT(overlapping, 500);
 }

@@ -24,7 +24,7 @@
 namespace {
 
 namespace vb = vbatch;
-using vb::box_xyxy;
+using vb::boxes::box_xyxy;
 
 struct problem {
   std::vector<box_xyxy> boxes;
@@ -72,7 +72,7 @@ std::vector<int> opencv_nms(const problem& p, float threshold, int top_k, bool i
 }
 
 // OpenCV's score_threshold 0 keeps scores > 0; vbatch's min_score keeps scores >= it.
-vb::nms_options options_like_opencv(float threshold, int top_k) {
+vb::boxes::nms_options options_like_opencv(float threshold, int top_k) {
   return {.iou_threshold = threshold, .min_score = std::nextafter(0.0f, 1.0f), .max_candidates = top_k};
 }
 
@@ -83,9 +83,9 @@ TEST(NmsOpenCv, IdenticalOnIntegerBoxesWithTiedScores) {
     for (const float t : {0.3f, 0.5f, 0.7f})
       for (const int top_k : {0, 50}) {
         const std::vector<int> want = opencv_nms(p, t, top_k, true);
-        ASSERT_EQ(vb::nms(p.boxes, p.scores, options_like_opencv(t, top_k)), want)
+        ASSERT_EQ(vb::boxes::nms(p.boxes, p.scores, options_like_opencv(t, top_k)), want)
             << "seed " << seed << " t " << t << " top_k " << top_k;
-        ASSERT_EQ(vb::nms(p.boxes, p.scores, options_like_opencv(t, top_k), vb::nms_schedule::bitmask{}), want);
+        ASSERT_EQ(vb::boxes::nms(p.boxes, p.scores, options_like_opencv(t, top_k), vb::boxes::nms_schedule::bitmask{}), want);
         ++compared, kept += static_cast<int>(want.size());
       }
   }
@@ -103,12 +103,12 @@ TEST(NmsOpenCv, IdenticalOnFloatBoxesAwayFromTheThreshold) {
       bool near = false;
       for (std::size_t a = 0; a < p.boxes.size() && !near; ++a)
         for (std::size_t b = a + 1; b < p.boxes.size() && !near; ++b)
-          near = std::fabs(vb::iou(p.boxes[a], p.boxes[b]) - t) < 1e-5f;
+          near = std::fabs(vb::boxes::iou(p.boxes[a], p.boxes[b]) - t) < 1e-5f;
       if (near) {
         ++skipped;
         continue;
       }
-      ASSERT_EQ(vb::nms(p.boxes, p.scores, options_like_opencv(t, 0)), opencv_nms(p, t, 0, false))
+      ASSERT_EQ(vb::boxes::nms(p.boxes, p.scores, options_like_opencv(t, 0)), opencv_nms(p, t, 0, false))
           << "seed " << seed << " t " << t;
       ++compared;
     }
@@ -123,14 +123,14 @@ TEST(NmsOpenCv, NoPlusOneInOpenCvsIou) {
   const problem p{{{0, 0, 10, 10}, {5, 0, 15, 10}}, {0.9f, 0.8f}};
   EXPECT_EQ(opencv_nms(p, 0.34f, 0, true).size(), 2u);  // a +1 convention would suppress at 0.34
   EXPECT_EQ(opencv_nms(p, 0.33f, 0, true).size(), 1u);
-  EXPECT_EQ(vb::nms(p.boxes, p.scores, {.iou_threshold = 0.34f}).size(), 2u);
-  EXPECT_EQ(vb::nms(p.boxes, p.scores, {.iou_threshold = 0.33f}).size(), 1u);
+  EXPECT_EQ(vb::boxes::nms(p.boxes, p.scores, {.iou_threshold = 0.34f}).size(), 2u);
+  EXPECT_EQ(vb::boxes::nms(p.boxes, p.scores, {.iou_threshold = 0.33f}).size(), 1u);
 }
 
 TEST(NmsOpenCv, EmptyBoxDuplicatesAreTheOneDifference) {
   const problem p{{{5, 5, 5, 5}, {5, 5, 5, 5}}, {0.9f, 0.8f}};
   EXPECT_EQ(opencv_nms(p, 0.5f, 0, false).size(), 1u) << "OpenCV: two empty boxes overlap fully";
-  EXPECT_EQ(vb::nms(p.boxes, p.scores, {.iou_threshold = 0.5f}).size(), 2u) << "vbatch: an empty box overlaps nothing";
+  EXPECT_EQ(vb::boxes::nms(p.boxes, p.scores, {.iou_threshold = 0.5f}).size(), 2u) << "vbatch: an empty box overlaps nothing";
 }
 
 }  // namespace

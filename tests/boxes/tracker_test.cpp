@@ -14,7 +14,7 @@
 namespace {
 
 namespace vb = vbatch;
-using vb::box_xyxy;
+using vb::boxes::box_xyxy;
 using vbatch_test::throws_error;
 
 struct truth_box {
@@ -29,15 +29,15 @@ struct run_result {
   int switches = 0, outputs = 0;
 };
 
-run_result run(const scene& s, const vb::tracker_options& o) {
-  vb::iou_tracker tracker(o);
-  vb::identity_switch_counter counter;
+run_result run(const scene& s, const vb::boxes::tracker_options& o) {
+  vb::boxes::iou_tracker tracker(o);
+  vb::boxes::identity_switch_counter counter;
   run_result r;
   for (std::size_t f = 0; f < s.size(); ++f) {
     std::vector<box_xyxy> boxes;
     for (const truth_box& t : s[f]) boxes.push_back(t.box);
     std::set<int> seen;
-    for (const vb::tracked_box& t : tracker.update(static_cast<int>(f) + 1, boxes)) {
+    for (const vb::boxes::tracked_box& t : tracker.update(static_cast<int>(f) + 1, boxes)) {
       EXPECT_TRUE(seen.insert(t.id).second) << "id " << t.id << " twice in frame " << f + 1;
       EXPECT_EQ(t.box, boxes[t.detection]);
       const int truth = s[f][t.detection].truth;
@@ -73,19 +73,19 @@ TEST(Tracker, AppearingAndDisappearingObjects) {
   // A is seen in frames 1-30, B in frames 20-50, far apart. A: id 1, reported 3-30; B: id 2 from
   // frame 22. A may miss max_age = 1 frame (31) and still be paired in frame 32; at frame 33 it is
   // retired, with its 30 observations.
-  vb::iou_tracker tracker({.min_hits = 3, .max_age = 1});
+  vb::boxes::iou_tracker tracker({.min_hits = 3, .max_age = 1});
   std::map<int, std::vector<int>> frames_of;
   for (int f = 1; f <= 50; ++f) {
     std::vector<box_xyxy> boxes;
     if (f <= 30) boxes.push_back(at(100, 100, 80, 80));
     if (f >= 20) boxes.push_back(at(600, 100, 80, 80));
-    for (const vb::tracked_box& t : tracker.update(f, boxes)) frames_of[t.id].push_back(f);
+    for (const vb::boxes::tracked_box& t : tracker.update(f, boxes)) frames_of[t.id].push_back(f);
     if (f == 32) {
       EXPECT_EQ(tracker.active().size(), 2u) << "A survives one missed frame";
     }
     if (f == 33) {
       EXPECT_EQ(tracker.active().size(), 1u) << "A is retired after max_age missed frames";
-      const std::vector<vb::track> done = tracker.take_finished();
+      const std::vector<vb::boxes::track> done = tracker.take_finished();
       ASSERT_EQ(done.size(), 1u);
       EXPECT_EQ(done[0].id, 1);
       EXPECT_EQ(done[0].first_frame, 1);
@@ -100,7 +100,7 @@ TEST(Tracker, AppearingAndDisappearingObjects) {
   EXPECT_EQ(frames_of[2].front(), 22);
   EXPECT_EQ(frames_of[2].back(), 50);
   tracker.finish();
-  const std::vector<vb::track> rest = tracker.take_finished();
+  const std::vector<vb::boxes::track> rest = tracker.take_finished();
   ASSERT_EQ(rest.size(), 1u);
   EXPECT_EQ(rest[0].history.size(), 31u);
   EXPECT_TRUE(tracker.active().empty());
@@ -147,7 +147,7 @@ TEST(Tracker, CrossingObjectsSwapWithoutMotionAndNotWithIt) {
   EXPECT_EQ(still.switches, 2);
   EXPECT_EQ(still.ids, (std::set<int>{1, 2}));
   // With constant velocity the predictions are exact (IoU 1 with the right detection), so nothing swaps.
-  const run_result moving = run(crossing(), {.motion = vb::motion_model::constant_velocity});
+  const run_result moving = run(crossing(), {.motion = vb::boxes::motion_model::constant_velocity});
   EXPECT_EQ(moving.switches, 0);
   EXPECT_EQ(moving.ids, (std::set<int>{1, 2}));
   EXPECT_EQ(moving.id_of.at(0).at(59), moving.id_of.at(0).at(3));
@@ -162,15 +162,15 @@ TEST(Tracker, ConstantVelocityCarriesATrackThroughAGap) {
   for (int f = 0; f < 30; ++f)
     if (f + 1 < 12 || f + 1 > 14) s[f] = {{at(20.0f * f, 50, 60, 60), 0}};
   EXPECT_EQ(run(s, {.max_age = 3}).switches, 1);
-  EXPECT_EQ(run(s, {.max_age = 3, .motion = vb::motion_model::constant_velocity}).switches, 0);
+  EXPECT_EQ(run(s, {.max_age = 3, .motion = vb::boxes::motion_model::constant_velocity}).switches, 0);
 }
 
 TEST(Tracker, SyntheticScenesScoreAsExpected) {
   // Objects bouncing around, 5% missed detections, false positives. With max_age 3 and the motion
   // model the tracker follows every object through its misses.
-  const vb::synthetic_scene sc = vb::make_synthetic_scene({.frames = 200, .objects = 12, .seed = 5});
+  const vb::boxes::synthetic_scene sc = vb::boxes::make_synthetic_scene({.frames = 200, .objects = 12, .seed = 5});
   // The same options and seed give the same scene.
-  const vb::synthetic_scene again = vb::make_synthetic_scene({.frames = 200, .objects = 12, .seed = 5});
+  const vb::boxes::synthetic_scene again = vb::boxes::make_synthetic_scene({.frames = 200, .objects = 12, .seed = 5});
   ASSERT_EQ(again.frames.size(), 200u);
   for (std::size_t f = 0; f < again.frames.size(); ++f) {
     ASSERT_EQ(again.frames[f].size(), sc.frames[f].size()) << "frame " << f;
@@ -183,9 +183,9 @@ TEST(Tracker, SyntheticScenesScoreAsExpected) {
   scene s(sc.frames.size());
   int detections = 0;
   for (std::size_t f = 0; f < sc.frames.size(); ++f)
-    for (const vb::synthetic_detection& d : sc.frames[f]) s[f].push_back({d.box, d.truth}), ++detections;
+    for (const vb::boxes::synthetic_detection& d : sc.frames[f]) s[f].push_back({d.box, d.truth}), ++detections;
   EXPECT_EQ(detections, sc.detections());
-  const run_result good = run(s, {.max_age = 3, .motion = vb::motion_model::constant_velocity});
+  const run_result good = run(s, {.max_age = 3, .motion = vb::boxes::motion_model::constant_velocity});
   const run_result sort_defaults = run(s, {});
   vbatch_test::record("synthetic_switches_velocity_max_age_3", good.switches);
   vbatch_test::record("synthetic_switches_sort_defaults", sort_defaults.switches);
@@ -202,7 +202,7 @@ TEST(Tracker, HistoryAndBestObservations) {
   const float scores[] = {0.3f, 0.9f, 0.5f, 0.9f, 0.1f};
   // Detections every other frame: each is paired (one missed frame is within max_age 1) but the
   // streak restarts at 1 every time, so min_hits 2 is never reached and nothing is finished.
-  vb::iou_tracker sparse({.min_hits = 2});
+  vb::boxes::iou_tracker sparse({.min_hits = 2});
   for (int f = 1; f <= 5; ++f)
     EXPECT_TRUE(
         sparse.update(2 * f, std::vector<box_xyxy>{at(10.0f + f, 10, 50, 50)}, std::vector<float>{scores[f - 1]}).empty());
@@ -212,27 +212,27 @@ TEST(Tracker, HistoryAndBestObservations) {
   sparse.finish();
   EXPECT_TRUE(sparse.take_finished().empty());
 
-  vb::iou_tracker dense({.min_hits = 2});
+  vb::boxes::iou_tracker dense({.min_hits = 2});
   for (int f = 1; f <= 5; ++f)
     dense.update(f, std::vector<box_xyxy>{at(10.0f + f, 10, 50, 50)}, std::vector<float>{scores[f - 1]});
   dense.finish();
-  const std::vector<vb::track> t = dense.take_finished();
+  const std::vector<vb::boxes::track> t = dense.take_finished();
   ASSERT_EQ(t.size(), 1u);
   EXPECT_EQ(t[0].history.size(), 5u);
   EXPECT_EQ(t[0].history[0].frame, 1);
-  const std::vector<vb::track_observation> best = vb::best_observations(t[0], 3);
+  const std::vector<vb::boxes::track_observation> best = vb::boxes::best_observations(t[0], 3);
   ASSERT_EQ(best.size(), 3u);
   EXPECT_EQ(best[0].frame, 2);  // 0.9, earlier of the two
   EXPECT_EQ(best[1].frame, 4);  // 0.9
   EXPECT_EQ(best[2].frame, 3);  // 0.5
-  EXPECT_EQ(vb::best_observations(t[0], 10).size(), 5u);
-  EXPECT_TRUE(vb::best_observations(t[0], 0).empty());
+  EXPECT_EQ(vb::boxes::best_observations(t[0], 10).size(), 5u);
+  EXPECT_TRUE(vb::boxes::best_observations(t[0], 0).empty());
   // By another score: the largest x (the last frame).
-  EXPECT_EQ(vb::best_observations(t[0], 1, [](const vb::track_observation& o) { return o.box.x1; })[0].frame, 5);
+  EXPECT_EQ(vb::boxes::best_observations(t[0], 1, [](const vb::boxes::track_observation& o) { return o.box.x1; })[0].frame, 5);
 }
 
 TEST(Tracker, TentativeTracksAreDroppedNotFinished) {
-  vb::iou_tracker tracker({.min_hits = 3, .max_age = 0});
+  vb::boxes::iou_tracker tracker({.min_hits = 3, .max_age = 0});
   tracker.update(1, std::vector<box_xyxy>{at(0, 0, 10, 10)});
   tracker.update(2, std::vector<box_xyxy>{});
   tracker.update(3, std::vector<box_xyxy>{});
@@ -242,12 +242,12 @@ TEST(Tracker, TentativeTracksAreDroppedNotFinished) {
 }
 
 TEST(Tracker, ChecksNameTheProblem) {
-  EXPECT_TRUE(throws_error([] { vb::iou_tracker t({.iou_threshold = 0}); }, vb::errc::invalid_argument, {"iou_threshold 0"}));
-  EXPECT_TRUE(throws_error([] { vb::iou_tracker t({.min_hits = -1}); }, vb::errc::invalid_argument, {"min_hits -1"}));
-  EXPECT_TRUE(throws_error([] { vb::iou_tracker t({.max_age = -2}); }, vb::errc::invalid_argument, {"max_age -2"}));
+  EXPECT_TRUE(throws_error([] { vb::boxes::iou_tracker t({.iou_threshold = 0}); }, vb::errc::invalid_argument, {"iou_threshold 0"}));
+  EXPECT_TRUE(throws_error([] { vb::boxes::iou_tracker t({.min_hits = -1}); }, vb::errc::invalid_argument, {"min_hits -1"}));
+  EXPECT_TRUE(throws_error([] { vb::boxes::iou_tracker t({.max_age = -2}); }, vb::errc::invalid_argument, {"max_age -2"}));
   EXPECT_TRUE(
-      throws_error([] { vb::iou_tracker t({.velocity_smoothing = 0}); }, vb::errc::invalid_argument, {"velocity_smoothing"}));
-  vb::iou_tracker t;
+      throws_error([] { vb::boxes::iou_tracker t({.velocity_smoothing = 0}); }, vb::errc::invalid_argument, {"velocity_smoothing"}));
+  vb::boxes::iou_tracker t;
   t.update(5, std::vector<box_xyxy>{});
   EXPECT_TRUE(throws_error([&] { t.update(5, std::vector<box_xyxy>{}); }, vb::errc::invalid_argument, {"frame 5 after frame 5"}));
   const std::vector<box_xyxy> boxes{at(0, 0, 1, 1)};

@@ -1,14 +1,16 @@
 // Executors: every index visited exactly once, empty extents, thread use, exceptions from worker
-// threads, for_each_item.
+// threads, for_each_item, executor_traits and the executor concept, cpu_par under a thread budget.
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "test_util.hpp"
@@ -110,9 +112,119 @@ TEST(CpuPar, ThreadCountIsTheRequestOrTheHardware) {
   EXPECT_EQ(vb::cpu_par{1}.thread_count(), 1);
   EXPECT_GE(vb::cpu_par{0}.thread_count(), 1);
   EXPECT_EQ(vb::cpu_par{0}.thread_count(), int(std::max(1u, std::thread::hardware_concurrency())));
-  static_assert(vb::is_host_executor_v<vb::cpu_serial>);
-  static_assert(vb::is_host_executor_v<const vb::cpu_par&>);
-  static_assert(!vb::is_host_executor_v<int>);
+  EXPECT_EQ(vb::cpu_par{0}.thread_count(), vb::hardware_threads());
+}
+
+TEST(ExecutorTraits, DescribeTheCpuExecutors) {
+  static_assert(vb::executor<vb::cpu_serial> && vb::executor<const vb::cpu_par&>);
+  static_assert(vb::host_executor<vb::cpu_serial> && vb::host_executor<vb::cpu_par&>);
+  static_assert(!vb::executor<int> && !vb::host_executor<int>);
+  static_assert(std::is_same_v<vb::executor_traits<vb::cpu_serial>::memory, vb::host_memory>);
+  static_assert(std::is_same_v<vb::executor_traits<vb::cpu_par>::memory, vb::host_memory>);
+  static_assert(vb::executor_traits<vb::cpu_par>::chunks_per_thread > 0);
+  EXPECT_EQ(vb::executor_traits<vb::cpu_serial>::concurrency({}), 1);
+  EXPECT_EQ(vb::executor_traits<vb::cpu_par>::concurrency(vb::cpu_par{3}), 3);
+  EXPECT_EQ(vb::executor_traits<vb::cpu_par>::concurrency(vb::cpu_par{0}), vb::hardware_threads());
+  vb::executor_traits<vb::cpu_serial>::synchronize({});  // nothing to wait for, but callable
+  vb::executor_traits<vb::cpu_par>::synchronize(vb::cpu_par{2});
+}
+
+// A type with traits but no for_each_index, and one with for_each_index but no traits: neither is
+// an executor.
+struct traits_only {};
+struct loop_only {};
+template <class F>
+void for_each_index(const loop_only&, vb::extent3, F&&) {}
+}  // namespace
+template <>
+struct vbatch::executor_traits<traits_only> {
+  using memory = vbatch::host_memory;
+  static constexpr bool host = true;
+  static int concurrency(const traits_only&) { return 1; }
+  static void synchronize(const traits_only&) {}
+};
+namespace {
+
+TEST(ExecutorConcept, NeedsBothTraitsAndForEachIndex) {
+  static_assert(!vb::executor<traits_only>);
+  static_assert(!vb::executor<loop_only>);
+}
+
+// f(i, y, x) = a hash of the index, written where it belongs: any thread count gives the same bytes.
+std::vector<std::uint32_t> index_hashes(const vb::cpu_par& exec, vb::extent3 e) {
+  std::vector<std::uint32_t> out(std::size_t(e.n) * e.h * e.w);
+  vb::for_each_index(exec, e, [&](int i, int y, int x) {
+    out[(std::size_t(i) * e.h + y) * e.w + x] = std::uint32_t(i) * 2654435761u ^ std::uint32_t(y) * 40503u ^ std::uint32_t(x);
+  });
+  return out;
+}
+
+TEST(CpuParBudget, ResultsAreIdenticalWhateverTheBudget) {
+  const vb::extent3 e{3, 257, 19};
+  const std::vector<std::uint32_t> expected = index_hashes(vb::cpu_par{1}, e);
+  for (int size : {1, 2, 3}) {
+    SCOPED_TRACE(testing::Message() << "budget of " << size);
+    vb::thread_budget budget(size);
+    EXPECT_EQ(index_hashes(vb::cpu_par{3, &budget}, e), expected);
+    EXPECT_LE(budget.peak(), size);
+    EXPECT_GE(budget.peak(), 1) << "the caller took no slot";
+    EXPECT_EQ(budget.try_acquire(size).count(), size) << "slots were not given back";
+    for (int c : visit_counts(vb::cpu_par{3, &budget}, e)) ASSERT_EQ(c, 1);
+  }
+}
+
+TEST(CpuParBudget, ACallerHoldingTheOnlySlotStillCompletesOnItsOwnThread) {
+  vb::thread_budget budget(1);
+  const auto slot = budget.acquire();
+  ASSERT_EQ(slot.count(), 1);
+  std::mutex m;
+  std::set<std::thread::id> ids;
+  vb::for_each_index(vb::cpu_par{4, &budget}, {2, 300, 3}, [&](int, int, int) {
+    std::lock_guard lock(m);
+    ids.insert(std::this_thread::get_id());
+  });
+  EXPECT_EQ(ids, std::set<std::thread::id>{std::this_thread::get_id()});
+  EXPECT_EQ(budget.peak(), 1);
+}
+
+TEST(CpuParBudget, HelpersTakeOnlyFreeSlots) {
+  vb::thread_budget budget(2);
+  const auto elsewhere = budget.try_acquire(1);  // another stage computing: one slot left, for the caller
+  ASSERT_EQ(elsewhere.count(), 1);
+  std::mutex m;
+  std::set<std::thread::id> ids;
+  vb::for_each_index(vb::cpu_par{4, &budget}, {4, 500, 2}, [&](int, int, int) {
+    std::lock_guard lock(m);
+    ids.insert(std::this_thread::get_id());
+  });
+  EXPECT_EQ(ids, std::set<std::thread::id>{std::this_thread::get_id()});
+  EXPECT_EQ(budget.peak(), 2);
+}
+
+// A kernel called inside a budgeted job (an item's kernel) on a pool worker: the worker's slot is
+// already taken for it, so asking for another would wait forever once the budget is full.
+TEST(CpuParBudget, NestedCallsWithTheSameBudgetComplete) {
+  vb::thread_budget budget(2);
+  const vb::cpu_par exec{2, &budget};
+  constexpr int items = 64, h = 40, w = 8;
+  std::vector<std::atomic<int>> hits(items * h * w);
+  const auto caller = std::this_thread::get_id();
+  std::atomic<bool> worker_started{false};
+  vb::for_each_item(exec, items, [&](int i) {
+    if (std::this_thread::get_id() != caller) {
+      worker_started = true;
+    } else {
+      // Hold the caller until a worker has an item too, so a nested call does run on a worker
+      // (bounded wait: never hangs here).
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (!worker_started && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    }
+    vb::for_each_index(exec, {1, h, w}, [&](int, int y, int x) { hits[(i * h + y) * w + x].fetch_add(1); });
+  });
+  EXPECT_TRUE(worker_started.load()) << "no item ran on a pool worker";
+  for (const auto& hit : hits) ASSERT_EQ(hit.load(), 1);
+  EXPECT_LE(budget.peak(), 2);
+  EXPECT_EQ(budget.try_acquire(2).count(), 2);
 }
 
 TEST(ForEachIndex, AnExceptionThrownOnAWorkerThreadReachesTheCaller) {

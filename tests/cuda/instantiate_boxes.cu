@@ -13,6 +13,7 @@
 namespace {
 
 using namespace vbatch;
+using namespace vbatch::boxes;
 
 void pairwise_on_device(cudaStream_t stream) {
   const std::vector<box_xyxy> host_a(3 * 16, box_xyxy{0, 0, 10, 10}), host_b(3 * 40, box_xyxy{5, 5, 15, 15});

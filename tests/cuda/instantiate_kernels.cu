@@ -14,6 +14,7 @@
 namespace {
 
 using namespace vbatch;
+using namespace vbatch::sample;
 
 template <class T, class Policy, class Interp>
 void e2p_on_device(cudaStream_t stream) {

@@ -8,6 +8,7 @@
 
 int main() {
   using namespace vbatch;
+using namespace vbatch::sample;
   cudaStream_t probe = nullptr;
   if (cudaStreamCreate(&probe) != cudaSuccess) return 0;  // no GPU here: linking was the test
   cudaStreamDestroy(probe);

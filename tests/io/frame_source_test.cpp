@@ -21,12 +21,12 @@ using vbatch_test::throws_error;
 TEST(NaturalOrder, NumbersCompareByValue) {
   std::vector<std::string> names = {"f_10.jpg",  "f_2.jpg", "f_1.jpg",  "f_02.jpg", "g.jpg",
                                     "f_100.png", "F_3.jpg", "f_9a.jpg", "f_9.jpg"};
-  std::sort(names.begin(), names.end(), [](const auto& a, const auto& b) { return vb::natural_less(a, b); });
+  std::sort(names.begin(), names.end(), [](const auto& a, const auto& b) { return vb::io::natural_less(a, b); });
   EXPECT_EQ(names, (std::vector<std::string>{"F_3.jpg", "f_1.jpg", "f_02.jpg", "f_2.jpg", "f_9.jpg", "f_9a.jpg", "f_10.jpg",
                                              "f_100.png", "g.jpg"}));
-  EXPECT_FALSE(vb::natural_less("a", "a"));
-  EXPECT_TRUE(vb::natural_less("a1", "a01") != vb::natural_less("a01", "a1"));  // a total order
-  EXPECT_TRUE(vb::natural_less("frame_0099", "frame_100"));
+  EXPECT_FALSE(vb::io::natural_less("a", "a"));
+  EXPECT_TRUE(vb::io::natural_less("a1", "a01") != vb::io::natural_less("a01", "a1"));  // a total order
+  EXPECT_TRUE(vb::io::natural_less("frame_0099", "frame_100"));
 }
 
 // Frames whose pixels say which frame they are: value (7 i + 3 x + y) mod 256 per channel offset.
@@ -40,10 +40,10 @@ vb::batch_buffer<vb::u8> numbered_frame(int i, int w = 32, int h = 24) {
 
 TEST(ImageSequence, ReadsFilesInNaturalOrderAndSkipsWithoutOpening) {
   temp_dir dir;
-  for (int i : {0, 1, 2, 10, 11}) vb::save_image(dir / ("f_" + std::to_string(i) + ".png"), numbered_frame(i).view());
+  for (int i : {0, 1, 2, 10, 11}) vb::io::save_image(dir / ("f_" + std::to_string(i) + ".png"), numbered_frame(i).view());
   vbatch_test::write_bytes(dir / "notes.txt", {'x'});
   vbatch_test::write_bytes(dir / "f_3.png", {1, 2, 3});  // broken, but skipped below, so never opened
-  auto seq = vb::image_sequence<>::from_directory(dir.path());
+  auto seq = vb::io::image_sequence<>::from_directory(dir.path());
   ASSERT_EQ(seq.size(), 6);
   EXPECT_EQ(seq.file(3).filename(), "f_3.png");
   EXPECT_EQ(seq.file(4).filename(), "f_10.png");
@@ -58,7 +58,7 @@ TEST(ImageSequence, ReadsFilesInNaturalOrderAndSkipsWithoutOpening) {
   EXPECT_TRUE(vbatch_test::same_bytes(f4->pixels, numbered_frame(10).view()));
   EXPECT_EQ(seq.skip(10), 1);
   EXPECT_FALSE(seq.next());
-  EXPECT_TRUE(throws_error([&] { (void)vb::list_images(dir / "notes.txt"); }, vb::errc::io, {"notes.txt"}));
+  EXPECT_TRUE(throws_error([&] { (void)vb::io::list_images(dir / "notes.txt"); }, vb::errc::io, {"notes.txt"}));
 }
 
 // ---- ffmpeg -------------------------------------------------------------------------------------
@@ -82,7 +82,7 @@ bool on_path(const std::string& program) {
 // Runs ffmpeg with an argument vector (no shell), failing the test on a non-zero exit.
 void ffmpeg(std::vector<std::string> args) {
   args.insert(args.begin(), {"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"});
-  vb::detail::child_process p(args);
+  vb::io::detail::child_process p(args);
   char buf[4096];
   while (p.read_exactly(buf, sizeof buf) > 0) {
   }
@@ -96,7 +96,7 @@ fs::path numbered_clip(const temp_dir& dir, int n, const std::string& name = "cl
   for (int i = 0; i < n; ++i) {
     char file[32];
     std::snprintf(file, sizeof file, "%03d.png", i);
-    vb::save_image(frames / file, numbered_frame(i).view());
+    vb::io::save_image(frames / file, numbered_frame(i).view());
   }
   const fs::path clip = dir / name;
   ffmpeg({"-framerate", "25", "-i", (frames / "%03d.png").string(), "-c:v", "ffv1", "-pix_fmt", "bgr0", clip.string()});
@@ -107,7 +107,7 @@ TEST(RawVideo, ReadsEveryFrameOfAClipExactlyInOrder) {
   REQUIRE_FFMPEG();
   temp_dir dir;
   const fs::path clip = numbered_clip(dir, 12);
-  vb::raw_video video(clip);
+  vb::io::raw_video video(clip);
   EXPECT_EQ(video.width(), 32);
   EXPECT_EQ(video.height(), 24);
   EXPECT_FALSE(video.size().has_value()) << "a video's length is known once read";
@@ -126,7 +126,7 @@ TEST(RawVideo, SkipsAndStopsEarly) {
   temp_dir dir;
   const fs::path clip = numbered_clip(dir, 20);
   {
-    vb::raw_video video(clip, {.max_frames = 8});
+    vb::io::raw_video video(clip, {.max_frames = 8});
     EXPECT_EQ(video.skip(5), 5);
     auto f = video.next();
     ASSERT_TRUE(f);
@@ -135,7 +135,7 @@ TEST(RawVideo, SkipsAndStopsEarly) {
     EXPECT_EQ(video.skip(10), 2) << "the decoder stops after max_frames";
   }
   {
-    vb::raw_video video(clip);
+    vb::io::raw_video video(clip);
     ASSERT_TRUE(video.next());
     video.close();  // the rest is not needed: the decoder is stopped and reaped
     EXPECT_FALSE(video.next());
@@ -147,7 +147,7 @@ TEST(RawVideo, ReadsATestsrcH264ClipInGray) {
   temp_dir dir;
   const fs::path clip = dir / "testsrc.mp4";
   ffmpeg({"-f", "lavfi", "-i", "testsrc=size=48x32:rate=10", "-frames:v", "15", "-pix_fmt", "yuv420p", clip.string()});
-  vb::raw_video video(clip, {.channels = 1});
+  vb::io::raw_video video(clip, {.channels = 1});
   int n = 0;
   while (auto f = video.next()) {
     EXPECT_EQ(f->pixels.shape(), (vb::batch_shape{1, 32, 48, 1}));
@@ -160,7 +160,7 @@ TEST(RawVideo, NamesWithShellCharactersAreJustNames) {
   REQUIRE_FFMPEG();
   temp_dir dir;
   const fs::path clip = numbered_clip(dir, 3, "a clip; touch PWNED $(touch PWNED2) 'q'.mkv");
-  vb::raw_video video(clip);
+  vb::io::raw_video video(clip);
   int n = 0;
   while (video.next()) ++n;
   EXPECT_EQ(n, 3);
@@ -172,12 +172,12 @@ TEST(RawVideo, ErrorsNameTheFileOrTheMissingDecoder) {
   REQUIRE_FFMPEG();
   temp_dir dir;
   vbatch_test::write_bytes(dir / "junk.mp4", {1, 2, 3, 4, 5});
-  EXPECT_TRUE(throws_error([&] { vb::raw_video v(dir / "junk.mp4"); }, vb::errc::corrupt_data, {"junk.mp4"}));
-  EXPECT_TRUE(throws_error([&] { vb::raw_video v(dir / "none.mp4"); }, vb::errc::io, {"none.mp4"}));
+  EXPECT_TRUE(throws_error([&] { vb::io::raw_video v(dir / "junk.mp4"); }, vb::errc::corrupt_data, {"junk.mp4"}));
+  EXPECT_TRUE(throws_error([&] { vb::io::raw_video v(dir / "none.mp4"); }, vb::errc::io, {"none.mp4"}));
   const fs::path clip = numbered_clip(dir, 2);
-  EXPECT_TRUE(throws_error([&] { vb::raw_video v(clip, {.probe = "/nonexistent/ffprobe"}); }, vb::errc::unsupported,
+  EXPECT_TRUE(throws_error([&] { vb::io::raw_video v(clip, {.probe = "/nonexistent/ffprobe"}); }, vb::errc::unsupported,
                            {"/nonexistent/ffprobe", "ffmpeg"}));
-  EXPECT_TRUE(throws_error([&] { vb::raw_video v(clip, {.decoder = "/nonexistent/ffmpeg"}); }, vb::errc::unsupported,
+  EXPECT_TRUE(throws_error([&] { vb::io::raw_video v(clip, {.decoder = "/nonexistent/ffmpeg"}); }, vb::errc::unsupported,
                            {"/nonexistent/ffmpeg"}));
 }
 
@@ -187,15 +187,15 @@ TEST(FramePlan, ServesAVideoInOnePass) {
   REQUIRE_FFMPEG();
   temp_dir dir;
   const fs::path clip = numbered_clip(dir, 30);
-  vb::frame_plan<std::string> plan;
+  vb::io::frame_plan<std::string> plan;
   for (const auto& [frame, name] : std::vector<std::pair<std::int64_t, std::string>>{
            {17, "a"}, {3, "b"}, {29, "c"}, {3, "d"}, {44, "e"}, {-2, "f"}, {30, "g"}, {0, "h"}, {17, "i"}})
     plan.add(frame, name);
   EXPECT_EQ(plan.requests(), 9u);
   EXPECT_EQ(plan.last(), 44);
-  vb::raw_video video(clip);
+  vb::io::raw_video video(clip);
   std::vector<std::pair<std::int64_t, std::vector<std::string>>> served;
-  const vb::plan_report r = plan.run(video, [&](const vb::frame_view& f, std::span<const std::string> names) {
+  const vb::io::plan_report r = plan.run(video, [&](const vb::io::frame_view& f, std::span<const std::string> names) {
     EXPECT_TRUE(vbatch_test::same_bytes(f.pixels, numbered_frame(int(f.index)).view())) << f.index;
     served.emplace_back(f.index, std::vector<std::string>(names.begin(), names.end()));
   });
@@ -218,18 +218,18 @@ TEST(FramePlan, ServesAVideoThroughASelectionLikeAFullPass) {
   REQUIRE_FFMPEG();
   temp_dir dir;
   const fs::path clip = numbered_clip(dir, 30);
-  vb::frame_plan<std::string> plan;
+  vb::io::frame_plan<std::string> plan;
   for (const std::int64_t f : {17, 3, 29, 3, 44, -2, 30, 0, 18, 19, 5}) plan.add(f, std::to_string(f));
   EXPECT_EQ(plan.selection(), (std::vector<std::int64_t>{0, 3, 5, 17, 18, 19, 29, 30, 44}));
   std::vector<std::int64_t> full_pass, selected_pass;
-  vb::plan_report full, selected;
+  vb::io::plan_report full, selected;
   {
-    vb::raw_video video(clip);
-    full = plan.run(video, [&](const vb::frame_view& f, std::span<const std::string>) { full_pass.push_back(f.index); });
+    vb::io::raw_video video(clip);
+    full = plan.run(video, [&](const vb::io::frame_view& f, std::span<const std::string>) { full_pass.push_back(f.index); });
   }
   {
-    vb::raw_video video(clip, {.frames = plan.selection()});
-    selected = plan.run(video, [&](const vb::frame_view& f, std::span<const std::string> names) {
+    vb::io::raw_video video(clip, {.frames = plan.selection()});
+    selected = plan.run(video, [&](const vb::io::frame_view& f, std::span<const std::string> names) {
       EXPECT_TRUE(vbatch_test::same_bytes(f.pixels, numbered_frame(int(f.index)).view())) << f.index;
       EXPECT_EQ(names.front(), std::to_string(f.index));
       selected_pass.push_back(f.index);
@@ -248,11 +248,11 @@ TEST(RawVideo, ASelectionIsCheckedAndOnlyItsFramesCanBeRead) {
   REQUIRE_FFMPEG();
   temp_dir dir;
   const fs::path clip = numbered_clip(dir, 10);
-  EXPECT_TRUE(throws_error([&] { vb::raw_video v(clip, {.frames = {4, 2}}); }, vb::errc::invalid_argument, {"increasing"}));
-  EXPECT_TRUE(throws_error([&] { vb::raw_video v(clip, {.frames = {-1, 2}}); }, vb::errc::invalid_argument, {">= 0"}));
-  EXPECT_TRUE(throws_error([&] { vb::raw_video v(clip, {.frames = {2, 2}}); }, vb::errc::invalid_argument, {"distinct"}));
+  EXPECT_TRUE(throws_error([&] { vb::io::raw_video v(clip, {.frames = {4, 2}}); }, vb::errc::invalid_argument, {"increasing"}));
+  EXPECT_TRUE(throws_error([&] { vb::io::raw_video v(clip, {.frames = {-1, 2}}); }, vb::errc::invalid_argument, {">= 0"}));
+  EXPECT_TRUE(throws_error([&] { vb::io::raw_video v(clip, {.frames = {2, 2}}); }, vb::errc::invalid_argument, {"distinct"}));
   {
-    vb::raw_video video(clip, {.frames = {2, 6, 7}});
+    vb::io::raw_video video(clip, {.frames = {2, 6, 7}});
     EXPECT_TRUE(throws_error([&] { (void)video.next(); }, vb::errc::invalid_argument, {"frame 0 is not among"}));
     EXPECT_EQ(video.skip(6), 6);  // passes frame 2, read and dropped
     auto f = video.next();
@@ -265,7 +265,7 @@ TEST(RawVideo, ASelectionIsCheckedAndOnlyItsFramesCanBeRead) {
     EXPECT_TRUE(vbatch_test::same_bytes(f->pixels, numbered_frame(7).view()));
   }
   {
-    vb::raw_video video(clip, {.max_frames = 3, .frames = {5, 8}});  // nothing below max_frames: no decoder at all
+    vb::io::raw_video video(clip, {.max_frames = 3, .frames = {5, 8}});  // nothing below max_frames: no decoder at all
     EXPECT_EQ(video.skip(5), 0);
     EXPECT_FALSE(video.next());
   }

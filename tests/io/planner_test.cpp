@@ -29,11 +29,11 @@ class counting_source {
     skipped += moved;
     return moved;
   }
-  std::optional<vb::frame_view> next() {
+  std::optional<vb::io::frame_view> next() {
     if (position_ >= frames_) return std::nullopt;
     decoded.push_back(position_);
     pixels_.data()[0] = static_cast<vb::u8>(position_);
-    return vb::frame_view{position_++, pixels_.view()};
+    return vb::io::frame_view{position_++, pixels_.view()};
   }
   std::vector<std::int64_t> decoded;
   std::int64_t skipped = 0;
@@ -49,7 +49,7 @@ TEST(FramePlan, ServesEachRequestedFrameOnceInOrderForRandomRequests) {
   for (int trial = 0; trial < 40; ++trial) {
     const std::int64_t frames = 1 + rng() % 300;
     const bool known = trial % 2 == 0;
-    vb::frame_plan<int> plan;
+    vb::io::frame_plan<int> plan;
     std::map<std::int64_t, std::vector<int>> expected;
     std::set<std::int64_t> out;
     const int requests = int(rng() % 60);
@@ -67,7 +67,7 @@ TEST(FramePlan, ServesEachRequestedFrameOnceInOrderForRandomRequests) {
     SCOPED_TRACE(vb::detail::format("{} frames ({}), {} requests", frames, known ? "size known" : "size unknown", requests));
     counting_source source(frames, known);
     std::vector<std::int64_t> order;
-    const vb::plan_report r = plan.run(source, [&](const vb::frame_view& f, std::span<const int> actions) {
+    const vb::io::plan_report r = plan.run(source, [&](const vb::io::frame_view& f, std::span<const int> actions) {
       order.push_back(f.index);
       EXPECT_EQ(f.pixels.data[0], static_cast<vb::u8>(f.index));
       EXPECT_EQ(std::vector<int>(actions.begin(), actions.end()), expected[f.index]) << "frame " << f.index;
@@ -88,13 +88,13 @@ TEST(FramePlan, ServesEachRequestedFrameOnceInOrderForRandomRequests) {
 }
 
 TEST(FramePlan, OutOfRangeRequestsOfAKnownSizeAreKnownBeforeThePass) {
-  vb::frame_plan<std::string> plan;
+  vb::io::frame_plan<std::string> plan;
   plan.add(5, "x");
   plan.add(100, "y");
   plan.add(-1, "z");
   EXPECT_EQ(plan.out_of_range(50), (std::vector<std::int64_t>{-1, 100}));
   counting_source source(50, true);
-  const vb::plan_report r = plan.run(source, [](const vb::frame_view&, std::span<const std::string>) {});
+  const vb::io::plan_report r = plan.run(source, [](const vb::io::frame_view&, std::span<const std::string>) {});
   EXPECT_EQ(source.decoded, (std::vector<std::int64_t>{5}));
   EXPECT_EQ(source.position(), 6) << "no need to read to the end when the size is known";
   EXPECT_EQ(r.out_of_range, (std::vector<std::int64_t>{-1, 100}));
@@ -103,16 +103,16 @@ TEST(FramePlan, OutOfRangeRequestsOfAKnownSizeAreKnownBeforeThePass) {
 }
 
 TEST(FramePlan, AnEmptyPlanReadsNothing) {
-  vb::frame_plan<int> plan;
+  vb::io::frame_plan<int> plan;
   counting_source source(10, false);
-  const vb::plan_report r = plan.run(source, [](const vb::frame_view&, std::span<const int>) { FAIL(); });
+  const vb::io::plan_report r = plan.run(source, [](const vb::io::frame_view&, std::span<const int>) { FAIL(); });
   EXPECT_TRUE(r.ok());
   EXPECT_EQ(source.position(), 0);
   EXPECT_EQ(plan.last(), -1);
 }
 
 TEST(FramePlan, ManyOutOfRangeRequestsAreSummarised) {
-  vb::plan_report r;
+  vb::io::plan_report r;
   for (int i = 0; i < 30; ++i) r.out_of_range.push_back(100 + i);
   r.source_frames = 100;
   const std::string m = r.describe_out_of_range("v.mp4");

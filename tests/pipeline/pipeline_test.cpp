@@ -276,7 +276,7 @@ TEST(Pipeline, ACancelledRunLeavesOnlyCompleteFilesAndNoTemporaries) {
                         {.workers = 3}),
               pl::stage("write",
                         [&](std::vector<unsigned char> bytes, std::size_t item) {
-                          vb::write_file_atomically(dir / ("out_" + std::to_string(item) + ".bin"), bytes.data(), bytes.size());
+                          vb::io::write_file_atomically(dir / ("out_" + std::to_string(item) + ".bin"), bytes.data(), bytes.size());
                         },
                         {.workers = 2}));
   expect_accounting_adds_up(r);

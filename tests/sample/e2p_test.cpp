@@ -18,11 +18,11 @@ using vbatch_test::record;
 using vbatch_test::ref_camera;
 
 // Renders one view of `pano` with camera `cam` through a map of policy P.
-template <class P, class T = vb::u8, class Interp = vb::interp::bilinear, class Border = vb::border::wrap_equirect>
-vb::batch_buffer<T> render_view(vb::batch_view<const T> pano, const vb::camera& cam, Interp interp = {}, Border border = {}) {
-  const auto map = vb::make_e2p_map<P>(vb::rig{cam}, pano.w, pano.h);
+template <class P, class T = vb::u8, class Interp = vb::sample::interp::bilinear, class Border = vb::sample::border::wrap_equirect>
+vb::batch_buffer<T> render_view(vb::batch_view<const T> pano, const vb::sample::camera& cam, Interp interp = {}, Border border = {}) {
+  const auto map = vb::sample::make_e2p_map<P>(vb::sample::rig{cam}, pano.w, pano.h);
   vb::batch_buffer<T> out({pano.n, cam.lens.height, cam.lens.width, pano.c});  // (N,h,w,C)
-  vb::remap(vb::cpu_par{2}, pano, map, out.view(), interp, border);
+  vb::sample::remap(vb::cpu_par{2}, pano, map, out.view(), interp, border);
   return out;
 }
 
@@ -38,7 +38,7 @@ scene_error error_vs_direction_colour(vb::batch_view<const T> out, const ref_cam
   for (int y = 0; y < out.h; ++y)
     for (int x = 0; x < out.w; ++x) {
       if (!keep(x, y)) continue;
-      const vb::rgb want = vb::direction_colour(vbatch_test::to_vec3(ref.ray(x, y)));
+      const vb::sample::rgb want = vb::sample::direction_colour(vbatch_test::to_vec3(ref.ray(x, y)));
       const float w[3] = {want.r, want.g, want.b};
       for (int c = 0; c < 3; ++c) {
         const double d = std::fabs(double(out(0, y, x, c)) - w[c]);
@@ -62,9 +62,9 @@ TEST(E2p, TheCentrePixelOfAnOddViewSamplesLongitudeYawAndLatitudePitch) {
   for (double yaw : yaws)
     for (double pitch : pitches) {
       SCOPED_TRACE(testing::Message() << "yaw " << yaw << " pitch " << pitch);
-      const vb::rig r{vb::make_camera({yaw, pitch, 17}, 33, 33, 60)};
-      const auto fl = vb::make_e2p_map<vb::maps::cached_float>(r, sw, sh).view().at(0, 16, 16);
-      const auto fly = vb::make_e2p_map<vb::maps::on_the_fly>(r, sw, sh).view().at(0, 16, 16);
+      const vb::sample::rig r{vb::sample::make_camera({yaw, pitch, 17}, 33, 33, 60)};
+      const auto fl = vb::sample::make_e2p_map<vb::sample::maps::cached_float>(r, sw, sh).view().at(0, 16, 16);
+      const auto fly = vb::sample::make_e2p_map<vb::sample::maps::on_the_fly>(r, sw, sh).view().at(0, 16, 16);
       const double want_x = (yaw / 360 + 0.5) * sw - 0.5, want_y = (0.5 - pitch / 180) * sh - 0.5;
       EXPECT_NEAR(fl.y, want_y, 1e-3);
       EXPECT_NEAR(fly.y, want_y, 1e-2);
@@ -76,8 +76,8 @@ TEST(E2p, TheCentrePixelOfAnOddViewSamplesLongitudeYawAndLatitudePitch) {
 }
 
 TEST(E2p, TheCentreOfAnEvenViewLiesBetweenTheFourMiddlePixels) {
-  const vb::rig r{vb::make_camera({90, 30, 0}, 32, 32, 90)};
-  const auto map = vb::make_e2p_map<vb::maps::cached_float>(r, 3600, 1800);
+  const vb::sample::rig r{vb::sample::make_camera({90, 30, 0}, 32, 32, 90)};
+  const auto map = vb::sample::make_e2p_map<vb::sample::maps::cached_float>(r, 3600, 1800);
   const auto km = map.view();
   // Pixels 15 and 16 straddle the centre symmetrically in longitude.
   const auto a = km.at(0, 15, 15), b = km.at(0, 15, 16);
@@ -114,7 +114,7 @@ void check_direction_colour(vb::batch_view<const vb::u8> pano) {
   const auto pano_f = vbatch_test::to_f32(pano);
   for (const auto& c : colour_cases) {
     SCOPED_TRACE(testing::Message() << P::name << ": " << c.what);
-    const vb::camera cam = vb::make_camera({c.yaw, c.pitch, c.roll}, 65, 49, c.hfov, c.vfov);
+    const vb::sample::camera cam = vb::sample::make_camera({c.yaw, c.pitch, c.roll}, 65, 49, c.hfov, c.vfov);
     const ref_camera ref = make_ref_camera(c.yaw, c.pitch, c.roll, 65, 49, c.hfov, c.vfov);
     const auto out = render_view<P>(pano, cam);
     const scene_error e = error_vs_direction_colour(vb::batch_view<const vb::u8>(out.view()), ref);
@@ -129,35 +129,35 @@ void check_direction_colour(vb::batch_view<const vb::u8> pano) {
 
 class DirectionColour : public testing::Test {
  protected:
-  static void SetUpTestSuite() { pano_ = new vb::batch_buffer<vb::u8>(vb::render_equirect(512, 256, 3, vb::direction_colour)); }
+  static void SetUpTestSuite() { pano_ = new vb::batch_buffer<vb::u8>(vb::sample::render_equirect(512, 256, 3, vb::sample::direction_colour)); }
   static void TearDownTestSuite() { delete pano_; }
   static vb::batch_view<const vb::u8> pano() { return pano_->view(); }
   static inline vb::batch_buffer<vb::u8>* pano_ = nullptr;
 };
 
 TEST_F(DirectionColour, CachedFloatViewsMatchTheColourOfEveryRayIncludingSeamAndPoles) {
-  check_direction_colour<vb::maps::cached_float>(pano());
+  check_direction_colour<vb::sample::maps::cached_float>(pano());
 }
 TEST_F(DirectionColour, CachedFixedViewsMatchTheColourOfEveryRayIncludingSeamAndPoles) {
-  check_direction_colour<vb::maps::cached_fixed>(pano());
+  check_direction_colour<vb::sample::maps::cached_fixed>(pano());
 }
 TEST_F(DirectionColour, OnTheFlyViewsMatchTheColourOfEveryRayIncludingSeamAndPoles) {
-  check_direction_colour<vb::maps::on_the_fly>(pano());
+  check_direction_colour<vb::sample::maps::on_the_fly>(pano());
 }
 
 TEST_F(DirectionColour, BicubicAndNearestStayWithinTheirInterpolationError) {
-  const vb::camera cam = vb::make_camera({-170, 35, -25}, 65, 49, 100, 70);
+  const vb::sample::camera cam = vb::sample::make_camera({-170, 35, -25}, 65, 49, 100, 70);
   const ref_camera ref = make_ref_camera(-170, 35, -25, 65, 49, 100, 70);
-  const auto cubic = render_view<vb::maps::cached_float>(pano(), cam, vb::interp::bicubic{});
+  const auto cubic = render_view<vb::sample::maps::cached_float>(pano(), cam, vb::sample::interp::bicubic{});
   const scene_error ec = error_vs_direction_colour(vb::batch_view<const vb::u8>(cubic.view()), ref);
   record("direction_colour_bicubic", ec.max);
   // Keys' kernel has negative lobes: source rounding errors can add up to 0.5 * sum|w| ≈ 0.5 * 1.27.
   EXPECT_LE(ec.max, 1.2);
   // Nearest: half a source pixel diagonally of a gradient of at most 127.5 * 2π/512 per pixel.
-  const auto near = render_view<vb::maps::cached_float>(pano(), cam, vb::interp::nearest{});
+  const auto near = render_view<vb::sample::maps::cached_float>(pano(), cam, vb::sample::interp::nearest{});
   const scene_error en = error_vs_direction_colour(vb::batch_view<const vb::u8>(near.view()), ref);
   record("direction_colour_nearest", en.max);
-  EXPECT_LE(en.max, 0.5 + 127.5 * 2 * vb::pi / 512 * 0.5 * std::sqrt(2.0) + 0.5);
+  EXPECT_LE(en.max, 0.5 + 127.5 * 2 * vb::sample::pi / 512 * 0.5 * std::sqrt(2.0) + 0.5);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -167,12 +167,12 @@ struct spot_fixture {
   vb::batch_buffer<vb::u8> pano;
 
   spot_fixture(double lon, double lat)
-      : pano(vb::render_equirect(1440, 720, 1, vbatch_test::spot_scene{vbatch_test::from_lon_lat(lon, lat), 1.5})) {}
+      : pano(vb::sample::render_equirect(1440, 720, 1, vbatch_test::spot_scene{vbatch_test::from_lon_lat(lon, lat), 1.5})) {}
 
   // Centroid of the spot in a 65x65 view with a 60° FOV.
-  vbatch_test::centroid seen_by(vb::view_angles a, const vb::angle_convention& conv = vb::conventions::vbatch) const {
+  vbatch_test::centroid seen_by(vb::sample::view_angles a, const vb::sample::angle_convention& conv = vb::sample::conventions::vbatch) const {
     const auto out =
-        render_view<vb::maps::cached_float>(vb::batch_view<const vb::u8>(pano.view()), vb::make_camera(a, 65, 65, 60, 0, conv));
+        render_view<vb::sample::maps::cached_float>(vb::batch_view<const vb::u8>(pano.view()), vb::sample::make_camera(a, 65, 65, 60, 0, conv));
     const auto c = vbatch_test::centroid_of(out.view());
     EXPECT_GT(c.mass, 0) << "the spot is not in the view";
     return c;
@@ -240,24 +240,24 @@ TEST(E2pSigns, RollTurnsAboutTheViewingDirectionNotAWorldAxis) {
 
 TEST(E2pSigns, Toolkit360PitchLooksDownAndRollTurnsContentClockwise) {
   const spot_fixture below(0, -10);
-  EXPECT_NEAR(below.seen_by({0, 10, 0}, vb::conventions::toolkit360).y, 32, 0.3);
+  EXPECT_NEAR(below.seen_by({0, 10, 0}, vb::sample::conventions::toolkit360).y, 32, 0.3);
   const spot_fixture right(10, 0);
-  const auto plain = right.seen_by({0, 0, 0}, vb::conventions::toolkit360);
-  const auto rolled = right.seen_by({0, 0, 30}, vb::conventions::toolkit360);
+  const auto plain = right.seen_by({0, 0, 0}, vb::sample::conventions::toolkit360);
+  const auto rolled = right.seen_by({0, 0, 30}, vb::sample::conventions::toolkit360);
   EXPECT_GT(rolled.y, plain.y + 3) << "360toolkit roll > 0 turns content clockwise";
 }
 
 TEST(E2pConventions, Toolkit360ViewsEqualVbatchViewsWithPitchAndRollNegated) {
-  const auto pano = vb::render_equirect(256, 128, 3, vb::demo_scene);  // (1,128,256,3)
-  for (const vb::view_angles a : {vb::view_angles{25, 30, 15}, vb::view_angles{-150, -60, -80}, vb::view_angles{180, 85, 5}}) {
-    const vb::camera t = vb::make_camera(a, 48, 32, 80, 60, vb::conventions::toolkit360);
-    const vb::camera v = vb::make_camera({a.yaw_deg, -a.pitch_deg, -a.roll_deg}, 48, 32, 80, 60, vb::conventions::py360convert);
-    const auto ot = render_view<vb::maps::cached_float>(vb::batch_view<const vb::u8>(pano.view()), t);
-    const auto ov = render_view<vb::maps::cached_float>(vb::batch_view<const vb::u8>(pano.view()), v);
+  const auto pano = vb::sample::render_equirect(256, 128, 3, vb::sample::demo_scene);  // (1,128,256,3)
+  for (const vb::sample::view_angles a : {vb::sample::view_angles{25, 30, 15}, vb::sample::view_angles{-150, -60, -80}, vb::sample::view_angles{180, 85, 5}}) {
+    const vb::sample::camera t = vb::sample::make_camera(a, 48, 32, 80, 60, vb::sample::conventions::toolkit360);
+    const vb::sample::camera v = vb::sample::make_camera({a.yaw_deg, -a.pitch_deg, -a.roll_deg}, 48, 32, 80, 60, vb::sample::conventions::py360convert);
+    const auto ot = render_view<vb::sample::maps::cached_float>(vb::batch_view<const vb::u8>(pano.view()), t);
+    const auto ov = render_view<vb::sample::maps::cached_float>(vb::batch_view<const vb::u8>(pano.view()), v);
     EXPECT_TRUE(vbatch_test::same_bytes(ot.view(), ov.view()));
     // And the preset is not a no-op.
-    const vb::camera same_signs = vb::make_camera(a, 48, 32, 80, 60, vb::conventions::py360convert);
-    const auto os = render_view<vb::maps::cached_float>(vb::batch_view<const vb::u8>(pano.view()), same_signs);
+    const vb::sample::camera same_signs = vb::sample::make_camera(a, 48, 32, 80, 60, vb::sample::conventions::py360convert);
+    const auto os = render_view<vb::sample::maps::cached_float>(vb::batch_view<const vb::u8>(pano.view()), same_signs);
     EXPECT_FALSE(vbatch_test::same_bytes(ot.view(), os.view()));
   }
 }
@@ -272,8 +272,8 @@ double excess_column_jump(vb::batch_view<const T> out, const ref_camera& ref) {
   double worst = 0;
   for (int y = 0; y < out.h; ++y)
     for (int x = 0; x + 1 < out.w; ++x) {
-      const vb::rgb a = vb::direction_colour(vbatch_test::to_vec3(ref.ray(x, y)));
-      const vb::rgb b = vb::direction_colour(vbatch_test::to_vec3(ref.ray(x + 1, y)));
+      const vb::sample::rgb a = vb::sample::direction_colour(vbatch_test::to_vec3(ref.ray(x, y)));
+      const vb::sample::rgb b = vb::sample::direction_colour(vbatch_test::to_vec3(ref.ray(x + 1, y)));
       const float wa[3] = {a.r, a.g, a.b}, wb[3] = {b.r, b.g, b.b};
       for (int c = 0; c < 3; ++c)
         worst = std::max(worst, std::fabs(double(out(0, y, x + 1, c)) - out(0, y, x, c)) - std::fabs(double(wb[c]) - wa[c]));
@@ -289,7 +289,7 @@ double worst_column_mean_error(vb::batch_view<const T> out, const ref_camera& re
     for (int c = 0; c < 3; ++c) {
       double got = 0, want = 0;
       for (int y = 0; y < out.h; ++y) {
-        const vb::rgb w = vb::direction_colour(vbatch_test::to_vec3(ref.ray(x, y)));
+        const vb::sample::rgb w = vb::sample::direction_colour(vbatch_test::to_vec3(ref.ray(x, y)));
         got += out(0, y, x, c);
         want += c == 0 ? w.r : (c == 1 ? w.g : w.b);
       }
@@ -300,13 +300,13 @@ double worst_column_mean_error(vb::batch_view<const T> out, const ref_camera& re
 
 TEST(E2pSeam, AViewCentredOnTheSeamHasNoColumnJumpAndNoDarkColumn) {
   // A coarse panorama makes the seam columns wide: 128 px means 2.8° per source pixel.
-  const auto pano = vb::render_equirect(128, 64, 3, vb::direction_colour);  // (1,64,128,3)
+  const auto pano = vb::sample::render_equirect(128, 64, 3, vb::sample::direction_colour);  // (1,64,128,3)
   const vb::batch_view<const vb::u8> p = pano.view();
-  const vb::camera cam = vb::make_camera({180, 0, 0}, 65, 65, 90);
+  const vb::sample::camera cam = vb::sample::make_camera({180, 0, 0}, 65, 65, 90);
   const ref_camera ref = make_ref_camera(180, 0, 0, 65, 65, 90);
-  const auto wrap = render_view<vb::maps::cached_float>(p, cam, vb::interp::bilinear{}, vb::border::wrap_equirect{});
-  const auto clamp = render_view<vb::maps::cached_float>(p, cam, vb::interp::bilinear{}, vb::border::clamp{});
-  const auto zero = render_view<vb::maps::cached_float>(p, cam, vb::interp::bilinear{}, vb::border::constant{});
+  const auto wrap = render_view<vb::sample::maps::cached_float>(p, cam, vb::sample::interp::bilinear{}, vb::sample::border::wrap_equirect{});
+  const auto clamp = render_view<vb::sample::maps::cached_float>(p, cam, vb::sample::interp::bilinear{}, vb::sample::border::clamp{});
+  const auto zero = render_view<vb::sample::maps::cached_float>(p, cam, vb::sample::interp::bilinear{}, vb::sample::border::constant{});
   const vb::batch_view<const vb::u8> w = wrap.view(), c = clamp.view(), z = zero.view();
 
   // wrap_equirect: adjacent columns differ no more than the scene does, plus rounding (2 levels).
@@ -330,15 +330,15 @@ TEST(E2pSeam, AViewCentredOnTheSeamHasNoColumnJumpAndNoDarkColumn) {
 TEST(E2pPole, AViewOfThePoleIsContinuousAndClampWouldNotBe) {
   // Rows past the pole continue on the opposite meridian. A 64×32 panorama and a narrow view
   // put many output pixels in the half-row around the pole.
-  const auto pano = vb::render_equirect(64, 32, 3, vb::direction_colour);  // (1,32,64,3)
+  const auto pano = vb::sample::render_equirect(64, 32, 3, vb::sample::direction_colour);  // (1,32,64,3)
   const vb::batch_view<const vb::u8> p = pano.view();
   for (double pitch : {90.0, -90.0}) {
     SCOPED_TRACE(pitch);
-    const vb::camera cam = vb::make_camera({20, pitch, 0}, 65, 65, 30);
+    const vb::sample::camera cam = vb::sample::make_camera({20, pitch, 0}, 65, 65, 30);
     const ref_camera ref = make_ref_camera(20, pitch, 0, 65, 65, 30);
-    const auto wrap = render_view<vb::maps::cached_float>(p, cam, vb::interp::bilinear{}, vb::border::wrap_equirect{});
-    const auto clamp = render_view<vb::maps::cached_float>(p, cam, vb::interp::bilinear{}, vb::border::clamp{});
-    const auto zero = render_view<vb::maps::cached_float>(p, cam, vb::interp::bilinear{}, vb::border::constant{});
+    const auto wrap = render_view<vb::sample::maps::cached_float>(p, cam, vb::sample::interp::bilinear{}, vb::sample::border::wrap_equirect{});
+    const auto clamp = render_view<vb::sample::maps::cached_float>(p, cam, vb::sample::interp::bilinear{}, vb::sample::border::clamp{});
+    const auto zero = render_view<vb::sample::maps::cached_float>(p, cam, vb::sample::interp::bilinear{}, vb::sample::border::constant{});
     const vb::batch_view<const vb::u8> w = wrap.view(), c = clamp.view(), z = zero.view();
     const double wrap_error = error_vs_direction_colour(w, ref).max;
     record("pole_wrap_error", wrap_error);
@@ -355,12 +355,12 @@ TEST(E2pPole, AViewOfThePoleIsContinuousAndClampWouldNotBe) {
 TEST(E2pSeam, SplittingARingAcrossTheSeamGivesContinuousNeighbours) {
   // Two adjacent views meeting at the seam: the last column of the left view and the first of
   // the right view look 1 pixel apart and must be as close as neighbouring columns elsewhere.
-  const auto pano = vb::render_equirect(256, 128, 3, vb::direction_colour);  // (1,128,256,3)
+  const auto pano = vb::sample::render_equirect(256, 128, 3, vb::sample::direction_colour);  // (1,128,256,3)
   const double half = 45.0;
-  const vb::rig r{vb::make_camera({180 - half, 0, 0}, 64, 64, 90), vb::make_camera({-180 + half, 0, 0}, 64, 64, 90)};
-  const auto map = vb::make_e2p_map<vb::maps::cached_fixed>(r, 256, 128);
+  const vb::sample::rig r{vb::sample::make_camera({180 - half, 0, 0}, 64, 64, 90), vb::sample::make_camera({-180 + half, 0, 0}, 64, 64, 90)};
+  const auto map = vb::sample::make_e2p_map<vb::sample::maps::cached_fixed>(r, 256, 128);
   vb::batch_buffer<vb::u8> out({2, 64, 64, 3});  // (2,64,64,3)
-  vb::e2p(vb::cpu_par{2}, pano.view(), map, out.view());
+  vb::sample::e2p(vb::cpu_par{2}, pano.view(), map, out.view());
   for (int y = 0; y < 64; ++y)
     for (int c = 0; c < 3; ++c) EXPECT_LE(std::abs(out.view()(0, y, 63, c) - out.view()(1, y, 0, c)), 4) << y;
 }
@@ -370,23 +370,23 @@ TEST(E2pSeam, SplittingARingAcrossTheSeamGivesContinuousNeighbours) {
 
 TEST(E2p, TheAllocatingOverloadEqualsAnOnTheFlyMapWithWrapBorders) {
   const auto frames = vbatch_test::random_images<vb::u8>({2, 64, 128, 4}, 3);  // (2,64,128,4)
-  const vb::rig r = vb::ring_rig(3, 10, 20, 16, 100);
-  const auto easy = vb::e2p(vb::cpu_par{2}, frames.view(), r);
-  const auto map = vb::make_e2p_map<vb::maps::on_the_fly>(r, 128, 64);
+  const vb::sample::rig r = vb::sample::ring_rig(3, 10, 20, 16, 100);
+  const auto easy = vb::sample::e2p(vb::cpu_par{2}, frames.view(), r);
+  const auto map = vb::sample::make_e2p_map<vb::sample::maps::on_the_fly>(r, 128, 64);
   vb::batch_buffer<vb::u8> out({6, 16, 20, 4});  // (2*3,16,20,4)
-  vb::remap(vb::cpu_serial{}, frames.view(), map, out.view(), vb::interp::bilinear{}, vb::border::wrap_equirect{});
+  vb::sample::remap(vb::cpu_serial{}, frames.view(), map, out.view(), vb::sample::interp::bilinear{}, vb::sample::border::wrap_equirect{});
   EXPECT_EQ(easy.shape(), out.shape());
   EXPECT_TRUE(vbatch_test::same_bytes(easy.view(), out.view()));
-  const auto nearest = vb::e2p(vb::cpu_serial{}, frames.view(), r, vb::interp::nearest{});
+  const auto nearest = vb::sample::e2p(vb::cpu_serial{}, frames.view(), r, vb::sample::interp::nearest{});
   EXPECT_FALSE(vbatch_test::same_bytes(nearest.view(), out.view()));
 }
 
 TEST(E2p, TheAllocatingOverloadRejectsAnEmptyRigOrBatch) {
   const auto frames = vbatch_test::random_images<vb::u8>({1, 16, 32, 3}, 3);  // (1,16,32,3)
-  EXPECT_TRUE(vbatch_test::throws_error([&] { (void)vb::e2p(vb::cpu_serial{}, frames.view(), vb::rig{}); },
+  EXPECT_TRUE(vbatch_test::throws_error([&] { (void)vb::sample::e2p(vb::cpu_serial{}, frames.view(), vb::sample::rig{}); },
                                         vb::errc::invalid_argument, {"no cameras"}));
-  vb::rig mixed{vb::make_camera({}, 8, 8, 90), vb::make_camera({}, 8, 9, 90)};
-  EXPECT_TRUE(vbatch_test::throws_error([&] { (void)vb::e2p(vb::cpu_serial{}, frames.view(), mixed); },
+  vb::sample::rig mixed{vb::sample::make_camera({}, 8, 8, 90), vb::sample::make_camera({}, 8, 9, 90)};
+  EXPECT_TRUE(vbatch_test::throws_error([&] { (void)vb::sample::e2p(vb::cpu_serial{}, frames.view(), mixed); },
                                         vb::errc::invalid_argument, {"8x9", "8x8"}));
 }
 

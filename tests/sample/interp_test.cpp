@@ -14,7 +14,7 @@ namespace {
 namespace vb = vbatch;
 
 template <class T>
-vb::source_images<T> images_of(vb::batch_view<const T> v) {
+vb::sample::source_images<T> images_of(vb::batch_view<const T> v) {
   return {v.data, v.w, v.h, v.stride_n, v.stride_h, v.stride_w};
 }
 
@@ -74,7 +74,7 @@ double ref_bicubic(vb::batch_view<const T> img, ref_border b, double x, double y
 template <int C, class T, class Interp, class Border>
 std::vector<double> run_sample(Interp in, vb::batch_view<const T> img, Border border, double x, double y) {
   T out[C];
-  vb::sample<C>(in, images_of(img), border, vb::sample_point<float>{0, float(x), float(y)}, out);
+  vb::sample::sample<C>(in, images_of(img), border, vb::sample::sample_point<float>{0, float(x), float(y)}, out);
   return std::vector<double>(out, out + C);
 }
 
@@ -97,10 +97,10 @@ void check_all_interpolations(ref_border rb, Border border) {
   const vb::batch_view<const float> v = img.view();
   for (const auto& [x, y] : probe_points(w, h, 3 + C)) {
     SCOPED_TRACE(testing::Message() << "point (" << x << ", " << y << ")");
-    const auto n = run_sample<C>(vb::interp::nearest{}, v, border, x, y);
-    const auto l = run_sample<C>(vb::interp::bilinear{}, v, border, x, y);
-    const auto k = run_sample<C>(vb::interp::bicubic{}, v, border, x, y);
-    const auto k5 = run_sample<C>(vb::interp::bicubic{-0.5f}, v, border, x, y);
+    const auto n = run_sample<C>(vb::sample::interp::nearest{}, v, border, x, y);
+    const auto l = run_sample<C>(vb::sample::interp::bilinear{}, v, border, x, y);
+    const auto k = run_sample<C>(vb::sample::interp::bicubic{}, v, border, x, y);
+    const auto k5 = run_sample<C>(vb::sample::interp::bicubic{-0.5f}, v, border, x, y);
     for (int c = 0; c < C; ++c) {
       ASSERT_EQ(n[c], ref_nearest(v, rb, x, y, c)) << "nearest c=" << c;
       ASSERT_NEAR(l[c], ref_bilinear(v, rb, x, y, c), 2e-4) << "bilinear c=" << c;
@@ -111,21 +111,21 @@ void check_all_interpolations(ref_border rb, Border border) {
 }
 
 TEST(Sample, AllInterpolationsMatchTheTextbookFormulasWithClampBorders) {
-  check_all_interpolations<1>(ref_border::clamp, vb::border::clamp{});
-  check_all_interpolations<3>(ref_border::clamp, vb::border::clamp{});
-  check_all_interpolations<4>(ref_border::clamp, vb::border::clamp{});
+  check_all_interpolations<1>(ref_border::clamp, vb::sample::border::clamp{});
+  check_all_interpolations<3>(ref_border::clamp, vb::sample::border::clamp{});
+  check_all_interpolations<4>(ref_border::clamp, vb::sample::border::clamp{});
 }
 
 TEST(Sample, AllInterpolationsMatchTheTextbookFormulasWithConstantBorders) {
-  check_all_interpolations<1>(ref_border::constant, vb::border::constant{constant_value});
-  check_all_interpolations<3>(ref_border::constant, vb::border::constant{constant_value});
-  check_all_interpolations<4>(ref_border::constant, vb::border::constant{constant_value});
+  check_all_interpolations<1>(ref_border::constant, vb::sample::border::constant{constant_value});
+  check_all_interpolations<3>(ref_border::constant, vb::sample::border::constant{constant_value});
+  check_all_interpolations<4>(ref_border::constant, vb::sample::border::constant{constant_value});
 }
 
 TEST(Sample, AllInterpolationsMatchTheSphereFoldedOverThePolesWithWrapEquirect) {
-  check_all_interpolations<1>(ref_border::wrap, vb::border::wrap_equirect{});
-  check_all_interpolations<3>(ref_border::wrap, vb::border::wrap_equirect{});
-  check_all_interpolations<4>(ref_border::wrap, vb::border::wrap_equirect{});
+  check_all_interpolations<1>(ref_border::wrap, vb::sample::border::wrap_equirect{});
+  check_all_interpolations<3>(ref_border::wrap, vb::sample::border::wrap_equirect{});
+  check_all_interpolations<4>(ref_border::wrap, vb::sample::border::wrap_equirect{});
 }
 
 TEST(Sample, WrapEquirectReadsAcrossTheSeamAndOverThePoleAsDocumented) {
@@ -134,32 +134,32 @@ TEST(Sample, WrapEquirectReadsAcrossTheSeamAndOverThePoleAsDocumented) {
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x) img.view()(0, y, x, 0) = float(10 * y + x);
   const vb::batch_view<const float> v = img.view();
-  const vb::border::wrap_equirect wrap;
+  const vb::sample::border::wrap_equirect wrap;
   // Halfway between the last and the first column: the ±180° seam.
-  EXPECT_FLOAT_EQ(run_sample<1>(vb::interp::bilinear{}, v, wrap, 7.5, 1)[0], 0.5f * (17 + 10));
-  EXPECT_FLOAT_EQ(run_sample<1>(vb::interp::bilinear{}, v, wrap, -0.5, 2)[0], 0.5f * (27 + 20));
-  EXPECT_EQ(run_sample<1>(vb::interp::nearest{}, v, wrap, 7.5, 1)[0], 10);  // ties go up: column 8 = column 0
+  EXPECT_FLOAT_EQ(run_sample<1>(vb::sample::interp::bilinear{}, v, wrap, 7.5, 1)[0], 0.5f * (17 + 10));
+  EXPECT_FLOAT_EQ(run_sample<1>(vb::sample::interp::bilinear{}, v, wrap, -0.5, 2)[0], 0.5f * (27 + 20));
+  EXPECT_EQ(run_sample<1>(vb::sample::interp::nearest{}, v, wrap, 7.5, 1)[0], 10);  // ties go up: column 8 = column 0
   // Row -1 is row 0 shifted by W/2 (the other side of the north pole); row H is row H-1 shifted.
-  EXPECT_FLOAT_EQ(run_sample<1>(vb::interp::bilinear{}, v, wrap, 1, -0.5)[0], 0.5f * (1 + 5));
-  EXPECT_FLOAT_EQ(run_sample<1>(vb::interp::bilinear{}, v, wrap, 6, 3.5)[0], 0.5f * (36 + 32));
-  EXPECT_EQ(run_sample<1>(vb::interp::nearest{}, v, wrap, 2, -0.6)[0], 6);
-  EXPECT_EQ(run_sample<1>(vb::interp::nearest{}, v, wrap, 2, -2)[0], 16);  // two rows over: row 1
+  EXPECT_FLOAT_EQ(run_sample<1>(vb::sample::interp::bilinear{}, v, wrap, 1, -0.5)[0], 0.5f * (1 + 5));
+  EXPECT_FLOAT_EQ(run_sample<1>(vb::sample::interp::bilinear{}, v, wrap, 6, 3.5)[0], 0.5f * (36 + 32));
+  EXPECT_EQ(run_sample<1>(vb::sample::interp::nearest{}, v, wrap, 2, -0.6)[0], 6);
+  EXPECT_EQ(run_sample<1>(vb::sample::interp::nearest{}, v, wrap, 2, -2)[0], 16);  // two rows over: row 1
 }
 
 TEST(Sample, NearestRoundsHalfwayCoordinatesUp) {
   const auto img = vbatch_test::random_images<vb::u8>({1, 6, 6, 1}, 2);  // (1,H,W,C)
   const vb::batch_view<const vb::u8> v = img.view();
-  EXPECT_EQ(run_sample<1>(vb::interp::nearest{}, v, vb::border::clamp{}, 2.5, 3.5)[0], v(0, 4, 3, 0));
-  EXPECT_EQ(run_sample<1>(vb::interp::nearest{}, v, vb::border::clamp{}, 2.4999, 3.4999)[0], v(0, 3, 2, 0));
-  EXPECT_EQ(run_sample<1>(vb::interp::nearest{}, v, vb::border::clamp{}, -0.5, 0)[0], v(0, 0, 0, 0));
+  EXPECT_EQ(run_sample<1>(vb::sample::interp::nearest{}, v, vb::sample::border::clamp{}, 2.5, 3.5)[0], v(0, 4, 3, 0));
+  EXPECT_EQ(run_sample<1>(vb::sample::interp::nearest{}, v, vb::sample::border::clamp{}, 2.4999, 3.4999)[0], v(0, 3, 2, 0));
+  EXPECT_EQ(run_sample<1>(vb::sample::interp::nearest{}, v, vb::sample::border::clamp{}, -0.5, 0)[0], v(0, 0, 0, 0));
 }
 
 TEST(Sample, ConstantBorderFillsEveryChannelWithItsValue) {
   const auto img = vbatch_test::random_images<vb::u8>({1, 4, 4, 4}, 9);  // (1,H,W,C)
   const vb::batch_view<const vb::u8> v = img.view();
-  for (auto out : {run_sample<4>(vb::interp::nearest{}, v, vb::border::constant{200}, -3, 1),
-                   run_sample<4>(vb::interp::bilinear{}, v, vb::border::constant{200}, 1, 9),
-                   run_sample<4>(vb::interp::bicubic{}, v, vb::border::constant{200}, 20, 20)})
+  for (auto out : {run_sample<4>(vb::sample::interp::nearest{}, v, vb::sample::border::constant{200}, -3, 1),
+                   run_sample<4>(vb::sample::interp::bilinear{}, v, vb::sample::border::constant{200}, 1, 9),
+                   run_sample<4>(vb::sample::interp::bicubic{}, v, vb::sample::border::constant{200}, 20, 20)})
     for (double o : out) EXPECT_EQ(o, 200);
 }
 
@@ -167,13 +167,13 @@ TEST(Sample, U8ResultsAreTheRoundedFloatResults) {
   const auto img = vbatch_test::random_images<vb::u8>({1, 12, 12, 3}, 4);  // (1,H,W,C)
   const vb::batch_view<const vb::u8> v = img.view();
   for (const auto& [x, y] : probe_points(12, 12, 17)) {
-    const auto l = run_sample<3>(vb::interp::bilinear{}, v, vb::border::wrap_equirect{}, x, y);
-    const auto k = run_sample<3>(vb::interp::bicubic{}, v, vb::border::clamp{}, x, y);
+    const auto l = run_sample<3>(vb::sample::interp::bilinear{}, v, vb::sample::border::wrap_equirect{}, x, y);
+    const auto k = run_sample<3>(vb::sample::interp::bicubic{}, v, vb::sample::border::clamp{}, x, y);
     // u8 bilinear samples the point rounded to 1/128 pixel (the fixed-point path on every map).
-    const vb::fixed_sample_point q = vb::to_fixed(vb::sample_point<double>{0, x, y});
-    const double xq = q.x + double(q.fx) / vb::fixed_one, yq = q.y + double(q.fy) / vb::fixed_one;
-    ASSERT_LE(std::fabs(xq - x), 0.5 / vb::fixed_one);
-    ASSERT_LE(std::fabs(yq - y), 0.5 / vb::fixed_one);
+    const vb::sample::fixed_sample_point q = vb::sample::to_fixed(vb::sample::sample_point<double>{0, x, y});
+    const double xq = q.x + double(q.fx) / vb::sample::fixed_one, yq = q.y + double(q.fy) / vb::sample::fixed_one;
+    ASSERT_LE(std::fabs(xq - x), 0.5 / vb::sample::fixed_one);
+    ASSERT_LE(std::fabs(yq - y), 0.5 / vb::sample::fixed_one);
     for (int c = 0; c < 3; ++c) {
       ASSERT_LE(std::fabs(l[c] - ref_bilinear(v, ref_border::wrap, xq, yq, c)), 0.5 + 1e-3) << x << "," << y;
       const double kb = std::clamp(ref_bicubic(v, ref_border::clamp, x, y, c, -0.75), 0.0, 255.0);  // saturates
@@ -199,16 +199,16 @@ TEST(FixedSamplePoint, BilinearU8IsTheExactlyRoundedValueAtTheQuantisedPoint) {
   const vb::batch_view<const vb::u8> v = img.view();
   std::mt19937 rng(8);
   for (int t = 0; t < 2000; ++t) {
-    const vb::fixed_sample_point p{0, int(rng() % 23) - 2, int(rng() % 13) - 2, int(rng() % vb::fixed_one),
-                                   int(rng() % vb::fixed_one)};
+    const vb::sample::fixed_sample_point p{0, int(rng() % 23) - 2, int(rng() % 13) - 2, int(rng() % vb::sample::fixed_one),
+                                   int(rng() % vb::sample::fixed_one)};
     vb::u8 out[4];
-    vb::sample<4>(vb::interp::bilinear{}, images_of(v), vb::border::wrap_equirect{}, p, out);
-    const double x = p.x + double(p.fx) / vb::fixed_one, y = p.y + double(p.fy) / vb::fixed_one;
+    vb::sample::sample<4>(vb::sample::interp::bilinear{}, images_of(v), vb::sample::border::wrap_equirect{}, p, out);
+    const double x = p.x + double(p.fx) / vb::sample::fixed_one, y = p.y + double(p.fy) / vb::sample::fixed_one;
     for (int c = 0; c < 4; ++c)
       ASSERT_LE(std::fabs(out[c] - ref_bilinear(v, ref_border::wrap, x, y, c)), 0.5)
-          << p.x << "+" << p.fx << "/" << vb::fixed_one;
+          << p.x << "+" << p.fx << "/" << vb::sample::fixed_one;
     // nearest rounds the fraction half up
-    vb::sample<4>(vb::interp::nearest{}, images_of(v), vb::border::wrap_equirect{}, p, out);
+    vb::sample::sample<4>(vb::sample::interp::nearest{}, images_of(v), vb::sample::border::wrap_equirect{}, p, out);
     for (int c = 0; c < 4; ++c) ASSERT_EQ(out[c], ref_nearest(v, ref_border::wrap, x, y, c));
   }
 }
@@ -219,11 +219,11 @@ TEST(FixedSamplePoint, ConstantBorderValuesGiveTheSameU8OnTheFixedAndFloatPaths)
   const auto img = vbatch_test::random_images<vb::u8>({1, 8, 8, 1}, 3);  // (1,H,W,C)
   const vb::batch_view<const vb::u8> v = img.view();
   for (float value : {0.0f, 255.0f, 100.6f, 300.0f, -1.0f}) {
-    const vb::border::constant border{value};
+    const vb::sample::border::constant border{value};
     vb::u8 fixed_out = 0, float_out = 0;
-    vb::sample<1>(vb::interp::bilinear{}, images_of(v), border, vb::fixed_sample_point{0, -5, -5, 10, 20}, &fixed_out);
-    vb::sample<1>(vb::interp::bilinear{}, images_of(v), border,
-                  vb::sample_point<float>{0, -5.0f + 10.0f / vb::fixed_one, -5.0f + 20.0f / vb::fixed_one}, &float_out);
+    vb::sample::sample<1>(vb::sample::interp::bilinear{}, images_of(v), border, vb::sample::fixed_sample_point{0, -5, -5, 10, 20}, &fixed_out);
+    vb::sample::sample<1>(vb::sample::interp::bilinear{}, images_of(v), border,
+                  vb::sample::sample_point<float>{0, -5.0f + 10.0f / vb::sample::fixed_one, -5.0f + 20.0f / vb::sample::fixed_one}, &float_out);
     EXPECT_EQ(int(fixed_out), int(float_out)) << "constant " << value;
     EXPECT_EQ(int(float_out), int(vb::to_element<vb::u8>(value))) << "constant " << value;
   }
@@ -232,13 +232,13 @@ TEST(FixedSamplePoint, ConstantBorderValuesGiveTheSameU8OnTheFixedAndFloatPaths)
 TEST(FixedSamplePoint, FloatImagesAndBicubicUseTheDecodedPoint) {
   const auto img = vbatch_test::random_images<float>({1, 10, 10, 1}, 22);  // (1,H,W,C)
   const vb::batch_view<const float> v = img.view();
-  const vb::fixed_sample_point p{0, 4, 5, vb::fixed_one / 4, vb::fixed_one * 3 / 4};
-  EXPECT_EQ(vb::to_float(p).x, 4.25f);
-  EXPECT_EQ(vb::to_float(p).y, 5.75f);
+  const vb::sample::fixed_sample_point p{0, 4, 5, vb::sample::fixed_one / 4, vb::sample::fixed_one * 3 / 4};
+  EXPECT_EQ(vb::sample::to_float(p).x, 4.25f);
+  EXPECT_EQ(vb::sample::to_float(p).y, 5.75f);
   float a, b;
-  vb::sample<1>(vb::interp::bilinear{}, images_of(v), vb::border::clamp{}, p, &a);
+  vb::sample::sample<1>(vb::sample::interp::bilinear{}, images_of(v), vb::sample::border::clamp{}, p, &a);
   EXPECT_NEAR(a, ref_bilinear(v, ref_border::clamp, 4.25, 5.75, 0), 1e-4);
-  vb::sample<1>(vb::interp::bicubic{}, images_of(v), vb::border::clamp{}, p, &b);
+  vb::sample::sample<1>(vb::sample::interp::bicubic{}, images_of(v), vb::sample::border::clamp{}, p, &b);
   EXPECT_NEAR(b, ref_bicubic(v, ref_border::clamp, 4.25, 5.75, 0, -0.75), 1e-3);
 }
 
@@ -247,9 +247,9 @@ TEST(Sample, IntegerPointsCopyThePixelWithEveryInterpolation) {
   const vb::batch_view<const float> v = img.view();
   for (int y = 0; y < 7; ++y)
     for (int x = 0; x < 9; ++x)
-      for (const auto& out : {run_sample<3>(vb::interp::nearest{}, v, vb::border::constant{}, x, y),
-                              run_sample<3>(vb::interp::bilinear{}, v, vb::border::constant{}, x, y),
-                              run_sample<3>(vb::interp::bicubic{}, v, vb::border::constant{}, x, y)})
+      for (const auto& out : {run_sample<3>(vb::sample::interp::nearest{}, v, vb::sample::border::constant{}, x, y),
+                              run_sample<3>(vb::sample::interp::bilinear{}, v, vb::sample::border::constant{}, x, y),
+                              run_sample<3>(vb::sample::interp::bicubic{}, v, vb::sample::border::constant{}, x, y)})
         for (int c = 0; c < 3; ++c) ASSERT_EQ(out[c], v(0, y, x, c)) << x << "," << y;
 }
 
@@ -266,13 +266,13 @@ TEST(CubeSeams, TapsPastAFaceEdgeReadTheNeighbouringFace) {
   const int w = 8;
   const auto faces = labelled_faces(w);
   const vb::batch_view<const float> v = faces.view();
-  const vb::border::cube_seams seams{vb::cube_source::from(w)};
+  const vb::sample::border::cube_seams seams{vb::sample::cube_source::from(w)};
   const auto at = [&](int face, double x, double y) {
     float out[2];
-    vb::sample<2>(vb::interp::bilinear{}, images_of(v), seams, vb::sample_point<float>{face, float(x), float(y)}, out);
+    vb::sample::sample<2>(vb::sample::interp::bilinear{}, images_of(v), seams, vb::sample::sample_point<float>{face, float(x), float(y)}, out);
     return std::pair<float, float>{out[0], out[1]};
   };
-  using F = vb::cube_face;
+  using F = vb::sample::cube_face;
   // Right edge of F is the left edge of R (column 0 there).
   EXPECT_FLOAT_EQ(at(int(F::front), w - 0.5, 3).first, 0.5f * (10 + 20));
   EXPECT_FLOAT_EQ(at(int(F::front), w - 0.5, 3).second, 0.5f * ((w - 1) + 0));

@@ -1,5 +1,5 @@
 // OpenCV as an independent reference: cv::remap with the coordinates of a cached_float e2p map
-// (CV_32FC1 maps, BORDER_WRAP) against vbatch::remap with wrap_equirect, on a natural-looking
+// (CV_32FC1 maps, BORDER_WRAP) against vbatch::sample::remap with wrap_equirect, on a natural-looking
 // 1920×960 synthetic scene, for views away from the poles (OpenCV's BORDER_WRAP wraps rows
 // top-to-bottom, which is not what happens over a pole).
 //
@@ -27,11 +27,11 @@ using vbatch_test::record;
 class OpenCvRemap : public testing::Test {
  protected:
   static void SetUpTestSuite() {
-    pano_ = new vb::batch_buffer<vb::u8>(vb::render_equirect(1920, 960, 3, vb::demo_scene));  // (1,960,1920,3)
+    pano_ = new vb::batch_buffer<vb::u8>(vb::sample::render_equirect(1920, 960, 3, vb::sample::demo_scene));  // (1,960,1920,3)
     // Views away from the poles (|latitude| < 75° everywhere), one across the ±180° seam.
-    rig_ = new vb::rig{vb::make_camera({0, 0, 0}, 256, 192, 90), vb::make_camera({100, 20, 10}, 256, 192, 80),
-                       vb::make_camera({180, -15, -5}, 256, 192, 90), vb::make_camera({-63.3, 7.7, 33}, 256, 192, 60)};
-    map_ = new vb::e2p_map<vb::maps::cached_float>(vb::make_e2p_map<vb::maps::cached_float>(*rig_, 1920, 960));
+    rig_ = new vb::sample::rig{vb::sample::make_camera({0, 0, 0}, 256, 192, 90), vb::sample::make_camera({100, 20, 10}, 256, 192, 80),
+                       vb::sample::make_camera({180, -15, -5}, 256, 192, 90), vb::sample::make_camera({-63.3, 7.7, 33}, 256, 192, 60)};
+    map_ = new vb::sample::e2p_map<vb::sample::maps::cached_float>(vb::sample::make_e2p_map<vb::sample::maps::cached_float>(*rig_, 1920, 960));
   }
   static void TearDownTestSuite() {
     delete map_;
@@ -46,12 +46,12 @@ class OpenCvRemap : public testing::Test {
 
   // OpenCV's result for view k: maps built from the cached_float table.
   static cv::Mat opencv_view(int k, int interpolation) {
-    const vb::map_shape& m = map_->shape();
+    const vb::sample::map_shape& m = map_->shape();
     const auto km = map_->view();
     cv::Mat mx(m.height, m.width, CV_32FC1), my(m.height, m.width, CV_32FC1);
     for (int y = 0; y < m.height; ++y)
       for (int x = 0; x < m.width; ++x) {
-        const vb::sample_point<float> p = km.at(k, y, x);
+        const vb::sample::sample_point<float> p = km.at(k, y, x);
         mx.at<float>(y, x) = p.x;
         my.at<float>(y, x) = p.y;
       }
@@ -62,9 +62,9 @@ class OpenCvRemap : public testing::Test {
 
   template <class Policy, class Interp>
   static vb::batch_buffer<vb::u8> vbatch_views(Interp interp) {
-    const auto map = vb::make_e2p_map<Policy>(*rig_, 1920, 960);
+    const auto map = vb::sample::make_e2p_map<Policy>(*rig_, 1920, 960);
     vb::batch_buffer<vb::u8> out({int(rig_->size()), 192, 256, 3});  // (K,192,256,3)
-    vb::remap(vb::cpu_par{2}, vb::batch_view<const vb::u8>(pano_->view()), map, out.view(), interp, vb::border::wrap_equirect{});
+    vb::sample::remap(vb::cpu_par{2}, vb::batch_view<const vb::u8>(pano_->view()), map, out.view(), interp, vb::sample::border::wrap_equirect{});
     return out;
   }
 
@@ -75,7 +75,7 @@ class OpenCvRemap : public testing::Test {
 
   template <class Interp>
   static void compare_with(int interpolation, Interp interp, const char* name, double mean_bound, double max_bound) {
-    const auto ours = vbatch_views<vb::maps::cached_float>(interp);
+    const auto ours = vbatch_views<vb::sample::maps::cached_float>(interp);
     for (int k = 0; k < int(rig_->size()); ++k) {
       const cv::Mat theirs = opencv_view(k, interpolation);
       const auto d = vbatch_test::compare(vb::batch_view<const vb::u8>(ours.view().image(k)), as_view(theirs));
@@ -87,28 +87,28 @@ class OpenCvRemap : public testing::Test {
   }
 
   static inline vb::batch_buffer<vb::u8>* pano_ = nullptr;
-  static inline vb::rig* rig_ = nullptr;
-  static inline vb::e2p_map<vb::maps::cached_float>* map_ = nullptr;
+  static inline vb::sample::rig* rig_ = nullptr;
+  static inline vb::sample::e2p_map<vb::sample::maps::cached_float>* map_ = nullptr;
 };
 
 TEST_F(OpenCvRemap, BilinearMatchesInterLinearWithinFixedPointRounding) {
-  compare_with(cv::INTER_LINEAR, vb::interp::bilinear{}, "linear", 0.5, 4);
+  compare_with(cv::INTER_LINEAR, vb::sample::interp::bilinear{}, "linear", 0.5, 4);
 }
 
 TEST_F(OpenCvRemap, BicubicMatchesInterCubicWithinFixedPointRounding) {
   // vbatch's default a = -0.75 is OpenCV's INTER_CUBIC kernel.
-  compare_with(cv::INTER_CUBIC, vb::interp::bicubic{}, "cubic", 0.5, 6);
+  compare_with(cv::INTER_CUBIC, vb::sample::interp::bicubic{}, "cubic", 0.5, 6);
 }
 
 TEST_F(OpenCvRemap, BicubicWithCatmullRomDiffersFromInterCubic) {
   // The comparison can tell kernels apart: a = -0.5 is not OpenCV's kernel.
-  const auto ours = vbatch_views<vb::maps::cached_float>(vb::interp::bicubic{-0.5f});
+  const auto ours = vbatch_views<vb::sample::maps::cached_float>(vb::sample::interp::bicubic{-0.5f});
   const cv::Mat theirs = opencv_view(0, cv::INTER_CUBIC);
   EXPECT_GT(vbatch_test::compare(vb::batch_view<const vb::u8>(ours.view().image(0)), as_view(theirs)).max_abs, 6);
 }
 
 TEST_F(OpenCvRemap, NearestPicksTheSamePixelExceptAtRoundingTies) {
-  const auto ours = vbatch_views<vb::maps::cached_float>(vb::interp::nearest{});
+  const auto ours = vbatch_views<vb::sample::maps::cached_float>(vb::sample::interp::nearest{});
   for (int k = 0; k < int(rig_->size()); ++k) {
     const cv::Mat theirs = opencv_view(k, cv::INTER_NEAREST);
     const auto d = vbatch_test::compare(vb::batch_view<const vb::u8>(ours.view().image(k)), as_view(theirs));
@@ -118,8 +118,8 @@ TEST_F(OpenCvRemap, NearestPicksTheSamePixelExceptAtRoundingTies) {
 }
 
 TEST_F(OpenCvRemap, FixedPointBilinearStaysWithinTheSameBoundsOfOpenCvAndOfFloat) {
-  const auto fixed = vbatch_views<vb::maps::cached_fixed>(vb::interp::bilinear{});
-  const auto flt = vbatch_views<vb::maps::cached_float>(vb::interp::bilinear{});
+  const auto fixed = vbatch_views<vb::sample::maps::cached_fixed>(vb::sample::interp::bilinear{});
+  const auto flt = vbatch_views<vb::sample::maps::cached_float>(vb::sample::interp::bilinear{});
   const auto ff = vbatch_test::compare(vb::batch_view<const vb::u8>(fixed.view()), vb::batch_view<const vb::u8>(flt.view()));
   record("fixed_vs_float_bilinear_mean", ff.mean_abs);
   record("fixed_vs_float_bilinear_max", ff.max_abs);
@@ -137,8 +137,8 @@ TEST_F(OpenCvRemap, FixedPointBilinearStaysWithinTheSameBoundsOfOpenCvAndOfFloat
 TEST_F(OpenCvRemap, TheSeamViewNeedsWrapping) {
   // Sensitivity: with OpenCV's constant border the seam view differs a lot, so the agreement
   // above does rest on both sides wrapping.
-  const auto ours = vbatch_views<vb::maps::cached_float>(vb::interp::bilinear{});
-  const vb::map_shape& m = map_->shape();
+  const auto ours = vbatch_views<vb::sample::maps::cached_float>(vb::sample::interp::bilinear{});
+  const vb::sample::map_shape& m = map_->shape();
   const auto km = map_->view();
   cv::Mat mx(m.height, m.width, CV_32FC1), my(m.height, m.width, CV_32FC1);
   for (int y = 0; y < m.height; ++y)

@@ -41,7 +41,7 @@ class Py360convert : public testing::Test {
   static void SetUpTestSuite() {
     const std::string json = vbatch_test::read_text(peer_dir() / "cases.json");
     cases_ = new std::vector<json_object>(vbatch_test::read_flat_json_array(json, "cases"));
-    equirect_ = new vb::batch_buffer<vb::u8>(vb::load_image(peer_dir() / "equirect.png", 3));
+    equirect_ = new vb::batch_buffer<vb::u8>(vb::io::load_image(peer_dir() / "equirect.png", 3));
   }
   static void TearDownTestSuite() {
     delete cases_;
@@ -62,7 +62,7 @@ using exact_point = std::function<vbatch_test::point2(int x, int y)>;
 // positions to the nearest 1/fixed_one.
 template <class Policy>
 double tie_tolerance() {
-  return std::is_same_v<Policy, vb::maps::cached_fixed> ? 0.5 / vb::fixed_one + 1e-3 : 1e-3;
+  return std::is_same_v<Policy, vb::sample::maps::cached_fixed> ? 0.5 / vb::sample::fixed_one + 1e-3 : 1e-3;
 }
 
 // Equirect pixel (xi, yi) with the longitude wrap and the fold over the poles.
@@ -80,7 +80,7 @@ const vb::u8* equirect_pixel(vb::batch_view<const vb::u8> e, int xi, int yi) {
 // under 1e-4 of the pixels.
 void check_against_reference(vb::batch_view<const vb::u8> ours, const fs::path& reference, bool nearest, const std::string& what,
                              vb::batch_view<const vb::u8> equirect, const exact_point& exact, double tie_tol) {
-  const auto ref = vb::load_image(reference, 3);
+  const auto ref = vb::io::load_image(reference, 3);
   ASSERT_EQ(ours.shape(), ref.shape()) << what;
   const vbatch_test::diff_stats d = vbatch_test::compare(ours, ref.view());
   if (!nearest) {
@@ -132,15 +132,15 @@ void check_e2p_cases(const std::vector<json_object>& cases, vb::batch_view<const
     const std::string what = std::string(Policy::name) + " e2p_" + text(c, "case") + "_" + text(c, "mode");
     SCOPED_TRACE(what);
     const int w = int(number(c, "out_w")), h = int(number(c, "out_h"));
-    const vb::rig r{vb::make_camera({number(c, "yaw_deg"), number(c, "pitch_deg"), number(c, "roll_deg")}, w, h,
-                                    number(c, "hfov_deg"), number(c, "vfov_deg"), vb::conventions::py360convert)};
-    const auto map = vb::make_e2p_map<Policy>(r, equirect.w, equirect.h);
+    const vb::sample::rig r{vb::sample::make_camera({number(c, "yaw_deg"), number(c, "pitch_deg"), number(c, "roll_deg")}, w, h,
+                                    number(c, "hfov_deg"), number(c, "vfov_deg"), vb::sample::conventions::py360convert)};
+    const auto map = vb::sample::make_e2p_map<Policy>(r, equirect.w, equirect.h);
     vb::batch_buffer<vb::u8> out({1, h, w, 3});  // (1,h,w,3)
     const bool nearest = text(c, "mode") == "nearest";
     if (nearest)
-      vb::e2p(vb::cpu_par{2}, equirect, map, out.view(), vb::interp::nearest{});
+      vb::sample::e2p(vb::cpu_par{2}, equirect, map, out.view(), vb::sample::interp::nearest{});
     else
-      vb::e2p(vb::cpu_par{2}, equirect, map, out.view(), vb::interp::bilinear{});
+      vb::sample::e2p(vb::cpu_par{2}, equirect, map, out.view(), vb::sample::interp::bilinear{});
     const vbatch_test::ref_camera cam =
         vbatch_test::make_ref_camera(number(c, "yaw_deg"), number(c, "pitch_deg"), number(c, "roll_deg"), w, h,
                                      number(c, "hfov_deg"), number(c, "vfov_deg"), true);
@@ -151,9 +151,9 @@ void check_e2p_cases(const std::vector<json_object>& cases, vb::batch_view<const
   }
 }
 
-TEST_F(Py360convert, E2pCasesMatchWithCachedFloatMaps) { check_e2p_cases<vb::maps::cached_float>(cases(), equirect()); }
-TEST_F(Py360convert, E2pCasesMatchWithCachedFixedMaps) { check_e2p_cases<vb::maps::cached_fixed>(cases(), equirect()); }
-TEST_F(Py360convert, E2pCasesMatchWithOnTheFlyMaps) { check_e2p_cases<vb::maps::on_the_fly>(cases(), equirect()); }
+TEST_F(Py360convert, E2pCasesMatchWithCachedFloatMaps) { check_e2p_cases<vb::sample::maps::cached_float>(cases(), equirect()); }
+TEST_F(Py360convert, E2pCasesMatchWithCachedFixedMaps) { check_e2p_cases<vb::sample::maps::cached_fixed>(cases(), equirect()); }
+TEST_F(Py360convert, E2pCasesMatchWithOnTheFlyMaps) { check_e2p_cases<vb::sample::maps::on_the_fly>(cases(), equirect()); }
 
 // The exact source point of pixel (x, y) of a horizon layout: face x / face_w, F R B L U D.
 exact_point face_point(int face_w, int sw, int sh) {
@@ -174,27 +174,27 @@ void check_e2c_cases(const std::vector<json_object>& cases, vb::batch_view<const
     ASSERT_EQ(text(c, "face_order"), "FRBLUD");
     ASSERT_EQ(text(c, "cube_format"), "horizon");
     const int face_w = int(number(c, "face_w"));
-    const auto map = vb::make_e2p_map<Policy>(vb::cube_rig(face_w, vb::conventions::py360convert), equirect.w, equirect.h);
+    const auto map = vb::sample::make_e2p_map<Policy>(vb::sample::cube_rig(face_w, vb::sample::conventions::py360convert), equirect.w, equirect.h);
     vb::batch_buffer<vb::u8> faces({6, face_w, face_w, 3});  // (6,fw,fw,3)
     const bool nearest = text(c, "mode") == "nearest";
     if (nearest)
-      vb::e2p(vb::cpu_par{2}, equirect, map, faces.view(), vb::interp::nearest{});
+      vb::sample::e2p(vb::cpu_par{2}, equirect, map, faces.view(), vb::sample::interp::nearest{});
     else
-      vb::e2p(vb::cpu_par{2}, equirect, map, faces.view(), vb::interp::bilinear{});
-    const auto horizon = vb::to_layout(faces.view(), vb::cube_layout::horizon);  // (1,fw,6fw,3)
+      vb::sample::e2p(vb::cpu_par{2}, equirect, map, faces.view(), vb::sample::interp::bilinear{});
+    const auto horizon = vb::sample::to_layout(faces.view(), vb::sample::cube_layout::horizon);  // (1,fw,6fw,3)
     ASSERT_EQ(horizon.shape(), (vb::batch_shape{1, int(number(c, "out_h")), int(number(c, "out_w")), 3}));
     check_against_reference(horizon.view(), peer_dir() / text(c, "file"), nearest, what, equirect,
                             face_point(face_w, equirect.w, equirect.h), tie_tolerance<Policy>());
   }
 }
 
-TEST_F(Py360convert, E2cMatchesWithCachedFloatMaps) { check_e2c_cases<vb::maps::cached_float>(cases(), equirect()); }
-TEST_F(Py360convert, E2cMatchesWithCachedFixedMaps) { check_e2c_cases<vb::maps::cached_fixed>(cases(), equirect()); }
-TEST_F(Py360convert, E2cMatchesWithOnTheFlyMaps) { check_e2c_cases<vb::maps::on_the_fly>(cases(), equirect()); }
+TEST_F(Py360convert, E2cMatchesWithCachedFloatMaps) { check_e2c_cases<vb::sample::maps::cached_float>(cases(), equirect()); }
+TEST_F(Py360convert, E2cMatchesWithCachedFixedMaps) { check_e2c_cases<vb::sample::maps::cached_fixed>(cases(), equirect()); }
+TEST_F(Py360convert, E2cMatchesWithOnTheFlyMaps) { check_e2c_cases<vb::sample::maps::on_the_fly>(cases(), equirect()); }
 
 TEST_F(Py360convert, TheEasyE2cCallMatchesTheHorizonReference) {
-  const auto faces = vb::e2c(vb::cpu_par{2}, equirect(), 64, vb::interp::bilinear{}, vb::conventions::py360convert);
-  const auto horizon = vb::to_layout(faces.view(), vb::cube_layout::horizon);
+  const auto faces = vb::sample::e2c(vb::cpu_par{2}, equirect(), 64, vb::sample::interp::bilinear{}, vb::sample::conventions::py360convert);
+  const auto horizon = vb::sample::to_layout(faces.view(), vb::sample::cube_layout::horizon);
   check_against_reference(horizon.view(), peer_dir() / "e2c_bilinear.png", false, "e2c() bilinear", equirect(),
                           face_point(64, equirect().w, equirect().h), 0);
 }
@@ -204,14 +204,14 @@ TEST_F(Py360convert, TheEasyE2cCallMatchesTheHorizonReference) {
 TEST_F(Py360convert, TheComparisonRejectsAWrongConvention) {
   for (const json_object& c : cases()) {
     if (text(c, "kind") != "e2p" || text(c, "case") != "b" || text(c, "mode") != "bilinear") continue;
-    const auto ref = vb::load_image(peer_dir() / text(c, "file"), 3);
+    const auto ref = vb::io::load_image(peer_dir() / text(c, "file"), 3);
     const int w = int(number(c, "out_w")), h = int(number(c, "out_h"));
-    const vb::view_angles a{number(c, "yaw_deg"), number(c, "pitch_deg"), number(c, "roll_deg")};
+    const vb::sample::view_angles a{number(c, "yaw_deg"), number(c, "pitch_deg"), number(c, "roll_deg")};
     for (const auto& [angles, conv] :
-         {std::pair{a, vb::conventions::vbatch},
-          std::pair{vb::view_angles{a.yaw_deg, a.pitch_deg, -a.roll_deg}, vb::conventions::py360convert}}) {
-      const auto out = vb::e2p(vb::cpu_par{2}, equirect(),
-                               vb::rig{vb::make_camera(angles, w, h, number(c, "hfov_deg"), number(c, "vfov_deg"), conv)});
+         {std::pair{a, vb::sample::conventions::vbatch},
+          std::pair{vb::sample::view_angles{a.yaw_deg, a.pitch_deg, -a.roll_deg}, vb::sample::conventions::py360convert}}) {
+      const auto out = vb::sample::e2p(vb::cpu_par{2}, equirect(),
+                               vb::sample::rig{vb::sample::make_camera(angles, w, h, number(c, "hfov_deg"), number(c, "vfov_deg"), conv)});
       EXPECT_GT(vbatch_test::compare(out.view(), ref.view()).max_abs, 50);
     }
   }

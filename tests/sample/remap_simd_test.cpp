@@ -14,6 +14,7 @@
 namespace {
 
 using namespace vbatch;
+using namespace vbatch::sample;
 
 // Hides remap_kernel::row(), so for_each_index calls the per-pixel body.
 template <class Kernel>

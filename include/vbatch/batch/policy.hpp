@@ -22,7 +22,7 @@
 #include <limits>
 #include <utility>
 
-#include "vbatch/batch/memory.hpp"
+#include "vbatch/core/memory.hpp"
 #include "vbatch/core/error.hpp"
 
 namespace vbatch::inline v0::batch {

@@ -2,7 +2,7 @@
 // Assignment of rows to columns of a cost matrix (tracks to detections): optimal and greedy,
 // rectangular, with a gate.
 //
-//   vbatch::assignment a = vbatch::assign_optimal(costs /*(1,R,C,1)*/, /*max_cost*/ 0.7f);
+//   vbatch::boxes::assignment a = vbatch::boxes::assign_optimal(costs /*(1,R,C,1)*/, /*max_cost*/ 0.7f);
 //   for (int r = 0; r < a.rows(); ++r) if (a.row_to_col[r] >= 0) { ... }
 //
 // A pair (r, c) is allowed when its cost is a number no greater than max_cost; +inf and NaN mark
@@ -34,7 +34,7 @@
 #include "vbatch/core/error.hpp"
 #include "vbatch/core/view.hpp"
 
-namespace vbatch::inline v0 {
+namespace vbatch::inline v0::boxes {
 
 struct assignment {
   std::vector<int> row_to_col;  // -1: row unassigned
@@ -282,4 +282,4 @@ inline assignment assign_greedy(std::span<const float> costs, int rows, int cols
   return assign_greedy(cost_matrix(costs, rows, cols), max_cost);
 }
 
-}  // namespace vbatch::inline v0
+}  // namespace vbatch::inline v0::boxes

@@ -2,8 +2,8 @@
 // Axis-aligned boxes in three formats, their conversions, and the overlap measures every other
 // boxes header builds on: area, intersection, IoU and GIoU.
 //
-//   const vbatch::box_xyxy a = vbatch::to_xyxy(vbatch::box_xywh{10, 20, 30, 40});   // MOT/COCO -> corners
-//   float overlap = vbatch::iou(a, vbatch::to_xyxy(vbatch::box_cxcywh{25, 40, 30, 40}));
+//   const vbatch::boxes::box_xyxy a = vbatch::boxes::to_xyxy(vbatch::boxes::box_xywh{10, 20, 30, 40});   // MOT/COCO -> corners
+//   float overlap = vbatch::boxes::iou(a, vbatch::boxes::to_xyxy(vbatch::boxes::box_cxcywh{25, 40, 30, 40}));
 //
 // Coordinates are continuous (a box [0, 10) × [0, 10) is 10 wide, as in SORT, torchvision and
 // OpenCV's NMS: no "+1"). A box whose x2 <= x1 or y2 <= y1 is empty: area 0, no overlap with
@@ -18,7 +18,7 @@
 
 #include "vbatch/core/config.hpp"
 
-namespace vbatch::inline v0 {
+namespace vbatch::inline v0::boxes {
 
 // Corners: (x1, y1) top-left, (x2, y2) bottom-right. The format every kernel takes.
 struct box_xyxy {
@@ -159,11 +159,11 @@ VBATCH_HOST_DEVICE inline float giou(const A& a, const B& b) {
 namespace metric {
 struct iou {
   static constexpr const char* name = "iou";
-  VBATCH_HOST_DEVICE static float of(const box_xyxy& a, const box_xyxy& b) { return ::vbatch::iou(a, b); }
+  VBATCH_HOST_DEVICE static float of(const box_xyxy& a, const box_xyxy& b) { return ::vbatch::boxes::iou(a, b); }
 };
 struct giou {
   static constexpr const char* name = "giou";
-  VBATCH_HOST_DEVICE static float of(const box_xyxy& a, const box_xyxy& b) { return ::vbatch::giou(a, b); }
+  VBATCH_HOST_DEVICE static float of(const box_xyxy& a, const box_xyxy& b) { return ::vbatch::boxes::giou(a, b); }
 };
 }  // namespace metric
 
@@ -175,4 +175,4 @@ VBATCH_HOST_DEVICE inline bool is_finite(const box_xyxy& b) {
   return detail::finite(b.x1) && detail::finite(b.y1) && detail::finite(b.x2) && detail::finite(b.y2);
 }
 
-}  // namespace vbatch::inline v0
+}  // namespace vbatch::inline v0::boxes

@@ -3,22 +3,19 @@
 // corner, w, h the size, in pixels; detections have id -1; trailing fields such as the 3D
 // position -1,-1,-1 are read and ignored). Tracks are written the same way.
 //
-//   std::vector<vbatch::mot_record> dets = vbatch::read_mot_file("MOT15/ETH-Bahnhof/det.txt");
+//   std::vector<vbatch::boxes::mot_record> dets = vbatch::boxes::read_mot_file("MOT15/ETH-Bahnhof/det.txt");
 //   std::string text;
-//   vbatch::append_mot_line(text, frame, id, box, score);   // "frame,id,x,y,w,h,score,-1,-1,-1\n"
+//   vbatch::boxes::append_mot_line(text, frame, id, box, score);   // "frame,id,x,y,w,h,score,-1,-1,-1\n"
 //
 // Reading is strict, and every error names the source and the line: at least 7 fields, a whole
 // frame number from 0 to 1e9 and a whole id, finite numbers, w and h not negative. Empty lines
 // (and '\r' line ends) are accepted. Numbers are written in the shortest form that reads back as
 // the same float, so a box read and written again is the same box.
 
-#include <cerrno>
+#include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -26,8 +23,9 @@
 
 #include "vbatch/boxes/box.hpp"
 #include "vbatch/core/error.hpp"
+#include "vbatch/core/file.hpp"
 
-namespace vbatch::inline v0 {
+namespace vbatch::inline v0::boxes {
 
 struct mot_record {
   int frame = 0;
@@ -116,15 +114,8 @@ inline status parse_mot(std::string_view text, std::string_view source, std::vec
 }
 
 inline std::vector<mot_record> read_mot_file(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) raise(errc::io, "{}: is a directory, not a detections file", path.string());
-  std::ifstream in(path, std::ios::binary);
-  if (!in) raise(errc::io, "{}: cannot open: {}", path.string(), std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) raise(errc::io, "{}: read failed", path.string());
   std::vector<mot_record> records;
-  check(parse_mot(text.str(), path.string(), records));
+  check(parse_mot(read_text_file(path), path.string(), records));
   return records;
 }
 
@@ -148,4 +139,4 @@ inline void append_mot_line(std::string& out, int frame, int id, const box_xywh&
   out += ",-1,-1,-1\n";
 }
 
-}  // namespace vbatch::inline v0
+}  // namespace vbatch::inline v0::boxes

@@ -1,9 +1,9 @@
 #pragma once
 // Greedy non-maximum suppression: class-aware or not, per image of a batch.
 //
-//   std::vector<int> kept = vbatch::nms(boxes, scores, {.iou_threshold = 0.5f});          // one image
-//   std::vector<int> kept = vbatch::nms(boxes, scores, classes, {.max_detections = 100});  // per class
-//   vbatch::nms_batch_result r = vbatch::nms_batched(vbatch::cpu_par{}, boxes, scores, classes, offsets);
+//   std::vector<int> kept = vbatch::boxes::nms(boxes, scores, {.iou_threshold = 0.5f});          // one image
+//   std::vector<int> kept = vbatch::boxes::nms(boxes, scores, classes, {.max_detections = 100});  // per class
+//   vbatch::boxes::nms_batch_result r = vbatch::boxes::nms_batched(vbatch::cpu_par{}, boxes, scores, classes, offsets);
 //
 // What is kept. Boxes with a score below min_score (and NaN scores) take no part; the rest are
 // ranked by score, highest first, ties by index, lowest first (a total order, so the same boxes
@@ -38,7 +38,7 @@
 #include "vbatch/core/error.hpp"
 #include "vbatch/core/executor.hpp"
 
-namespace vbatch::inline v0 {
+namespace vbatch::inline v0::boxes {
 
 struct nms_options {
   float iou_threshold = 0.5f;                                 // suppress above this IoU, in [0, 1]
@@ -304,10 +304,10 @@ inline nms_batch_result join(std::vector<std::vector<int>>& per_image) {
 // A batch on a host executor: images in parallel (sweep) or the mask kernel over every image at
 // once (bitmask). classes may be empty (class-agnostic).
 template <class Exec, class Schedule = nms_schedule::sweep>
-requires is_host_executor_v<Exec> nms_batch_result nms_batched(const Exec& exec, std::span<const box_xyxy> boxes,
-                                                               std::span<const float> scores, std::span<const int> classes,
-                                                               std::span<const int> offsets, const nms_options& options = {},
-                                                               Schedule = {}) {
+requires host_executor<Exec> nms_batch_result nms_batched(const Exec& exec, std::span<const box_xyxy> boxes,
+                                                          std::span<const float> scores, std::span<const int> classes,
+                                                          std::span<const int> offsets, const nms_options& options = {},
+                                                          Schedule = {}) {
   check(can_nms(boxes, scores, classes, offsets, options));
   const int images = static_cast<int>(offsets.size()) - 1;
   std::vector<std::vector<int>> kept(static_cast<std::size_t>(images));
@@ -347,4 +347,4 @@ std::vector<int> nms(std::span<const box_xyxy> boxes, std::span<const float> sco
   return nms(boxes, scores, std::span<const int>(), options, schedule);
 }
 
-}  // namespace vbatch::inline v0
+}  // namespace vbatch::inline v0::boxes

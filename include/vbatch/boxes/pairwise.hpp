@@ -6,8 +6,8 @@
 //   b: B lists of M boxes        box_batch_view  (B,M)
 //   out: B matrices N×M          batch_view<float> (B,N,M,1): out(i, r, c, 0) = IoU(a(i, r), b(i, c))
 //
-//   std::vector<float> m = vbatch::pairwise_iou(tracks, detections);            // N×M, row-major
-//   vbatch::pairwise_iou(vbatch::cpu_par{2}, a, b, out);                         // batched, any executor
+//   std::vector<float> m = vbatch::boxes::pairwise_iou(tracks, detections);            // N×M, row-major
+//   vbatch::boxes::pairwise_iou(vbatch::cpu_par{2}, a, b, out);                         // batched, any executor
 //
 // The per-element body (pairwise_kernel) runs on every executor. On the CPU executors each output
 // row instead goes through cpu::iou_row (cpu/iou_simd.hpp), which reads b as planes prepared once
@@ -25,7 +25,7 @@
 #include "vbatch/core/executor.hpp"
 #include "vbatch/core/view.hpp"
 
-namespace vbatch::inline v0 {
+namespace vbatch::inline v0::boxes {
 
 // B lists of `count` boxes each; box j of list i is data[i * stride_n + j]. Usable in device code.
 template <class Box>
@@ -115,7 +115,7 @@ void pairwise(const Exec& exec, box_batch_view<const box_xyxy> a, box_batch_view
   check(can_pairwise<Metric>(a, b, out));
   pairwise_kernel<Metric> kernel{a, b, out};
   std::vector<float> planes;
-  if constexpr (is_host_executor_v<Exec> && std::is_same_v<Metric, metric::iou>) {
+  if constexpr (host_executor<Exec> && std::is_same_v<Metric, metric::iou>) {
     // b once as planes, so every row reads five contiguous streams: O(B*M) against O(B*N*M).
     const std::ptrdiff_t plane = std::ptrdiff_t{b.n} * b.count;
     if (out.stride_w == 1 && plane > 0 && a.count > 0) {
@@ -172,4 +172,4 @@ inline std::vector<float> iou_one_to_many(const box_xyxy& a, std::span<const box
   return out;
 }
 
-}  // namespace vbatch::inline v0
+}  // namespace vbatch::inline v0::boxes

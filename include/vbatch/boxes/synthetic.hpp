@@ -4,7 +4,7 @@
 // detections, position noise and false positives; and an identity-switch counter to score a
 // tracker against the truth.
 //
-//   const vbatch::synthetic_scene scene = vbatch::make_synthetic_scene({.frames = 1000, .objects = 50});
+//   const vbatch::boxes::synthetic_scene scene = vbatch::boxes::make_synthetic_scene({.frames = 1000, .objects = 50});
 //   for (const auto& frame : scene.frames) ... frame[j].box, frame[j].score, frame[j].truth
 //
 // The same options and seed give the same scene (std::mt19937 drives everything; the standard
@@ -18,7 +18,7 @@
 
 #include "vbatch/boxes/box.hpp"
 
-namespace vbatch::inline v0 {
+namespace vbatch::inline v0::boxes {
 
 struct synthetic_scene_options {
   int frames = 300;
@@ -108,4 +108,4 @@ class identity_switch_counter {
   int switches_ = 0;
 };
 
-}  // namespace vbatch::inline v0
+}  // namespace vbatch::inline v0::boxes

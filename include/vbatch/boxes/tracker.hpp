@@ -3,10 +3,10 @@
 // assignment on 1 - IoU; tracks get stable ids once confirmed and keep every detection they took,
 // so a caller can pick the best frames of each track (a face pipeline's top-N crops).
 //
-//   vbatch::iou_tracker tracker({.iou_threshold = 0.3f, .min_hits = 3, .max_age = 1});
-//   for (frame ...) for (const vbatch::tracked_box& t : tracker.update(frame, boxes, scores)) ...;
+//   vbatch::boxes::iou_tracker tracker({.iou_threshold = 0.3f, .min_hits = 3, .max_age = 1});
+//   for (frame ...) for (const vbatch::boxes::tracked_box& t : tracker.update(frame, boxes, scores)) ...;
 //   tracker.finish();
-//   for (const vbatch::track& t : tracker.take_finished()) best = vbatch::best_observations(t, 5);
+//   for (const vbatch::boxes::track& t : tracker.take_finished()) best = vbatch::boxes::best_observations(t, 5);
 //
 // Each update(frame, ...), frames strictly increasing (a gap counts as frames without detections):
 // 1. Tracks that have missed more than max_age frames in a row are retired; confirmed ones move to
@@ -42,7 +42,7 @@
 #include "vbatch/boxes/pairwise.hpp"
 #include "vbatch/core/error.hpp"
 
-namespace vbatch::inline v0 {
+namespace vbatch::inline v0::boxes {
 
 enum class motion_model { none, constant_velocity };
 
@@ -243,4 +243,4 @@ inline std::vector<track_observation> best_observations(const track& t, int n) {
   return best_observations(t, n, [](const track_observation& o) { return o.score; });
 }
 
-}  // namespace vbatch::inline v0
+}  // namespace vbatch::inline v0::boxes

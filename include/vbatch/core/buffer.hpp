@@ -5,9 +5,9 @@
 //   vbatch::batch_buffer<vbatch::u8> frames({8, 3840, 7680, 3});   // host memory, (N,H,W,C)
 //   vbatch::batch_view<vbatch::u8> v = frames.view();
 //
-// The memory space is a policy type with static allocate / deallocate / copy_from_host.
-// host_memory is always there; pinned_memory and device_memory live in
-// vbatch/core/cuda/memory.hpp (nvcc builds).
+// The memory space is a type with static allocate / deallocate / copy_from_host: host_memory,
+// huge_page_memory and tracked_memory<Inner> (vbatch/core/memory.hpp); pinned_memory and
+// device_memory (vbatch/core/cuda/memory.hpp, nvcc builds).
 
 #include <cstddef>
 #include <cstring>
@@ -15,18 +15,10 @@
 #include <span>
 #include <utility>
 
+#include "vbatch/core/memory.hpp"
 #include "vbatch/core/view.hpp"
 
 namespace vbatch::inline v0 {
-
-// Cache-line aligned host allocations. Throws std::bad_alloc when memory runs out, so callers
-// (and batch back-off policies) can react to it.
-struct host_memory {
-  static constexpr std::size_t alignment = 64;
-  static void* allocate(std::size_t bytes) { return ::operator new (bytes, std::align_val_t{alignment}); }
-  static void deallocate(void* p, std::size_t) noexcept { ::operator delete (p, std::align_val_t{alignment}); }
-  static void copy_from_host(void* dst, const void* src, std::size_t bytes) { std::memcpy(dst, src, bytes); }
-};
 
 // `size` elements of T in one memory space, uninitialised.
 template <class T, class Memory = host_memory>

@@ -7,9 +7,16 @@
 // hardware threads); vbatch::cuda{stream} (vbatch/core/cuda/executor.hpp, nvcc only) launches a
 // grid. Every index is visited exactly once and each result depends only on its index, so
 // results are identical whatever the executor or thread count.
+//
+// An executor is any type with an executor_traits specialisation (its memory space for
+// temporaries, whether it runs on the host, its concurrency, how to wait for its work) and a
+// for_each_index(exec, extent3, f) found by argument-dependent lookup; modules are written against
+// the traits only, so a user's executor runs every kernel without editing vbatch (docs/concepts.md).
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <concepts>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -17,9 +24,12 @@
 #include <mutex>
 #include <thread>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "vbatch/core/config.hpp"
+#include "vbatch/core/memory.hpp"
+#include "vbatch/core/threads.hpp"
 
 namespace vbatch::inline v0 {
 
@@ -31,17 +41,42 @@ struct extent3 {
 struct cpu_serial {};
 
 struct cpu_par {
-  int threads = 0;  // 0: one per hardware thread
+  int threads = 0;                  // 0: one per hardware thread
+  thread_budget* budget = nullptr;  // when set: the caller holds one slot, helpers only free ones
 
-  int thread_count() const {
-    if (threads > 0) return threads;
-    return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  }
+  int thread_count() const { return resolve_threads(threads); }
 };
 
+// What an executor means for memory and synchronisation. A specialisation has
+//   using memory = ...;                       the memory space for a call's temporaries
+//   static constexpr bool host;               whether kernels run on the host (and read host memory)
+//   static int concurrency(const E&);         threads that run indices at once (host schedules size work by it)
+//   static void synchronize(const E&);        returns once the work submitted so far is done
+// and the backend's tuning values as named constants.
 template <class E>
-inline constexpr bool is_host_executor_v =
-    std::is_same_v<std::remove_cvref_t<E>, cpu_serial> || std::is_same_v<std::remove_cvref_t<E>, cpu_par>;
+struct executor_traits;
+
+template <>
+struct executor_traits<cpu_serial> {
+  using memory = host_memory;
+  static constexpr bool host = true;
+  static int concurrency(const cpu_serial&) { return 1; }
+  static void synchronize(const cpu_serial&) {}  // work is done when for_each_index returns
+};
+
+template <>
+struct executor_traits<cpu_par> {
+  using memory = host_memory;
+  static constexpr bool host = true;
+  // Rows are handed out in threads × 16 chunks: small enough that a thread finishing early takes
+  // more, large enough that the shared counter is not contended.
+  static constexpr int chunks_per_thread = 16;
+  // A pool helper without a budget slot looks again this often (µs) while rows are left: short
+  // enough that a slot freed mid-call is used at once, long enough to cost nothing.
+  static constexpr int slot_wait_us = 500;
+  static int concurrency(const cpu_par& e) { return e.thread_count(); }
+  static void synchronize(const cpu_par&) {}
+};
 
 // A kernel may offer row(i, y, width), doing f(i, y, x) for x in [0, width) with per-row work
 // hoisted; the CPU executors then call it once per row.
@@ -134,6 +169,13 @@ class thread_pool {
   bool open_ = false, stop_ = false;
 };
 
+// The budget whose slot this pool worker fills (its caller took it with try_acquire), so that a
+// kernel called inside the job does not wait for a slot the worker already stands for.
+inline const thread_budget*& worker_budget() {
+  static thread_local const thread_budget* budget = nullptr;
+  return budget;
+}
+
 template <class F>
 void run_rows(const extent3& e, std::int64_t first_row, std::int64_t last_row, F& f) {
   for (std::int64_t r = first_row; r < last_row; ++r) {
@@ -154,15 +196,22 @@ void for_each_index(cpu_serial, extent3 e, F&& f) {
 
 // Rows are handed out in chunks from a shared counter (dynamic scheduling keeps both cores busy
 // when images differ in cost) to the caller's thread and threads-1 workers of the process-wide
-// pool. The first exception thrown by `f` on any thread stops the hand-out and is rethrown here.
+// pool. With a budget, the caller first takes its own slot, ahead of decode and encode workers
+// (waiting if needed; free if it holds one already) and each helper works only while it holds a slot of its own: one free now, or one
+// that frees up while rows are left (a decode worker finishing its image), so the call never
+// oversubscribes the run and still takes every core that falls idle. The first exception thrown
+// by `f` on any thread stops the hand-out and is rethrown here.
 template <class F>
 void for_each_index(const cpu_par& exec, extent3 e, F&& f) {
   if (e.n <= 0 || e.h <= 0 || e.w <= 0) return;
   const std::int64_t rows = std::int64_t{e.n} * e.h;
   const int threads = static_cast<int>(std::min<std::int64_t>(exec.thread_count(), rows));
+  thread_budget::lease caller;
+  if (exec.budget && detail::worker_budget() != exec.budget) caller = exec.budget->acquire_ahead();
   if (threads <= 1) return detail::run_rows(e, 0, rows, f);
 
-  const std::int64_t chunk = std::max<std::int64_t>(1, rows / (std::int64_t{threads} * 16));
+  const std::int64_t chunk =
+      std::max<std::int64_t>(1, rows / (std::int64_t{threads} * executor_traits<cpu_par>::chunks_per_thread));
   std::atomic<std::int64_t> next{0};
   std::exception_ptr failure;
   std::mutex failure_mutex;
@@ -175,10 +224,46 @@ void for_each_index(const cpu_par& exec, extent3 e, F&& f) {
       if (!failure) failure = std::current_exception();
     }
   };
-  auto job = [&](int) { work(); };
+  auto job = [&](int i) {
+    if (i == 0) return work();
+    thread_budget::lease slot;
+    if (exec.budget) {
+      // Wait for a slot in short steps, so that a helper never holds up the caller for long
+      // after the rows have run out.
+      constexpr auto step = std::chrono::microseconds(executor_traits<cpu_par>::slot_wait_us);
+      while (next.load() < rows && (slot = exec.budget->try_acquire_for(step)).count() == 0) {
+      }
+      if (slot.count() == 0) return;
+    }
+    const thread_budget* outer = std::exchange(detail::worker_budget(), exec.budget);
+    work();
+    detail::worker_budget() = outer;
+  };
   if (!detail::thread_pool::instance().run(threads - 1, job)) work();  // pool busy: this thread does it all
   if (failure) std::rethrow_exception(failure);
 }
+
+namespace detail {
+// What the executor concept calls for_each_index with: a kernel of every executor.
+struct any_kernel {
+  VBATCH_HOST_DEVICE void operator()(int, int, int) const {}
+};
+}  // namespace detail
+
+// A type usable wherever vbatch takes an executor: complete traits and a for_each_index, found in
+// vbatch or, for a user's executor, in the executor's own namespace.
+template <class E>
+concept executor = requires(const std::remove_cvref_t<E>& e) {
+  typename executor_traits<std::remove_cvref_t<E>>::memory;
+  { executor_traits<std::remove_cvref_t<E>>::host } -> std::convertible_to<bool>;
+  { executor_traits<std::remove_cvref_t<E>>::concurrency(e) } -> std::convertible_to<int>;
+  executor_traits<std::remove_cvref_t<E>>::synchronize(e);
+  for_each_index(e, extent3{}, detail::any_kernel{});
+};
+
+// An executor whose kernels run on the host and may read host memory (std::vector, host buffers).
+template <class E>
+concept host_executor = executor<E> && executor_traits<std::remove_cvref_t<E>>::host;
 
 // Runs f(i) for i in [0, count): per-item work such as decoding or encoding files.
 template <class Exec, class F>

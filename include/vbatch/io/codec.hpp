@@ -1,17 +1,16 @@
 #pragma once
-// Codec policies: which library decodes and encodes JPEG and PNG, chosen at compile time, behind
-// one API (vbatch/io/image_io.hpp's load_image, load_image_into, save_image take the policy as
+// Image codecs: which library decodes and encodes JPEG and PNG, chosen at compile time, behind
+// one API (vbatch/io/image_io.hpp's load_image, load_image_into, save_image take an image_codec as
 // their first template argument; the default is codec::fastest).
 //
-//   vbatch::save_image<vbatch::codec::stb>("a.jpg", view);        // stb, whatever else is built in
-//   vbatch::load_image("a.jpg", 3);                              // codec::fastest
-//   std::string what = vbatch::codec::fastest::describe();        // "JPEG: libjpeg-turbo 2.1.5, ..."
+//   vbatch::io::save_image<vbatch::io::codec::stb>("a.jpg", view);        // stb, whatever else is built in
+//   vbatch::io::load_image("a.jpg", 3);                              // codec::fastest
+//   std::string what = vbatch::io::codec::fastest::describe();        // "JPEG: libjpeg-turbo 2.1.5, ..."
 //
 // Engines: stb (always there: libstb), libjpeg-turbo's TurboJPEG API (VBATCH_HAVE_TURBOJPEG, set
 // by vbatch::io when CMake found libturbojpeg) for JPEG decoding and encoding, libpng
-// (VBATCH_HAVE_LIBPNG) for PNG encoding at zlib level 1. PNG decoding is stb's in every policy.
-// Measured on one core (docs/performance.md): an 8K JPEG decodes in 181 ms with stb and 45 ms with
-// libjpeg-turbo; a 1080p view encodes to JPEG in 28 / 5.6 ms and to PNG in 86 / 12 ms.
+// (VBATCH_HAVE_LIBPNG) for PNG encoding at zlib level 1. PNG decoding is stb's in every codec.
+// libjpeg-turbo and libpng are several times faster than stb: figures in docs/performance.md.
 //
 // Every engine gives the same guarantees: the pixel limit is checked from the header before any
 // pixel is decoded; unreadable, undecodable or truncated data is errc::corrupt_data naming the
@@ -23,6 +22,7 @@
 // deterministic. JPEG encoding chooses chroma subsampling as stb does: 4:2:0 up to quality 90,
 // 4:4:4 above, so files of one quality have the same colour resolution whatever the engine.
 
+#include <concepts>
 #include <csetjmp>
 #include <cstdint>
 #include <cstring>
@@ -45,7 +45,7 @@
 #include "vbatch/core/view.hpp"
 #include "vbatch/io/format.hpp"
 
-namespace vbatch::inline v0 {
+namespace vbatch::inline v0::io {
 
 namespace codec {
 
@@ -66,7 +66,7 @@ constexpr const char* to_string(engine e) {
   return e == engine::stb ? "stb" : e == engine::turbojpeg ? "libjpeg-turbo" : "libpng";
 }
 
-// A codec policy: the engine that decodes JPEG, the one that encodes JPEG, the one that encodes PNG.
+// An image codec: the engine that decodes JPEG, the one that encodes JPEG, the one that encodes PNG.
 template <engine JpegDecoder, engine JpegEncoder, engine PngEncoder>
 struct set {
   static_assert(JpegDecoder != engine::libpng && JpegEncoder != engine::libpng && PngEncoder != engine::turbojpeg,
@@ -100,14 +100,15 @@ using libpng = set<engine::stb, engine::stb, engine::libpng>;
 using fastest = set<have_turbojpeg ? engine::turbojpeg : engine::stb, have_turbojpeg ? engine::turbojpeg : engine::stb,
                     have_libpng ? engine::libpng : engine::stb>;
 
-template <class C>
-concept policy = requires {
-  { C::jpeg_decoder } -> std::convertible_to<engine>;
-  { C::jpeg_encoder } -> std::convertible_to<engine>;
-  { C::png_encoder } -> std::convertible_to<engine>;
-};
-
 }  // namespace codec
+
+// What load_image, save_image and the loaders take as their Codec: codec::set or a type like it.
+template <class C>
+concept image_codec = requires {
+  { C::jpeg_decoder } -> std::convertible_to<codec::engine>;
+  { C::jpeg_encoder } -> std::convertible_to<codec::engine>;
+  { C::png_encoder } -> std::convertible_to<codec::engine>;
+};
 
 namespace detail {
 
@@ -154,7 +155,7 @@ void stb_decode(std::span<const unsigned char> bytes, const std::filesystem::pat
   image_info info;
   if (!stbi_info_from_memory(bytes.data(), size, &info.width, &info.height, &info.channels))
     raise(errc::corrupt_data, "{}: not a readable image ({})", name.string(), stbi_failure_reason());
-  check(check_limits(name, info, limits));
+  check(can_load(name, info, limits));
   if (is_jpeg(bytes) && !jpeg_is_complete(bytes))
     raise(errc::corrupt_data, "{}: truncated JPEG (no end-of-image marker)", name.string());
   const int want = channels != 0 ? channels : (info.channels == 2 ? 4 : info.channels);
@@ -230,7 +231,7 @@ void turbo_decode(std::span<const unsigned char> bytes, const std::filesystem::p
   // CMYK and YCCK (Adobe) files: stb converts them; TurboJPEG cannot give RGB from them.
   if (colourspace == TJCS_CMYK || colourspace == TJCS_YCCK) return stb_decode(bytes, name, channels, limits, sink);
   info.channels = colourspace == TJCS_GRAY ? 1 : 3;
-  check(check_limits(name, info, limits));
+  check(can_load(name, info, limits));
   if (!jpeg_is_complete(bytes)) raise(errc::corrupt_data, "{}: truncated JPEG (no end-of-image marker)", name.string());
   const int want = channels != 0 ? channels : info.channels;
   const batch_view<u8> dst =
@@ -311,8 +312,8 @@ inline void vbatch_png_write(png_structp png, png_bytep data, png_size_t size) {
 }
 inline void vbatch_png_flush(png_structp) {}
 
-// zlib level 1 with the Sub filter: 7x faster than stb's writer (level 8, all filters) on 1080p
-// views, for files of about the same size (docs/performance.md). Nothing with a destructor lives
+// zlib level 1 with the Sub filter: several times faster than stb's writer (level 8, all filters)
+// for files of about the same size (docs/performance.md). Nothing with a destructor lives
 // in this frame across setjmp/longjmp.
 inline void libpng_encode(batch_view<const u8> image, std::vector<unsigned char>& out, const std::filesystem::path& name) {
   png_context context{&out};
@@ -345,7 +346,7 @@ inline void libpng_encode(batch_view<const u8> image, std::vector<unsigned char>
 // header and limits were checked and before any pixel is decoded, with the size and the channel
 // count the pixels will have (channels, or the stored count when 0: gray+alpha becomes RGBA);
 // it returns the (1,H,W,C) view to decode into, or throws to refuse the image.
-template <codec::policy Codec = codec::fastest, class Sink>
+template <image_codec Codec = codec::fastest, class Sink>
 void decode_image(std::span<const unsigned char> bytes, const std::filesystem::path& name, int channels,
                   const image_limits& limits, Sink&& sink) {
   detail::check_encoded(bytes, name, channels);
@@ -373,7 +374,7 @@ inline status can_encode(image_format format, batch_view<const u8> image, const 
 }
 
 // Encodes image 0 of `image` as `format` into memory.
-template <codec::policy Codec = codec::fastest>
+template <image_codec Codec = codec::fastest>
 std::vector<unsigned char> encode_image(image_format format, batch_view<const u8> image, const save_options& options = {},
                                         const std::filesystem::path& name = "image") {
   check(can_encode(format, image, options, name));
@@ -395,4 +396,4 @@ std::vector<unsigned char> encode_image(image_format format, batch_view<const u8
   return out;
 }
 
-}  // namespace vbatch::inline v0
+}  // namespace vbatch::inline v0::io

@@ -1,9 +1,9 @@
 #pragma once
-// What every codec shares: image limits and headers, formats by extension, reading files and
-// writing them atomically (a temporary file in the target directory, renamed into place).
+// What every codec shares: image limits and headers, formats by extension, and writing files
+// atomically (a temporary file in the target directory, renamed into place).
 //
-//   vbatch::write_file_atomically("out/tracks.txt", text.data(), text.size());
-//   vbatch::image_format f = vbatch::format_from_path("view.JPG");   // image_format::jpeg
+//   vbatch::io::write_file_atomically("out/tracks.txt", text.data(), text.size());
+//   vbatch::io::image_format f = vbatch::io::format_from_path("view.JPG");   // image_format::jpeg
 //
 // No codec here: vbatch/io/codec.hpp has them, vbatch/io/image_io.hpp the load and save calls.
 
@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdint>
@@ -23,11 +22,11 @@
 #include <string>
 #include <string_view>
 #include <system_error>
-#include <vector>
 
 #include "vbatch/core/error.hpp"
+#include "vbatch/core/file.hpp"
 
-namespace vbatch::inline v0 {
+namespace vbatch::inline v0::io {
 
 struct image_limits {
   std::int64_t max_pixels = std::int64_t{1} << 28;  // 268 MPix: a 16K x 16K panorama
@@ -45,31 +44,6 @@ struct save_options {
 };
 
 namespace detail {
-
-inline std::vector<unsigned char> read_file(const std::filesystem::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) raise(errc::io, "{}: cannot open: {}", path.string(), std::strerror(errno));
-  std::vector<unsigned char> bytes;
-  // One allocation of the file's size (an 8K JPEG is a few MB), then read to the real end.
-  struct stat st {};
-  if (::fstat(fd, &st) == 0 && st.st_size > 0) bytes.reserve(static_cast<std::size_t>(st.st_size));
-  std::size_t size = 0;
-  for (;;) {
-    if (bytes.size() - size < (1 << 16)) bytes.resize(std::max<std::size_t>(bytes.capacity(), size + (1 << 16)));
-    const ssize_t got = ::read(fd, bytes.data() + size, bytes.size() - size);
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) {
-      const int e = errno;
-      ::close(fd);
-      raise(errc::io, "{}: read error: {}", path.string(), std::strerror(e));
-    }
-    if (got == 0) break;
-    size += static_cast<std::size_t>(got);
-  }
-  ::close(fd);
-  bytes.resize(size);
-  return bytes;
-}
 
 // Whether a JPEG's data runs to its end-of-image marker. Segments are walked by their lengths up
 // to the first start-of-scan (so an EXIF thumbnail, itself a complete JPEG inside APP1, is
@@ -118,7 +92,9 @@ inline image_format format_from_path(const std::filesystem::path& path) {
   raise(errc::invalid_argument, "{}: unknown image extension '{}' (use .png, .jpg or .jpeg)", path.string(), ext);
 }
 
-inline status check_limits(const std::filesystem::path& path, const image_info& info, const image_limits& limits) {
+// Whether an image with this header may be loaded: within the side and pixel limits (checked
+// before any pixel is decoded, so that a decompression bomb costs nothing).
+inline status can_load(const std::filesystem::path& path, const image_info& info, const image_limits& limits) {
   if (info.width > limits.max_side || info.height > limits.max_side || std::int64_t{info.width} * info.height > limits.max_pixels)
     return fail(errc::limit_exceeded, "{}: {}x{} image exceeds the limit of {} pixels (max side {})", path.string(), info.width,
                 info.height, limits.max_pixels, limits.max_side);
@@ -160,4 +136,4 @@ inline void write_file_atomically(const std::filesystem::path& path, const void*
   }
 }
 
-}  // namespace vbatch::inline v0
+}  // namespace vbatch::inline v0::io

@@ -1,8 +1,8 @@
 #pragma once
 // Frame sources: numbered frames read front to back, one at a time.
 //
-//   vbatch::image_sequence seq = vbatch::image_sequence::from_directory("frames/");   // natural order
-//   vbatch::raw_video video("clip.mp4");       // frames piped from `ffmpeg ... -f rawvideo -pix_fmt rgb24 -`
+//   vbatch::io::image_sequence seq = vbatch::io::image_sequence::from_directory("frames/");   // natural order
+//   vbatch::io::raw_video video("clip.mp4");       // frames piped from `ffmpeg ... -f rawvideo -pix_fmt rgb24 -`
 //   while (auto f = video.next()) use(f->index, f->pixels);   // (1,H,W,3), valid until the next call
 //   video.skip(100);                                          // past frames nobody needs
 //
@@ -19,8 +19,7 @@
 // by ffmpeg (that is what a sequential pass is). Without video_options::frames they are also
 // converted and piped, then dropped here; with it (the frames a plan needs:
 // frame_plan::selection()), ffmpeg's select filter drops them before conversion and stops after
-// the last one, which makes a sparse pass several times faster (2 of 1500 720p H.264 frames:
-// 3.74 s -> 0.48 s, docs/io.md).
+// the last one, which makes a sparse pass several times faster (figures in docs/io.md).
 
 #include <fcntl.h>
 #include <signal.h>
@@ -46,7 +45,7 @@
 
 extern char** environ;
 
-namespace vbatch::inline v0 {
+namespace vbatch::inline v0::io {
 
 // "frame_2" < "frame_10": runs of digits compare by value (leading zeros ignored), the rest byte
 // by byte; names equal that way ("01" and "1") fall back to plain comparison, so the order is total.
@@ -98,7 +97,7 @@ struct frame_view {
 };
 
 // Frames that are image files: frame i is the i-th file. Skipping costs nothing (no file is opened).
-template <codec::policy Codec = default_codec>
+template <image_codec Codec = default_codec>
 class image_sequence {
  public:
   explicit image_sequence(std::vector<std::filesystem::path> files, int channels = 3, image_limits limits = {})
@@ -123,7 +122,7 @@ class image_sequence {
     if (position_ >= std::int64_t(files_.size())) return std::nullopt;
     const std::filesystem::path& f = files_[std::size_t(position_)];
     const image_info info = read_image_info(f);
-    check(check_limits(f, info, limits_));
+    check(can_load(f, info, limits_));
     if (frame_.shape() != batch_shape{1, info.height, info.width, channels_}) {
       frame_ = {};
       frame_ = batch_buffer<u8>({1, info.height, info.width, channels_});
@@ -408,8 +407,8 @@ class raw_video {
       while (j + 1 < selected_.size() && selected_[j + 1] == selected_[j] + 1) ++j;
       // Commas inside a filter's arguments are escaped for ffmpeg's filtergraph parser (no shell here).
       expression +=
-          (expression.empty() ? "" : "+") + (i == j ? detail::format("eq(n\\,{})", selected_[i])
-                                                    : detail::format("between(n\\,{}\\,{})", selected_[i], selected_[j]));
+          (expression.empty() ? "" : "+") + (i == j ? vbatch::detail::format("eq(n\\,{})", selected_[i])
+                                                    : vbatch::detail::format("between(n\\,{}\\,{})", selected_[i], selected_[j]));
       i = j + 1;
     }
     argv.insert(argv.end(), {"-vf", "select=" + expression, "-frames:v", std::to_string(selected_.size())});
@@ -449,4 +448,4 @@ class raw_video {
   std::vector<unsigned char> scratch_;
 };
 
-}  // namespace vbatch::inline v0
+}  // namespace vbatch::inline v0::io

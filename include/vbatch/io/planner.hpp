@@ -1,10 +1,10 @@
 #pragma once
 // The access planner: scattered frame requests served in one sequential pass.
 //
-//   vbatch::frame_plan<std::string> plan;                // an action per request: here, an output name
+//   vbatch::io::frame_plan<std::string> plan;                // an action per request: here, an output name
 //   plan.add(900, "face_a.jpg");  plan.add(12, "face_b.jpg");  plan.add(900, "face_c.jpg");
-//   vbatch::raw_video video("episode.mp4", {.frames = plan.selection()});   // ffmpeg passes only frames 12 and 900
-//   vbatch::plan_report r = plan.run(video, [&](const vbatch::frame_view& f, std::span<const std::string> names) {
+//   vbatch::io::raw_video video("episode.mp4", {.frames = plan.selection()});   // ffmpeg passes only frames 12 and 900
+//   vbatch::io::plan_report r = plan.run(video, [&](const vbatch::io::frame_view& f, std::span<const std::string> names) {
 //     for (const auto& n : names) writer.submit_copy(n, f.pixels);          // frame 12, then frame 900 (both names)
 //   });
 //   r.throw_if_out_of_range();                            // names every requested frame the video lacks
@@ -32,7 +32,7 @@
 #include "vbatch/core/error.hpp"
 #include "vbatch/io/frame_source.hpp"
 
-namespace vbatch::inline v0 {
+namespace vbatch::inline v0::io {
 
 struct plan_report {
   std::size_t requests = 0;                   // add() calls
@@ -49,7 +49,7 @@ struct plan_report {
     std::string list;
     const std::size_t shown = std::min<std::size_t>(out_of_range.size(), 20);
     for (std::size_t i = 0; i < shown; ++i) list += (i ? ", " : "") + std::to_string(out_of_range[i]);
-    if (shown < out_of_range.size()) list += detail::format(" and {} more", out_of_range.size() - shown);
+    if (shown < out_of_range.size()) list += vbatch::detail::format(" and {} more", out_of_range.size() - shown);
     const std::string frames = out_of_range.size() == 1 ? "frame " : "frames ";
     if (!source_frames) return frames + list + " requested but out of range of " + source_name;
     return frames + list + " requested but " + source_name + " has " + std::to_string(*source_frames) + " frames" +
@@ -129,4 +129,4 @@ class frame_plan {
   std::size_t count_ = 0;
 };
 
-}  // namespace vbatch::inline v0
+}  // namespace vbatch::inline v0::io

@@ -63,28 +63,12 @@ struct options {
 
 namespace detail {
 
-// How an executor runs morphology: its temporaries' memory, and whether the CPU schedules apply.
+// Temporaries of a call on `Exec`: on the host from the scratch pool kept between calls
+// (cpu/scratch.hpp), so that repeated calls on large images do not page-fault fresh memory each
+// time; elsewhere in the executor's own memory space.
 template <class Exec>
-struct backend;
-template <>
-struct backend<cpu_serial> {
-  using memory = cpu::pooled_memory;
-  static constexpr bool host = true;
-  static int threads(const cpu_serial&) { return 1; }
-  static void finish(const cpu_serial&) {}
-};
-template <>
-struct backend<cpu_par> {
-  using memory = cpu::pooled_memory;
-  static constexpr bool host = true;
-  static int threads(const cpu_par& e) { return e.thread_count(); }
-  static void finish(const cpu_par&) {}
-};
-
-template <class Exec>
-concept has_backend = requires {
-  typename backend<std::remove_cvref_t<Exec>>::memory;
-};
+using temporary_memory =
+    std::conditional_t<executor_traits<Exec>::host, cpu::pooled_memory, typename executor_traits<Exec>::memory>;
 
 inline bool cpu_only(algorithm a) { return a == algorithm::van_herk || a == algorithm::segments || a == algorithm::packed; }
 
@@ -161,18 +145,18 @@ inline int band_rows(int n, int h, int threads, int element_rows) {
 // One erosion or dilation, `f.repeat` times, src -> dst (which do not overlap).
 template <class Op, class Exec, class T>
 void apply_basic(const Exec& exec, batch_view<const T> src, batch_view<T> dst, const folded_element& f, const options& o,
-                 temporaries<T, typename backend<Exec>::memory>& tmp) {
-  using memory = typename backend<Exec>::memory;
+                 temporaries<T, temporary_memory<Exec>>& tmp) {
+  using memory = temporary_memory<Exec>;
   const extent3 extent{dst.n, dst.h, dst.w};
   if (f.repeat == 0) return for_each_index(exec, extent, copy_kernel<T>{src, dst});
   algorithm a = o.algorithm;
-  if (a == algorithm::automatic && !backend<Exec>::host) a = f.rect ? algorithm::separable : algorithm::direct;
+  if (a == algorithm::automatic && !executor_traits<Exec>::host) a = f.rect ? algorithm::separable : algorithm::direct;
 
-  if constexpr (backend<Exec>::host) {
+  if constexpr (executor_traits<Exec>::host) {
     if (a != algorithm::direct && a != algorithm::separable) {
       const cpu::row_plan plan = cpu::make_row_plan(f.runs, f.rect && a != algorithm::segments);
       const bool packed_ok = std::is_same_v<T, u8> && src.c == 1 && (Op::is_dilate || f.contains_anchor);
-      const int threads = backend<Exec>::threads(exec);
+      const int threads = executor_traits<Exec>::concurrency(exec);
       const int rows = band_rows(dst.n, dst.h, threads, plan.dy_max - plan.dy_min + 1);
       const cpu::band_kernel<T, Op> kernel{
           {}, {}, &plan, rows, packed_ok && (a == algorithm::automatic || a == algorithm::packed), o.simd && cpu::have_avx2()};
@@ -205,13 +189,13 @@ void apply_basic(const Exec& exec, batch_view<const T> src, batch_view<T> dst, c
     }
     in = out;
   }
-  backend<Exec>::finish(exec);  // the table and temporaries must outlive the kernels
+  executor_traits<Exec>::synchronize(exec);  // the table and temporaries must outlive the kernels
 }
 
 template <class Exec, class T>
 void run(const Exec& exec, operation op, batch_view<const T> src, batch_view<T> dst, const structuring_element& e,
          const options& o) {
-  using memory = typename backend<Exec>::memory;
+  using memory = temporary_memory<Exec>;
   if (src.empty()) return;
   const folded_element f = fold(e, o.iterations, src.w, src.h);
   temporaries<T, memory> tmp(src.shape());
@@ -261,7 +245,7 @@ void run(const Exec& exec, operation op, batch_view<const T> src, batch_view<T> 
       for_each_index(exec, extent, difference_kernel<T>{dst, src, dst});
       break;
   }
-  backend<Exec>::finish(exec);
+  executor_traits<Exec>::synchronize(exec);
 }
 
 }  // namespace detail
@@ -274,11 +258,12 @@ requires std::is_same_v<std::remove_const_t<S>, T>
 void morphology(const Exec& exec, operation op, batch_view<S> src, batch_view<T> dst, const structuring_element& e,
                 const options& o = {}) {
   static_assert(vbatch::element<T>, "morph: images must be u8 or f32");
-  static_assert(detail::has_backend<Exec>,
-                "morph: no morphology backend for this executor; for vbatch::cuda include vbatch/morph/cuda/morphology.hpp "
-                "(nvcc)");
+  static_assert(vbatch::executor<Exec>,
+                "morph: not an executor: specialise vbatch::executor_traits for it (memory, host, concurrency, "
+                "synchronize) and give it a for_each_index(exec, extent3, f) (docs/concepts.md); for vbatch::cuda include "
+                "vbatch/core/cuda/executor.hpp (nvcc)");
   const batch_view<const T> in = src;
-  check(can_morph(op, in, dst, e, o, detail::backend<Exec>::host));
+  check(can_morph(op, in, dst, e, o, executor_traits<Exec>::host));
   detail::run(exec, op, in, dst, e, o);
 }
 
@@ -300,9 +285,8 @@ void erode(const Exec& exec, batch_view<S> src, batch_view<T> dst, const structu
   morphology(exec, operation::erode, src, dst, e, o);
 }
 template <class Exec, class S>
-requires is_host_executor_v<Exec> batch_buffer<std::remove_const_t<S>> erode(const Exec& exec, batch_view<S> src,
-                                                                             const structuring_element& e,
-                                                                             const options& o = {}) {
+requires host_executor<Exec> batch_buffer<std::remove_const_t<S>> erode(const Exec& exec, batch_view<S> src,
+                                                                        const structuring_element& e, const options& o = {}) {
   return detail::allocating(exec, operation::erode, src, e, o);
 }
 
@@ -313,9 +297,8 @@ void dilate(const Exec& exec, batch_view<S> src, batch_view<T> dst, const struct
   morphology(exec, operation::dilate, src, dst, e, o);
 }
 template <class Exec, class S>
-requires is_host_executor_v<Exec> batch_buffer<std::remove_const_t<S>> dilate(const Exec& exec, batch_view<S> src,
-                                                                              const structuring_element& e,
-                                                                              const options& o = {}) {
+requires host_executor<Exec> batch_buffer<std::remove_const_t<S>> dilate(const Exec& exec, batch_view<S> src,
+                                                                         const structuring_element& e, const options& o = {}) {
   return detail::allocating(exec, operation::dilate, src, e, o);
 }
 
@@ -326,8 +309,8 @@ void open(const Exec& exec, batch_view<S> src, batch_view<T> dst, const structur
   morphology(exec, operation::open, src, dst, e, o);
 }
 template <class Exec, class S>
-requires is_host_executor_v<Exec> batch_buffer<std::remove_const_t<S>> open(const Exec& exec, batch_view<S> src,
-                                                                            const structuring_element& e, const options& o = {}) {
+requires host_executor<Exec> batch_buffer<std::remove_const_t<S>> open(const Exec& exec, batch_view<S> src,
+                                                                       const structuring_element& e, const options& o = {}) {
   return detail::allocating(exec, operation::open, src, e, o);
 }
 
@@ -338,9 +321,8 @@ void close(const Exec& exec, batch_view<S> src, batch_view<T> dst, const structu
   morphology(exec, operation::close, src, dst, e, o);
 }
 template <class Exec, class S>
-requires is_host_executor_v<Exec> batch_buffer<std::remove_const_t<S>> close(const Exec& exec, batch_view<S> src,
-                                                                             const structuring_element& e,
-                                                                             const options& o = {}) {
+requires host_executor<Exec> batch_buffer<std::remove_const_t<S>> close(const Exec& exec, batch_view<S> src,
+                                                                        const structuring_element& e, const options& o = {}) {
   return detail::allocating(exec, operation::close, src, e, o);
 }
 
@@ -351,9 +333,8 @@ void gradient(const Exec& exec, batch_view<S> src, batch_view<T> dst, const stru
   morphology(exec, operation::gradient, src, dst, e, o);
 }
 template <class Exec, class S>
-requires is_host_executor_v<Exec> batch_buffer<std::remove_const_t<S>> gradient(const Exec& exec, batch_view<S> src,
-                                                                                const structuring_element& e,
-                                                                                const options& o = {}) {
+requires host_executor<Exec> batch_buffer<std::remove_const_t<S>> gradient(const Exec& exec, batch_view<S> src,
+                                                                           const structuring_element& e, const options& o = {}) {
   return detail::allocating(exec, operation::gradient, src, e, o);
 }
 
@@ -364,9 +345,8 @@ void tophat(const Exec& exec, batch_view<S> src, batch_view<T> dst, const struct
   morphology(exec, operation::tophat, src, dst, e, o);
 }
 template <class Exec, class S>
-requires is_host_executor_v<Exec> batch_buffer<std::remove_const_t<S>> tophat(const Exec& exec, batch_view<S> src,
-                                                                              const structuring_element& e,
-                                                                              const options& o = {}) {
+requires host_executor<Exec> batch_buffer<std::remove_const_t<S>> tophat(const Exec& exec, batch_view<S> src,
+                                                                         const structuring_element& e, const options& o = {}) {
   return detail::allocating(exec, operation::tophat, src, e, o);
 }
 
@@ -377,9 +357,8 @@ void blackhat(const Exec& exec, batch_view<S> src, batch_view<T> dst, const stru
   morphology(exec, operation::blackhat, src, dst, e, o);
 }
 template <class Exec, class S>
-requires is_host_executor_v<Exec> batch_buffer<std::remove_const_t<S>> blackhat(const Exec& exec, batch_view<S> src,
-                                                                                const structuring_element& e,
-                                                                                const options& o = {}) {
+requires host_executor<Exec> batch_buffer<std::remove_const_t<S>> blackhat(const Exec& exec, batch_view<S> src,
+                                                                           const structuring_element& e, const options& o = {}) {
   return detail::allocating(exec, operation::blackhat, src, e, o);
 }
 

@@ -30,6 +30,13 @@
 // Statistics per stage: busy seconds (in the function, summed over workers), seconds waiting for
 // input (starved) and for room downstream (back-pressure), items; the source's too. With
 // options.profiler set they are added to it (busy; waiting = input + output), for its report.
+//
+// Parts: components with workers of their own join a run as parts, so that one run has one
+// report, one list of failures and one profile. The source may be one (pipeline::image_loader,
+// decoding ahead: pass it by reference); others are attached (options.parts, e.g.
+// attach(writer) for a pipeline::image_writer encoding behind the last stage). When the stages
+// are done, run() calls each part's finish(), which waits for its work and returns its rows for
+// the report (a part source's rows replace the source's) and its failures, each naming its item.
 
 #include <algorithm>
 #include <array>
@@ -54,7 +61,8 @@
 #include <vector>
 
 #include "vbatch/core/error.hpp"
-#include "vbatch/pipeline/queue.hpp"
+#include "vbatch/core/queue.hpp"
+#include "vbatch/core/threads.hpp"
 #include "vbatch/profile/profiler.hpp"
 
 namespace vbatch::inline v0::pipeline {
@@ -72,8 +80,10 @@ enum class on_error {
 };
 
 struct stage_options {
-  int workers = 1;        // threads calling the stage function; 0: one per hardware thread
-  std::size_t queue = 0;  // capacity of the queue in front of the stage; 0: workers + 1
+  int workers = 1;  // threads calling the stage function; 0: one per hardware thread
+  // Capacity of the queue in front of the stage: none given, workers + 1; 0, hand-off (an item
+  // moves only when a worker waits for it: nothing is held ahead of the stage).
+  std::optional<std::size_t> queue{};
   bool ordered = true;    // hand results on in input order
   profile::stage_kind kind = profile::stage_kind::compute;
 };
@@ -90,13 +100,6 @@ stage_spec<std::decay_t<F>> stage(std::string name, F&& fn, stage_options option
   return {std::move(name), std::forward<F>(fn), options};
 }
 
-struct options {
-  on_error policy = on_error::finish_earlier;
-  profile::profiler* profiler = nullptr;  // receives every stage's statistics when the run ends
-  std::stop_token stop{};                 // a stop request drops everything not finished
-  std::string source_name = "source";     // the source's row in the report; empty: not profiled
-  profile::stage_kind source_kind = profile::stage_kind::io;
-};
 
 struct failure {
   std::size_t item = 0;
@@ -114,8 +117,30 @@ struct stage_report {
   std::size_t items = 0, failed = 0;                       // calls that returned, calls that threw
 };
 
+// What a part (see the top of this file) adds to the run's report when it finishes.
+struct part_report {
+  std::vector<stage_report> stages;
+  std::vector<failure> failures;  // each with the item it belongs to
+};
+
+struct options {
+  on_error policy = on_error::finish_earlier;
+  profile::profiler* profiler = nullptr;  // receives every stage's statistics when the run ends
+  std::stop_token stop{};                 // a stop request drops everything not finished
+  std::string source_name = "source";     // the source's row in the report (a part source names its own)
+  profile::stage_kind source_kind = profile::stage_kind::io;
+  std::vector<std::function<part_report()>> parts{};  // attach(p): finished after the stages, in this order
+};
+
+// A part for options.parts: anything with part_report finish(), which must outlive the run.
+template <class Part>
+std::function<part_report()> attach(Part& part) {
+  return [&part] { return part.finish(); };
+}
+
 struct report {
-  std::size_t items = 0;  // the source's items (its count when known, else those it gave)
+  std::size_t items = 0;
+  // the source's items (its count when known, else those it gave)
   std::size_t done = 0, failed = 0, cancelled = 0, not_started = 0;
   std::vector<item_state> states;    // per item
   std::vector<failure> failures;     // by item
@@ -188,6 +213,21 @@ struct generator_source {
   std::optional<std::size_t> count() const { return g.count; }
 };
 
+// A source object passed by reference (it must outlive the run): next() and count(), and when it
+// is a part, finish().
+template <class S>
+struct reference_source {
+  S* source;
+  auto next() { return source->next(); }
+  std::optional<std::size_t> count() const { return source->count(); }
+  part_report finish() requires requires(S& s) { s.finish(); } { return source->finish(); }
+};
+
+template <class S>
+concept part_source = requires(S& s) {
+  { s.finish() } -> std::same_as<part_report>;
+};
+
 template <class F>
 struct callable_source {
   F f;
@@ -203,7 +243,12 @@ struct is_optional<std::optional<T>> : std::true_type {};
 template <class S>
 auto make_source(S&& s) {
   using D = std::remove_cvref_t<S>;
-  if constexpr (requires {
+  if constexpr (std::is_lvalue_reference_v<S> && requires(D & d) {
+                  d.next();
+                  { d.count() } -> std::convertible_to<std::optional<std::size_t>>;
+                }) {
+    return reference_source<D>{&s};
+  } else if constexpr (requires {
                   typename D::value_type;
                   requires std::is_same_v<D, std::vector<typename D::value_type>>;
                 }) {
@@ -215,8 +260,8 @@ auto make_source(S&& s) {
     return generator_source<decltype(s.next)>{std::forward<S>(s)};
   } else {
     static_assert(std::is_invocable_v<D&> && is_optional<std::invoke_result_t<D&>>::value,
-                  "pipeline::run: the source must be a std::vector<T>, pipeline::iota(n), pipeline::generate(f, count) "
-                  "or a callable returning std::optional<T>");
+                  "pipeline::run: the source must be a std::vector<T>, pipeline::iota(n), pipeline::generate(f, count), "
+                  "a callable returning std::optional<T>, or an object with next() and count() passed by reference");
     return callable_source<D>{std::forward<S>(s)};
   }
 }
@@ -259,6 +304,12 @@ struct chain<T, F, Fs...> {
   using inputs = decltype(prepend(typename rest::inputs{}));
   using result = typename rest::result;
 };
+
+// Where pipeline::blocked adds its seconds: the stage call running on this thread, if any.
+inline double*& blocked_seconds() {
+  static thread_local double* seconds = nullptr;
+  return seconds;
+}
 
 template <class T>
 struct envelope {
@@ -423,10 +474,6 @@ struct stage_runtime {
   }
 };
 
-inline int worker_count(int requested) {
-  return requested > 0 ? requested : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-}
-
 template <class Source, class... Specs>
 class runner {
   using first_input = source_value_t<Source>;
@@ -463,13 +510,15 @@ class runner {
     }
     report r = state_.finish(source_.count());
     r.stopped = stopped && r.done + r.failed < r.items;
-    r.wall = seconds_since(start);
-    r.stages.push_back(source_stats_);
+    if constexpr (part_source<Source>)
+      add_part(r, [this] { return source_.finish(); });
+    else
+      r.stages.push_back(source_stats_);
     for (auto& s : runtimes_) r.stages.push_back(s.stats);
+    for (auto& part : options_.parts) add_part(r, part);
+    r.wall = seconds_since(start);
     if (options_.profiler) {
-      for (std::size_t i = 0; i < r.stages.size(); ++i) {
-        const stage_report& s = r.stages[i];
-        if (i == 0 && s.name.empty()) continue;
+      for (const stage_report& s : r.stages) {
         options_.profiler->add(s.name, s.kind, s.busy, s.waiting_input + s.waiting_output);
         options_.profiler->count(s.name, s.items);
       }
@@ -478,13 +527,37 @@ class runner {
   }
 
  private:
+  // Waits for a part, then adds its rows and its failures (an item done by the stages but failed
+  // in the part, such as a view whose write failed, counts as failed).
+  template <class Finish>
+  void add_part(report& r, Finish&& finish) {
+    part_report p;
+    try {
+      p = finish();
+    } catch (...) {
+      p.failures.push_back({run_state::none, "part", std::nullopt, "a part of the run failed to finish", std::current_exception()});
+    }
+    for (stage_report& s : p.stages) r.stages.push_back(std::move(s));
+    for (failure& f : p.failures) {
+      if (f.item < r.states.size() && r.states[f.item] != item_state::failed) {
+        (r.states[f.item] == item_state::done        ? r.done
+         : r.states[f.item] == item_state::cancelled ? r.cancelled
+                                                     : r.not_started)--;
+        r.states[f.item] = item_state::failed;
+        ++r.failed;
+      }
+      r.failures.push_back(std::move(f));
+    }
+    std::stable_sort(r.failures.begin(), r.failures.end(), [](const failure& a, const failure& b) { return a.item < b.item; });
+  }
+
   template <std::size_t... K>
   void check_options(std::index_sequence<K...>) {
     const auto check_one = [&](const std::string& name, const stage_options& o, std::size_t k) {
       if (o.workers < 0) raise(errc::invalid_argument, "pipeline stage '{}': {} workers (0 or more)", name, o.workers);
       runtimes_[k].stats.name = name;
       runtimes_[k].stats.kind = o.kind;
-      runtimes_[k].stats.workers = worker_count(o.workers);
+      runtimes_[k].stats.workers = resolve_threads(o.workers);
     };
     (check_one(std::get<K>(specs_).name, std::get<K>(specs_).options, K), ...);
     source_stats_.name = options_.source_name;
@@ -493,7 +566,7 @@ class runner {
 
   template <std::size_t... K>
   void make_queues(std::index_sequence<K...>) {
-    const auto capacity = [](const stage_options& o) { return o.queue > 0 ? o.queue : std::size_t(worker_count(o.workers)) + 1; };
+    const auto capacity = [](const stage_options& o) { return o.queue.value_or(std::size_t(resolve_threads(o.workers)) + 1); };
     ((std::get<K>(queues_) =
           std::make_unique<typename std::tuple_element_t<K, queues_t>::element_type>(capacity(std::get<K>(specs_).options))),
      ...);
@@ -520,7 +593,9 @@ class runner {
     auto& queue = *std::get<0>(queues_);
     stage_report s;
     std::size_t pulled = 0;
-    while (!state_.should_stop_feeding()) {
+    // The source is asked for an item only when the first stage has room for it, so that with a
+    // hand-off queue nothing is taken from a prefetching source before a worker is ready.
+    while (!state_.should_stop_feeding() && queue.wait_for_room(&s.waiting_output)) {
       std::optional<first_input> value;
       const auto t0 = std::chrono::steady_clock::now();
       try {
@@ -564,6 +639,8 @@ class runner {
         }
         if constexpr (K == 0) state_.mark_started(item);
         const auto t0 = std::chrono::steady_clock::now();
+        double blocked = 0;  // inside the function, waiting for room downstream (pipeline::blocked)
+        blocked_seconds() = &blocked;
         bool ok = false;
         try {
           body();
@@ -573,7 +650,9 @@ class runner {
           state_.fail(item, spec.name, std::current_exception());
           ++s.failed;
         }
-        s.busy += seconds_since(t0);
+        blocked_seconds() = nullptr;
+        s.busy += seconds_since(t0) - blocked;
+        s.waiting_output += blocked;
         return ok;
       };
       if constexpr (last) {
@@ -614,6 +693,20 @@ class runner {
 };
 
 }  // namespace detail
+
+// Inside a stage function: runs `wait` (acquiring a buffer from a pool that later stages give
+// back, or any other wait for room downstream) and counts its time as the stage waiting for
+// output, not as busy. image_writer::submit counts its own wait for queue room so.
+template <class F>
+decltype(auto) blocked(F&& wait) {
+  struct timer {
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    ~timer() {
+      if (double* s = detail::blocked_seconds()) *s += detail::seconds_since(start);
+    }
+  } t;
+  return std::forward<F>(wait)();
+}
 
 // Runs items from `source` through `stages` (see the top of this file); returns when every
 // item is accounted for and every thread has finished.

@@ -22,8 +22,8 @@
 #include <string_view>
 #include <vector>
 
-#include "vbatch/batch/memory.hpp"
-#include "vbatch/profile/text.hpp"
+#include "vbatch/core/memory.hpp"
+#include "vbatch/profile/report.hpp"
 
 namespace vbatch::inline v0::profile {
 

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "vbatch/core/error.hpp"
-#include "vbatch/profile/text.hpp"
+#include "vbatch/profile/report.hpp"
 
 namespace vbatch::inline v0::profile {
 

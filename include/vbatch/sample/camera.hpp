@@ -16,7 +16,7 @@
 #include "vbatch/core/error.hpp"
 #include "vbatch/sample/geometry.hpp"
 
-namespace vbatch::inline v0 {
+namespace vbatch::inline v0::sample {
 
 // Where a field of view ends on the pixel grid.
 enum class fov_span {
@@ -114,6 +114,14 @@ inline mat3<double> rotation_from(view_angles a, const angle_convention& conv = 
   return rotation_y(yaw) * rotation_x(-pitch) * rotation_z(-roll);
 }
 
+// Whether make_camera accepts these values: finite angles, FOVs in (0, 180), a size the
+// convention's FOV span allows.
+inline status can_make_camera(view_angles a, int width, int height, double hfov_deg, double vfov_deg = 0,
+                              const angle_convention& conv = conventions::vbatch) {
+  if (status s = can_rotate(a); !s) return s;
+  return can_make_pinhole(width, height, hfov_deg, vfov_deg, conv.span);
+}
+
 inline camera make_camera(view_angles a, int width, int height, double hfov_deg, double vfov_deg = 0,
                           const angle_convention& conv = conventions::vbatch) {
   return {pinhole_from_fov(width, height, hfov_deg, vfov_deg, conv.span), rotation_from(a, conv)};
@@ -159,4 +167,4 @@ inline rig cube_rig(int face_w, const angle_convention& conv = conventions::vbat
   return r;
 }
 
-}  // namespace vbatch::inline v0
+}  // namespace vbatch::inline v0::sample

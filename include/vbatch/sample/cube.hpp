@@ -9,8 +9,8 @@
 //                                           L F R B
 //                                           . D . .   (empty cells are zero).
 //
-//   auto faces = vbatch::e2c(vbatch::cpu_par{}, frames, 1024);                 // (F*6,1024,1024,3)
-//   auto pano  = vbatch::c2e(vbatch::cpu_par{}, faces.view(), 4096, 2048);     // (F,2048,4096,3)
+//   auto faces = vbatch::sample::e2c(vbatch::cpu_par{}, frames, 1024);                 // (F*6,1024,1024,3)
+//   auto pano  = vbatch::sample::c2e(vbatch::cpu_par{}, faces.view(), 4096, 2048);     // (F,2048,4096,3)
 
 #include <algorithm>
 #include <optional>
@@ -18,7 +18,7 @@
 
 #include "vbatch/sample/e2p.hpp"
 
-namespace vbatch::inline v0 {
+namespace vbatch::inline v0::sample {
 
 enum class cube_layout { list, horizon, dice };
 
@@ -107,8 +107,7 @@ void c2e(const Exec& exec, batch_view<S> faces, const c2e_map<P, Memory>& map, b
 template <class Exec, class S, class Interp = interp::bilinear>
 batch_buffer<std::remove_const_t<S>> c2e(const Exec& exec, batch_view<S> faces, int width, int height, Interp interp = {},
                                          const angle_convention& conv = conventions::vbatch) {
-  static_assert(is_host_executor_v<Exec>,
-                "c2e: the allocating overload runs on the CPU; on CUDA build a device map and pass views");
+  static_assert(host_executor<Exec>, "c2e: the allocating overload runs on the CPU; on CUDA build a device map and pass views");
   if (faces.n == 0 || faces.n % 6 != 0 || faces.w != faces.h)
     raise(errc::invalid_argument, "c2e: faces must be (N*6, w, w, C) with N > 0; got {}x{}x{}x{}", faces.n, faces.h, faces.w,
           faces.c);
@@ -118,4 +117,4 @@ batch_buffer<std::remove_const_t<S>> c2e(const Exec& exec, batch_view<S> faces, 
   return out;
 }
 
-}  // namespace vbatch::inline v0
+}  // namespace vbatch::inline v0::sample

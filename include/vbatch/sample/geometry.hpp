@@ -6,7 +6,7 @@
 
 #include "vbatch/core/config.hpp"
 
-namespace vbatch::inline v0 {
+namespace vbatch::inline v0::sample {
 
 inline constexpr double pi = 3.14159265358979323846;
 
@@ -132,4 +132,4 @@ VBATCH_HOST_DEVICE inline float atan2(float y, float x) {
 }
 
 }  // namespace math
-}  // namespace vbatch::inline v0
+}  // namespace vbatch::inline v0::sample

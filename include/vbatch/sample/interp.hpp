@@ -19,7 +19,7 @@
 #include "vbatch/core/element.hpp"
 #include "vbatch/sample/projection.hpp"
 
-namespace vbatch::inline v0 {
+namespace vbatch::inline v0::sample {
 
 namespace interp {
 struct nearest {
@@ -274,4 +274,4 @@ VBATCH_HOST_DEVICE inline void sample(interp::bicubic b, const source_images<T>&
   sample<C>(b, src, border, to_float(p), out);
 }
 
-}  // namespace vbatch::inline v0
+}  // namespace vbatch::inline v0::sample

@@ -11,8 +11,8 @@
 //
 // A cached map is built once per rig and source size and reused for every frame.
 //
-//   auto map = vbatch::make_e2p_map<vbatch::maps::cached_fixed>(rig, 7680, 3840);
-//   vbatch::remap(vbatch::cpu_par{}, frames, map, views);           // (N,H,W,C) -> (N*K,h,w,C)
+//   auto map = vbatch::sample::make_e2p_map<vbatch::sample::maps::cached_fixed>(rig, 7680, 3840);
+//   vbatch::sample::remap(vbatch::cpu_par{}, frames, map, views);           // (N,H,W,C) -> (N*K,h,w,C)
 
 #include <cmath>
 #include <cstdint>
@@ -24,7 +24,7 @@
 #include "vbatch/core/executor.hpp"
 #include "vbatch/sample/interp.hpp"
 
-namespace vbatch::inline v0 {
+namespace vbatch::inline v0::sample {
 
 namespace maps {
 struct on_the_fly {
@@ -204,6 +204,7 @@ class sample_map {
   // Computes every point in double precision on the host, then moves the tables to Memory.
   template <class Exec, class DoubleTarget>
   void fill(const Exec& exec, const DoubleTarget& target) {
+    static_assert(host_executor<Exec>, "sample_map: maps are computed on the host: pass a host executor (then moved to Memory)");
     const std::size_t n = std::size_t(shape_.views) * shape_.height * shape_.width;
     std::vector<float_entry> points(fixed ? 0 : n);
     std::vector<fixed_tap> taps(fixed ? n : 0);
@@ -254,4 +255,14 @@ e2p_map<Policy, Memory> make_e2p_map(const rig& cameras, int source_w, int sourc
   return e2p_map<Policy, Memory>(cameras, equirect_source{source_w, source_h}, exec);
 }
 
-}  // namespace vbatch::inline v0
+// Bytes of a cached sample map: per output pixel 6 (fixed) or 8 (float), plus 1 for the face of
+// a cube source; on_the_fly keeps only the camera table.
+template <map_policy Policy>
+std::uint64_t map_bytes(std::uint64_t output_pixels, int views, bool cube_source) {
+  if constexpr (std::is_same_v<Policy, maps::on_the_fly>) return std::uint64_t(views) * sizeof(pinhole_rays<float>);
+  const std::uint64_t point =
+      std::is_same_v<Policy, maps::cached_fixed> ? sizeof(fixed_tap) + sizeof(fixed_fraction) : sizeof(float_entry);
+  return output_pixels * (point + (cube_source ? 1 : 0));
+}
+
+}  // namespace vbatch::inline v0::sample

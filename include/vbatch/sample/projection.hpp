@@ -9,7 +9,7 @@
 
 #include "vbatch/sample/camera.hpp"
 
-namespace vbatch::inline v0 {
+namespace vbatch::inline v0::sample {
 
 // A point on the source images of one frame: which image (0 for a panorama, the face for a cube)
 // and where on it, in pixel coordinates with pixel centres at integers.
@@ -138,4 +138,4 @@ struct cube_source {
   }
 };
 
-}  // namespace vbatch::inline v0
+}  // namespace vbatch::inline v0::sample

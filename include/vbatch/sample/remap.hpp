@@ -4,8 +4,8 @@
 //   src: F frames, each `map.shape().source_images` images         (F*S, Hs, Ws, C)
 //   dst: F * K views, view k of frame f at index f * K + k         (F*K, H,  W,  C)
 //
-//   vbatch::remap(vbatch::cpu_par{2}, frames.view(), map, views.view(), vbatch::interp::bilinear{},
-//                 vbatch::border::wrap_equirect{});
+//   vbatch::sample::remap(vbatch::cpu_par{2}, frames.view(), map, views.view(), vbatch::sample::interp::bilinear{},
+//                 vbatch::sample::border::wrap_equirect{});
 //
 // The per-pixel body (remap_kernel) is the same code on every executor. can_remap() checks the
 // arguments without throwing; remap() throws vbatch::error with the same message.
@@ -18,7 +18,7 @@
 #include "vbatch/sample/interp.hpp"
 #include "vbatch/sample/map.hpp"
 
-namespace vbatch::inline v0 {
+namespace vbatch::inline v0::sample {
 
 template <int C, class T, class KernelMap, class Interp, class Border>
 struct remap_kernel {
@@ -116,6 +116,7 @@ template <class Exec, class S, class T, class KernelMap, class Interp, class Bor
 requires std::is_same_v<std::remove_const_t<S>, T>
 void remap(const Exec& exec, batch_view<S> source, const KernelMap& map, batch_view<T> dst, Interp interp, Border border) {
   static_assert(element<T>, "remap: images must be u8 or f32");
+  static_assert(executor<Exec>, "remap: not an executor (specialise vbatch::executor_traits; docs/concepts.md)");
   const batch_view<const T> src = source;
   check(can_remap(src, map, dst));
   const extent3 extent{dst.n, dst.h, dst.w};
@@ -137,4 +138,4 @@ void remap(const Exec& exec, batch_view<S> src, const sample_map<P, Target, Sour
   remap(exec, src, map.view(), dst, interp, border);
 }
 
-}  // namespace vbatch::inline v0
+}  // namespace vbatch::inline v0::sample

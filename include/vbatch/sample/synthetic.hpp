@@ -14,7 +14,7 @@
 #include "vbatch/core/executor.hpp"
 #include "vbatch/sample/projection.hpp"
 
-namespace vbatch::inline v0 {
+namespace vbatch::inline v0::sample {
 
 struct rgb {
   float r, g, b;
@@ -69,4 +69,4 @@ batch_buffer<u8> render_equirect(int width, int height, int channels, Scene scen
   return image;
 }
 
-}  // namespace vbatch::inline v0
+}  // namespace vbatch::inline v0::sample

@@ -1,7 +1,7 @@
 #pragma once
 // The CPU's schedule for one row of a pairwise IoU matrix: box a against boxes b[0..n) given as
 // planes (x1, y1, x2, y2 and precomputed areas, each contiguous), eight or sixteen boxes per
-// instruction. It performs exactly the operations of vbatch::iou (box.hpp) in the same order —
+// instruction. It performs exactly the operations of vbatch::boxes::iou (box.hpp) in the same order —
 // min, max, subtract, clamp at 0, multiply, max + min, subtract, divide, all IEEE-rounded — so its
 // results are bit-identical to the per-element body the other executors run
 // (tests/boxes/pairwise_test.cpp checks every value). x86 min/max instructions return their
@@ -22,7 +22,7 @@
 #define VBATCH_BOXES_X86_SIMD 0
 #endif
 
-namespace vbatch::inline v0::cpu {
+namespace vbatch::inline v0::boxes::cpu {
 
 // Boxes b[0..n) of a row as five planes: b[j] is (x1[j], y1[j], x2[j], y2[j]) with area area[j].
 struct box_planes {
@@ -157,4 +157,4 @@ inline void iou_row(const box_xyxy& a, const box_planes& b, int n, float* out, b
   iou_row_scalar(a, b, 0, n, out);
 }
 
-}  // namespace vbatch::inline v0::cpu
+}  // namespace vbatch::inline v0::boxes::cpu

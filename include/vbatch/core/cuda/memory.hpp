@@ -15,8 +15,13 @@ namespace vbatch::inline v0 {
 
 namespace detail {
 // Allocation failures surface as std::bad_alloc, as on the host, so one back-off policy serves both.
+// The runtime also keeps the failure as its last error: clear it, or the next launch check
+// (cudaGetLastError) would report this allocation as a failed launch.
 inline void check_allocation(cudaError_t result, const char* what) {
-  if (result == cudaErrorMemoryAllocation) throw std::bad_alloc();
+  if (result == cudaErrorMemoryAllocation) {
+    (void)cudaGetLastError();
+    throw std::bad_alloc();
+  }
   check_cuda(result, what);
 }
 }  // namespace detail

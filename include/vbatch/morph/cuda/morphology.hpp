@@ -8,23 +8,13 @@
 // What runs: rectangles in two passes (a row pass then a column pass: O(w + h) per pixel),
 // anything else directly (O(cells) per pixel), with the run table uploaded to device memory; the
 // CPU's O(1) and packed schedules are not ported (algorithm::van_herk, segments and packed are
-// refused on this executor). Temporaries are device_memory; the call synchronises the stream
-// before it frees them, so it returns when the work is done. Compiled and linked for sm_80 and
-// sm_90 by tests/cuda/instantiate_morph.cu; never run (no GPU here).
+// refused on this executor). Temporaries are executor_traits<cuda>::memory (device memory); the
+// call synchronises the stream before it frees them, so it returns when the work is done. morph
+// needs nothing CUDA-specific beyond the executor's traits: this header only gathers the
+// includes. Compiled and linked for sm_80 and sm_90 by tests/cuda/instantiate_morph.cu; never run
+// (no GPU here).
 
 #include "vbatch/core/cuda/executor.hpp"
 #include "vbatch/core/cuda/memory.hpp"
 #include "vbatch/morph/mask.hpp"
 #include "vbatch/morph/morphology.hpp"
-
-namespace vbatch::inline v0::morph::detail {
-
-template <>
-struct backend<vbatch::cuda> {
-  using memory = device_memory;
-  static constexpr bool host = false;
-  static int threads(const vbatch::cuda&) { return 1; }
-  static void finish(const vbatch::cuda& exec) { check_cuda(cudaStreamSynchronize(exec.stream), "morph: cudaStreamSynchronize"); }
-};
-
-}  // namespace vbatch::inline v0::morph::detail

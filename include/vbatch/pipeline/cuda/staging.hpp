@@ -8,7 +8,7 @@
 //   pl::report r = pl::run_staged<vbatch::u8, vbatch::u8>(pl::iota(n), in_shape, out_shape,
 //       [&](std::size_t i, vbatch::batch_view<vbatch::u8> pinned_in) { decode_batch(i, pinned_in); },          // CPU
 //       [&](const vbatch::cuda& exec, auto device_in, auto device_out, std::size_t) {                           // GPU
-//         vbatch::e2p(exec, device_in, device_map, device_out); },
+//         vbatch::sample::e2p(exec, device_in, device_map, device_out); },
 //       [&](std::size_t i, vbatch::batch_view<const vbatch::u8> pinned_out) { save_batch(i, pinned_out); },    // CPU
 //       {.slots = 3});
 //

@@ -30,7 +30,7 @@
 #define VBATCH_HAVE_X86_SIMD 0
 #endif
 
-namespace vbatch::inline v0::cpu {
+namespace vbatch::inline v0::sample::cpu {
 
 enum class simd { none, avx2 };
 
@@ -200,4 +200,4 @@ void bilinear_row(const source_images<u8>&, const fixed_tap*, const fixed_fracti
 
 #endif
 
-}  // namespace vbatch::inline v0::cpu
+}  // namespace vbatch::inline v0::sample::cpu

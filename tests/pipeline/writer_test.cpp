@@ -13,13 +13,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "test_util.hpp"
-#include "vbatch/io/writer.hpp"
+#include "vbatch/pipeline/writer.hpp"
 
 namespace {
 
@@ -64,14 +65,14 @@ TEST(ImageWriter, WritesEverythingAtomicallyWithAnyWorkersAndQueue) {
     const std::size_t queue = 1 + rng() % 4;
     SCOPED_TRACE(vb::detail::format("{} workers, queue {}", workers, queue));
     std::vector<std::shared_ptr<vb::batch_buffer<vb::u8>>> images;
-    vb::image_writer writer({.workers = workers, .queue = queue});
+    vb::pipeline::image_writer writer({.workers = workers, .queue = queue});
     std::vector<std::string> names;
     for (int i = 0; i < 24; ++i) {
       images.push_back(std::make_shared<vb::batch_buffer<vb::u8>>(vbatch_test::random_images<vb::u8>({1, 9 + i, 13, 3}, 50 + i)));
       names.push_back("out_" + std::to_string(i) + (i % 3 == 0 ? ".jpg" : ".png"));
       writer.submit(dir / names.back(), images.back()->view(), images.back());
     }
-    const vb::writer_report r = writer.close();
+    const vb::pipeline::writer_report r = writer.close();
     EXPECT_EQ(r.submitted, 24u);
     EXPECT_EQ(r.written, 24u);
     EXPECT_EQ(r.failed + r.discarded, 0u);
@@ -80,7 +81,7 @@ TEST(ImageWriter, WritesEverythingAtomicallyWithAnyWorkersAndQueue) {
     EXPECT_EQ(dir.entries(), names);
     for (int i = 0; i < 24; i += 3 + 1) {
       const fs::path p = dir / ("out_" + std::to_string(i) + (i % 3 == 0 ? ".jpg" : ".png"));
-      const auto back = vb::load_image(p, 3);
+      const auto back = vb::io::load_image(p, 3);
       EXPECT_EQ(back.shape(), images[std::size_t(i)]->shape());
       if (i % 3 != 0) {
         EXPECT_TRUE(vbatch_test::same_bytes(back.view(), images[std::size_t(i)]->view())) << p;
@@ -104,7 +105,7 @@ TEST(ImageWriter, ABoundedQueueHoldsTheProducerBack) {
   const int workers = 2;
   const std::size_t queue = 3;
   {
-    vb::image_writer writer({.workers = workers, .queue = queue});
+    vb::pipeline::image_writer writer({.workers = workers, .queue = queue});
     for (int i = 0; i < 40; ++i) {
       auto c = std::make_shared<counted>(&alive, vbatch_test::random_images<vb::u8>({1, 32, 32, 3}, unsigned(i)));
       const int now = alive.load();
@@ -113,7 +114,7 @@ TEST(ImageWriter, ABoundedQueueHoldsTheProducerBack) {
       const vb::batch_view<const vb::u8> view = c->pixels.view();
       writer.submit(dir / ("b_" + std::to_string(i) + ".png"), view, std::move(c));
     }
-    const vb::writer_report r = writer.close();
+    const vb::pipeline::writer_report r = writer.close();
     EXPECT_EQ(r.written, 40u);
   }
   EXPECT_EQ(alive.load(), 0);
@@ -125,11 +126,11 @@ TEST(ImageWriter, AFullDiskFailsTheWritesThatDoNotFitNamingThemAndLeavesNoPartia
   const auto small = vbatch_test::random_images<vb::u8>({1, 8, 8, 3}, 1);    // ~250 bytes as PNG
   const auto large = vbatch_test::random_images<vb::u8>({1, 64, 64, 3}, 2);  // ~12 KB: noise does not compress
   std::vector<std::string> expected;
-  vb::writer_report r;
+  vb::pipeline::writer_report r;
   {
     file_size_limit limit(4096);
     ASSERT_TRUE(limit.ok());
-    vb::image_writer writer({.workers = 2, .stop_on_error = false});
+    vb::pipeline::image_writer writer({.workers = 2, .stop_on_error = false});
     for (int i = 0; i < 10; ++i) {
       const bool big = i % 3 == 1;
       const std::string name = "f_" + std::to_string(i) + ".png";
@@ -150,18 +151,18 @@ TEST(ImageWriter, AFullDiskFailsTheWritesThatDoNotFitNamingThemAndLeavesNoPartia
   }
   std::sort(expected.begin(), expected.end());
   EXPECT_EQ(dir.entries(), expected) << "no partial target, no temporary";
-  for (const auto& name : expected) EXPECT_TRUE(vb::is_complete_image(dir / name, 8, 8)) << name;
+  for (const auto& name : expected) EXPECT_TRUE(vb::pipeline::is_complete_image(dir / name, 8, 8)) << name;
 }
 
 TEST(ImageWriter, AfterAFailureNothingMoreIsWrittenAndSubmitReportsIt) {
   temp_dir dir;
   const auto small = vbatch_test::random_images<vb::u8>({1, 8, 8, 3}, 1);
   const auto large = vbatch_test::random_images<vb::u8>({1, 64, 64, 3}, 2);
-  vb::writer_report r;
+  vb::pipeline::writer_report r;
   bool submit_threw = false;
   {
     file_size_limit limit(4096);
-    vb::image_writer writer({.workers = 1, .queue = 1});
+    vb::pipeline::image_writer writer({.workers = 1, .queue = 1});
     try {
       for (int i = 0; i < 50; ++i)
         writer.submit_copy(dir / ("g_" + std::to_string(i) + ".png"), i == 2 ? large.view() : small.view());
@@ -190,9 +191,9 @@ TEST(ImageWriter, AnUnwritableDirectoryGivesAnErrorNamingTheFile) {
   fs::create_directory(ro);
   fs::permissions(ro, fs::perms::owner_read | fs::perms::owner_exec);
   if (::access(ro.c_str(), W_OK) != 0) targets.push_back(ro / "b.png");
-  vb::image_writer writer({.workers = 2, .stop_on_error = false});
+  vb::pipeline::image_writer writer({.workers = 2, .stop_on_error = false});
   for (const auto& t : targets) writer.submit_copy(t, img.view());
-  const vb::writer_report r = writer.close();
+  const vb::pipeline::writer_report r = writer.close();
   fs::permissions(ro, fs::perms::owner_all);
   EXPECT_EQ(r.failed, targets.size());
   for (const auto& f : r.failures) {
@@ -206,15 +207,15 @@ TEST(ImageWriter, AnUnwritableDirectoryGivesAnErrorNamingTheFile) {
 
 TEST(ImageWriter, SubmitChecksItsArgumentsAtOnce) {
   temp_dir dir;
-  vb::image_writer writer;
+  vb::pipeline::image_writer writer;
   const auto img = vbatch_test::random_images<vb::u8>({1, 8, 8, 2}, 1);
   EXPECT_TRUE(throws_error([&] { writer.submit_copy(dir / "a.bmp", img.view()); }, vb::errc::invalid_argument, {"a.bmp"}));
   EXPECT_TRUE(
       throws_error([&] { writer.submit_copy(dir / "a.png", img.view()); }, vb::errc::invalid_argument, {"a.png", "1x8x8x2"}));
   const auto rgb = vbatch_test::random_images<vb::u8>({1, 8, 8, 3}, 1);
-  EXPECT_TRUE(throws_error([&] { writer.submit_copy(dir / "a.jpg", rgb.view(), vb::save_options{0}); },
+  EXPECT_TRUE(throws_error([&] { writer.submit_copy(dir / "a.jpg", rgb.view(), vb::io::save_options{0}); },
                            vb::errc::invalid_argument, {"quality 0"}));
-  const vb::writer_report r = writer.close();
+  const vb::pipeline::writer_report r = writer.close();
   EXPECT_EQ(r.submitted, 0u);
   EXPECT_TRUE(dir.entries().empty());
   EXPECT_TRUE(
@@ -226,46 +227,55 @@ TEST(ImageWriter, SubmitCopyLetsTheCallerReuseItsMemoryAtOnce) {
   auto img = vbatch_test::random_images<vb::u8>({1, 16, 16, 3}, 4);
   const auto original = vbatch_test::random_images<vb::u8>({1, 16, 16, 3}, 4);
   {
-    vb::image_writer writer({.workers = 1});
+    vb::pipeline::image_writer writer({.workers = 1});
     writer.submit_copy(dir / "a.png", img.view());
     std::memset(img.data(), 0, img.bytes());
     writer.flush();
-    EXPECT_TRUE(vbatch_test::same_bytes(vb::load_image(dir / "a.png").view(), original.view()));
+    EXPECT_TRUE(vbatch_test::same_bytes(vb::io::load_image(dir / "a.png").view(), original.view()));
   }
 }
 
 TEST(ImageWriter, CancelDiscardsWhatHasNotStartedAndCountsIt) {
   temp_dir dir;
   const auto img = vbatch_test::random_images<vb::u8>({1, 64, 64, 3}, 4);
-  vb::image_writer writer({.workers = 1, .queue = 30});
+  vb::pipeline::image_writer writer({.workers = 1, .queue = 30});
   for (int i = 0; i < 30; ++i) writer.submit_copy(dir / ("c_" + std::to_string(i) + ".png"), img.view());
   writer.cancel();
-  const vb::writer_report r = writer.close();
+  const vb::pipeline::writer_report r = writer.close();
   EXPECT_EQ(r.submitted, 30u);
   EXPECT_EQ(r.written + r.discarded, 30u);
   EXPECT_EQ(dir.entries().size(), r.written);
   EXPECT_FALSE(has_temporaries(dir));
 }
 
-TEST(ImageWriter, ReportsToTheProfiler) {
+// As a part of a pipeline run: its encode and write rows join the run's report, and a failed
+// write fails the item it was submitted for, in the run's one list of failures.
+TEST(ImageWriter, AsAPartItsRowsAndFailuresJoinTheRun) {
   temp_dir dir;
-  vb::profile::profiler prof;
-  {
-    vb::image_writer writer({.workers = 2, .profiler = &prof, .encode_stage = "jpeg", .write_stage = "disk"});
-    const auto img = vbatch_test::random_images<vb::u8>({1, 8, 8, 3}, 4);
-    for (int i = 0; i < 5; ++i) writer.submit_copy(dir / ("p_" + std::to_string(i) + ".jpg"), img.view());
-  }
-  // Two rows: where the time goes between encoding and the file system.
-  const auto r = prof.report();
-  ASSERT_EQ(r.stages.size(), 2u);
-  EXPECT_EQ(r.stages[0].name, "jpeg");
-  EXPECT_EQ(r.stages[0].kind, vb::profile::stage_kind::io);
-  EXPECT_GT(r.stages[0].busy, 0.0);
-  EXPECT_EQ(r.stages[0].items, 5u);
-  EXPECT_EQ(r.stages[1].name, "disk");
-  EXPECT_EQ(r.stages[1].kind, vb::profile::stage_kind::io);
-  EXPECT_GT(r.stages[1].busy, 0.0);
-  EXPECT_EQ(r.stages[1].items, 5u);
+  std::ofstream(dir / "blocker") << "a file where item 2 wants a directory";
+  vb::pipeline::image_writer writer({.workers = 2, .stop_on_error = false, .encode_stage = "jpeg", .write_stage = "disk"});
+  const auto img = vbatch_test::random_images<vb::u8>({1, 8, 8, 3}, 4);
+  vb::pipeline::options o;
+  o.parts = {vb::pipeline::attach(writer)};
+  const auto save = [&](std::size_t i, std::size_t item) {
+    const fs::path target = i == 2 ? dir / "blocker" / "p_2.jpg" : dir / ("p_" + std::to_string(i) + ".jpg");
+    writer.submit_copy(target, img.view(), std::nullopt, item);
+  };
+  const vb::pipeline::report r = vb::pipeline::run(o, vb::pipeline::iota(5), vb::pipeline::stage("save", save));
+  EXPECT_EQ(r.items, 5u);
+  EXPECT_EQ(r.done, 4u);
+  EXPECT_EQ(r.failed, 1u);
+  ASSERT_EQ(r.failures.size(), 1u);
+  EXPECT_EQ(r.failures[0].item, 2u);
+  EXPECT_NE(r.failures[0].message.find("p_2.jpg"), std::string::npos) << r.failures[0].message;
+  EXPECT_EQ(r.states[2], vb::pipeline::item_state::failed);
+  ASSERT_EQ(r.stages.size(), 4u);  // source, save, then the writer's two rows
+  EXPECT_EQ(r.stages[2].name, "jpeg");
+  EXPECT_EQ(r.stages[2].kind, vb::profile::stage_kind::io);
+  EXPECT_EQ(r.stages[2].items, 4u);
+  EXPECT_EQ(r.stages[3].name, "disk");
+  EXPECT_GT(r.stages[3].busy, 0.0);
+  EXPECT_FALSE(has_temporaries(dir));
 }
 
 // Resuming: the outputs that exist and decode cleanly at the expected size are exactly the
@@ -276,7 +286,7 @@ TEST(ImageWriter, ResumeFindsExactlyTheFinishedOutputsAndRedoesTruncatedOnes) {
   const auto other = vbatch_test::random_images<vb::u8>({1, 20, 32, 3}, 9);
   std::vector<fs::path> outputs;
   for (int i = 0; i < 8; ++i) outputs.push_back(dir / ("view_" + std::to_string(i) + (i % 2 ? ".jpg" : ".png")));
-  for (int i : {0, 1, 2, 3, 5}) vb::save_image(outputs[std::size_t(i)], img.view());
+  for (int i : {0, 1, 2, 3, 5}) vb::io::save_image(outputs[std::size_t(i)], img.view());
   auto cut = [](const fs::path& p, std::size_t keep) {
     auto b = vbatch_test::read_bytes(p);
     b.resize(keep);
@@ -284,19 +294,19 @@ TEST(ImageWriter, ResumeFindsExactlyTheFinishedOutputsAndRedoesTruncatedOnes) {
   };
   cut(outputs[2], vbatch_test::read_bytes(outputs[2]).size() / 2);  // a PNG cut short by a crash
   cut(outputs[3], vbatch_test::read_bytes(outputs[3]).size() - 2);  // a JPEG without its end marker
-  vb::save_image(outputs[6], other.view());                         // another size: not this run's output
+  vb::io::save_image(outputs[6], other.view());                         // another size: not this run's output
   vbatch_test::write_bytes(outputs[7], {});                         // empty
   std::vector<bool> complete;
-  for (const auto& p : outputs) complete.push_back(vb::is_complete_image(p, 32, 24));
+  for (const auto& p : outputs) complete.push_back(vb::pipeline::is_complete_image(p, 32, 24));
   EXPECT_EQ(complete, (std::vector<bool>{true, true, false, false, false, true, false, false}));
 
   struct stat before {};
   ::stat(outputs[0].c_str(), &before);
-  vb::image_writer writer;
+  vb::pipeline::image_writer writer;
   for (std::size_t i = 0; i < outputs.size(); ++i)
     if (!complete[i]) writer.submit_copy(outputs[i], img.view());
   EXPECT_EQ(writer.close().written, 5u);
-  for (const auto& p : outputs) EXPECT_TRUE(vb::is_complete_image(p, 32, 24)) << p;
+  for (const auto& p : outputs) EXPECT_TRUE(vb::pipeline::is_complete_image(p, 32, 24)) << p;
   struct stat after {};
   ::stat(outputs[0].c_str(), &after);
   EXPECT_EQ(before.st_ino, after.st_ino) << "a finished output was rewritten";

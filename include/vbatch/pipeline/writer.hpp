@@ -3,12 +3,18 @@
 // each one atomically (temporary file + rename). The queue is bounded, so a producer faster than
 // the encoders waits (back-pressure) instead of filling memory.
 //
-//   vbatch::image_writer writer({.workers = 2, .queue = 16});
+//   vbatch::pipeline::image_writer writer({.workers = 2, .queue = 16});
 //   writer.submit("out/view_00.jpg", views.image(0), keep);   // keep: a shared_ptr owning the pixels
 //   writer.submit_copy("out/mask_00.png", mask.view());       // or let the writer copy them
-//   vbatch::writer_report r = writer.close();                  // waits for everything; r.failures name files
+//   vbatch::pipeline::writer_report r = writer.close();       // waits for everything; r.failures name files
 //   writer.throw_if_failed();                                  // or: the first failure as a vbatch::error
 //
+// In a pipeline run the writer is a part behind the last stage (options.parts =
+// {attach(writer)}): the stage submits with the item's index, run() waits for the writes, and a
+// failed write fails its item in the run's report, beside the encode and write rows.
+//
+// Threads: with options.budget, a worker holds one of the run's slots while it encodes (not while
+// it waits for work or for the disk).
 // Errors are collected with their file names. With stop_on_error (the default), after the first
 // failure nothing more is written: images not yet started are discarded (counted), and submit()
 // throws that failure so the producer stops. Failed writes leave no file: neither the temporary
@@ -27,6 +33,7 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -35,25 +42,27 @@
 #include <thread>
 #include <vector>
 
+#include "vbatch/core/queue.hpp"
+#include "vbatch/core/threads.hpp"
+#include "vbatch/io/format.hpp"
 #include "vbatch/io/image_io.hpp"
-#include "vbatch/pipeline/queue.hpp"
-#include "vbatch/profile/profiler.hpp"
+#include "vbatch/pipeline/pipeline.hpp"
 
-namespace vbatch::inline v0 {
+namespace vbatch::inline v0::pipeline {
 
 struct writer_options {
-  int workers = 0;        // encode-and-write threads; 0: one per hardware thread
+  int workers = 0;        // encode-and-write threads; 0: the budget's size, or one per hardware thread
   std::size_t queue = 0;  // images waiting to be encoded; 0: 2 × workers
-  save_options save{};
+  io::save_options save{};
   bool stop_on_error = true;
-  // On close, receives the encoding time and the file writing as two I/O stages (busy seconds
-  // summed over workers; items: the images written). Image I/O is decoding, encoding and files,
-  // as the loader counts decoding: the CPU work around the pipeline's compute.
-  profile::profiler* profiler = nullptr;
-  std::string encode_stage = "encode", write_stage = "write";
+  thread_budget* budget = nullptr;                      // the run's threads (see the top of this file)
+  std::string encode_stage = "encode", write_stage = "write";  // the rows of finish()'s report
 };
 
+inline constexpr std::size_t no_item = std::numeric_limits<std::size_t>::max();
+
 struct write_failure {
+  std::size_t item = no_item;  // the pipeline item it was submitted for
   std::filesystem::path path;
   std::optional<errc> code;
   std::string message;
@@ -67,12 +76,12 @@ struct writer_report {
   std::uint64_t bytes = 0;                       // written
 };
 
-template <codec::policy Codec = default_codec>
+template <io::image_codec Codec = io::default_codec>
 class image_writer {
  public:
   explicit image_writer(writer_options o = {})
       : options_(std::move(o)),
-        workers_(options_.workers > 0 ? options_.workers : int(std::max(1u, std::thread::hardware_concurrency()))),
+        workers_(options_.workers > 0 ? options_.workers : options_.budget ? options_.budget->size() : hardware_threads()),
         queue_(options_.queue > 0 ? options_.queue : 2 * std::size_t(workers_)) {
     if (options_.workers < 0) raise(errc::invalid_argument, "image_writer: {} workers (0 or more)", options_.workers);
     if (options_.save.jpeg_quality < 1 || options_.save.jpeg_quality > 100)
@@ -92,26 +101,27 @@ class image_writer {
   ~image_writer() { close(); }
 
   // Queues `image` (one image, 1, 3 or 4 channels, packed pixels) for an atomic save to `path`
-  // (format by extension). `keep` must own the pixels until the image is written. Blocks while
-  // the queue is full. Throws at once for an unusable path or image, and after a failure (with
-  // stop_on_error) the first failure.
+  // (format by extension), for pipeline item `item`. `keep` must own the pixels until the image is
+  // written. Blocks while the queue is full. Throws at once for an unusable path or image, and
+  // after a failure (with stop_on_error) the first failure.
   void submit(std::filesystem::path path, batch_view<const u8> image, std::shared_ptr<const void> keep,
-              std::optional<save_options> save = std::nullopt) {
-    const image_format format = format_from_path(path);
-    const save_options s = save.value_or(options_.save);
-    check(can_encode(format, image, s, path));
-    enqueue(job{std::move(path), format, image, std::move(keep), s});
+              std::optional<io::save_options> save = std::nullopt, std::size_t item = no_item) {
+    const io::image_format format = io::format_from_path(path);
+    const io::save_options s = save.value_or(options_.save);
+    check(io::can_encode(format, image, s, path));
+    enqueue(job{std::move(path), format, image, std::move(keep), s, item});
   }
   // The same, with a copy of the pixels made here (the caller may reuse its memory at once).
-  void submit_copy(std::filesystem::path path, batch_view<const u8> image, std::optional<save_options> save = std::nullopt) {
-    const image_format format = format_from_path(path);
-    const save_options s = save.value_or(options_.save);
-    check(can_encode(format, image, s, path));
+  void submit_copy(std::filesystem::path path, batch_view<const u8> image, std::optional<io::save_options> save = std::nullopt,
+                   std::size_t item = no_item) {
+    const io::image_format format = io::format_from_path(path);
+    const io::save_options s = save.value_or(options_.save);
+    check(io::can_encode(format, image, s, path));
     auto copy = std::make_shared<batch_buffer<u8>>(batch_shape{1, image.h, image.w, image.c});  // (1,H,W,C)
     for (int y = 0; y < image.h; ++y)
       std::memcpy(copy->view().pixel(0, y, 0), image.pixel(0, y, 0), std::size_t(image.w) * image.c);
     const batch_view<const u8> view = copy->view();
-    enqueue(job{std::move(path), format, view, std::move(copy), s});
+    enqueue(job{std::move(path), format, view, std::move(copy), s, item});
   }
 
   // Waits until every image submitted so far is written, failed or discarded.
@@ -131,14 +141,18 @@ class image_writer {
     for (auto& t : threads_) t.join();
     threads_.clear();
     std::lock_guard lock(mutex_);
-    if (!reported_ && options_.profiler) {
-      reported_ = true;
-      options_.profiler->add(options_.encode_stage, profile::stage_kind::io, report_.encode_seconds, 0);
-      options_.profiler->count(options_.encode_stage, report_.written);
-      options_.profiler->add(options_.write_stage, profile::stage_kind::io, report_.write_seconds, 0);
-      options_.profiler->count(options_.write_stage, report_.written);
-    }
     return report_locked();
+  }
+
+  // As a part of a pipeline run: closes, then the encode and write rows and every failure with
+  // its item (a discarded image is not a failure: its item failed or was cancelled already).
+  part_report finish() {
+    const writer_report r = close();
+    part_report p;
+    p.stages.push_back({options_.encode_stage, profile::stage_kind::io, workers_, r.encode_seconds, 0, 0, r.written, r.failed});
+    p.stages.push_back({options_.write_stage, profile::stage_kind::io, workers_, r.write_seconds, 0, 0, r.written, 0});
+    for (const write_failure& f : r.failures) p.failures.push_back({f.item, options_.encode_stage, f.code, f.message, nullptr});
+    return p;
   }
 
   // Discards every image not started yet; the ones being written finish.
@@ -166,10 +180,11 @@ class image_writer {
  private:
   struct job {
     std::filesystem::path path;
-    image_format format;
+    io::image_format format;
     batch_view<const u8> image;
     std::shared_ptr<const void> keep;
-    save_options save;
+    io::save_options save;
+    std::size_t item = no_item;
   };
 
   std::size_t settled() const { return report_.written + report_.failed + report_.discarded; }
@@ -177,7 +192,7 @@ class image_writer {
   // The first failure as an error naming its file, with how many more failed (under mutex_).
   error first_failure() const {
     const std::size_t more = report_.failed - 1;
-    const std::string tail = more ? detail::format(" (and {} more failed writes)", more) : "";
+    const std::string tail = more ? vbatch::detail::format(" (and {} more failed writes)", more) : "";
     if (report_.failures.empty()) return error(errc::io, "image_writer: " + std::to_string(report_.failed) + " writes failed");
     const write_failure& f = report_.failures.front();
     return error(f.code.value_or(errc::io), f.message + tail);
@@ -185,22 +200,23 @@ class image_writer {
 
   // A failed write with its message; never throws (a worker thread must not): with no memory left
   // for the message, the path alone.
-  static std::optional<write_failure> describe_failure(const std::filesystem::path& path, std::exception_ptr e) noexcept {
+  static std::optional<write_failure> describe_failure(std::size_t item, const std::filesystem::path& path,
+                                                       std::exception_ptr e) noexcept {
     try {
       try {
         std::rethrow_exception(e);
       } catch (const vbatch::error& x) {
-        return write_failure{path, x.code(), x.what()};
+        return write_failure{item, path, x.code(), x.what()};
       } catch (const std::bad_alloc&) {
-        return write_failure{path, errc::out_of_memory, path.string() + ": out of memory while encoding"};
+        return write_failure{item, path, errc::out_of_memory, path.string() + ": out of memory while encoding"};
       } catch (const std::exception& x) {
-        return write_failure{path, std::nullopt, path.string() + ": " + x.what()};
+        return write_failure{item, path, std::nullopt, path.string() + ": " + x.what()};
       } catch (...) {
-        return write_failure{path, std::nullopt, path.string() + ": an exception that is not a std::exception"};
+        return write_failure{item, path, std::nullopt, path.string() + ": an exception that is not a std::exception"};
       }
     } catch (...) {
       try {
-        return write_failure{path, errc::out_of_memory, {}};
+        return write_failure{item, path, errc::out_of_memory, {}};
       } catch (...) {
         return std::nullopt;
       }
@@ -226,6 +242,7 @@ class image_writer {
       idle_.notify_all();
       throw;
     }
+    if (double* blocked = detail::blocked_seconds()) *blocked += waited;  // a stage waiting for room downstream
     std::lock_guard lock(mutex_);
     report_.producer_wait_seconds += waited;
     if (!queued) {
@@ -256,17 +273,22 @@ class image_writer {
       std::optional<write_failure> failure;
       bool failed = false;
       try {
+        std::vector<unsigned char> encoded;
         auto t0 = clock::now();
-        const std::vector<unsigned char> encoded = encode_image<Codec>(j.format, j.image, j.save, j.path);
+        {
+          thread_budget::lease slot = options_.budget ? options_.budget->acquire() : thread_budget::lease{};
+          t0 = clock::now();  // the wait for a slot is not encoding
+          encoded = io::encode_image<Codec>(j.format, j.image, j.save, j.path);
+        }
         auto t1 = clock::now();
         encode = std::chrono::duration<double>(t1 - t0).count();
         j.keep.reset();  // the pixels are no longer needed: recycle them before the (slower) write
-        write_file_atomically(j.path, encoded.data(), encoded.size());
+        io::write_file_atomically(j.path, encoded.data(), encoded.size());
         write = std::chrono::duration<double>(clock::now() - t1).count();
         bytes = encoded.size();
       } catch (...) {
         failed = true;
-        failure = describe_failure(j.path, std::current_exception());
+        failure = describe_failure(j.item, j.path, std::current_exception());
       }
       j.keep.reset();
       std::lock_guard lock(mutex_);
@@ -288,27 +310,27 @@ class image_writer {
 
   writer_options options_;
   int workers_;
-  pipeline::bounded_queue<job> queue_;
+  bounded_queue<job> queue_;
   mutable std::mutex mutex_;
   std::condition_variable idle_;
   std::size_t submitted_ = 0;
   writer_report report_;
   std::atomic<bool> stopping_{false};
-  bool reported_ = false, closed_ = false;
+  bool closed_ = false;
   std::vector<std::thread> threads_;
 };
 
 // Whether `path` holds a finished image: it exists, decodes without error (a truncated JPEG or
 // PNG does not), and is width × height when those are given (non-zero).
-template <codec::policy Codec = default_codec>
-bool is_complete_image(const std::filesystem::path& path, int width = 0, int height = 0, const image_limits& limits = {}) {
+template <io::image_codec Codec = io::default_codec>
+bool is_complete_image(const std::filesystem::path& path, int width = 0, int height = 0, const io::image_limits& limits = {}) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) return false;
   try {
-    const std::vector<unsigned char> bytes = detail::read_file(path);
+    const std::vector<unsigned char> bytes = read_file(path);
     bool size_ok = true;
     batch_buffer<u8> pixels;
-    decode_image<Codec>(bytes, path, 0, limits, [&](const image_info& info) {
+    io::decode_image<Codec>(bytes, path, 0, limits, [&](const io::image_info& info) {
       size_ok = (width == 0 || info.width == width) && (height == 0 || info.height == height);
       if (!size_ok) raise(errc::invalid_argument, "size");  // no need to decode
       pixels = batch_buffer<u8>({1, info.height, info.width, info.channels});
@@ -320,4 +342,4 @@ bool is_complete_image(const std::filesystem::path& path, int width = 0, int hei
   }
 }
 
-}  // namespace vbatch::inline v0
+}  // namespace vbatch::inline v0::pipeline

@@ -4,7 +4,7 @@
 // CPU schedules byte for byte. The emulation replaces the CUDA runtime for this file only (only
 // the CUDA layer's headers depend on it).
 
-#include "cuda_emulation/cuda_emulation.hpp"  // first: it replaces the CUDA runtime
+#include "cuda/emulation.hpp"  // first: it replaces the CUDA runtime
 
 // The emulation's blockIdx/threadIdx macros would break OpenCV's headers; this file compares with
 // the CPU, not OpenCV.
@@ -15,7 +15,7 @@
 #include <random>
 #include <vector>
 
-#include "morph_test_util.hpp"
+#include "morph/morph_test_util.hpp"
 #include "vbatch/core/cuda/memory.hpp"
 #include "vbatch/morph/cuda/morphology.hpp"
 

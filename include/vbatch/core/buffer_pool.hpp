@@ -4,19 +4,12 @@
 // reusing it costs nothing. A pool with a limit is also back-pressure: a stage that needs a buffer
 // waits until a later stage has given one back.
 //
-//   vbatch::pipeline::buffer_pool<vbatch::u8> pool(3);                 // at most 3 buffers alive
+//   vbatch::buffer_pool<vbatch::u8> pool(3);                 // at most 3 buffers alive
 //   std::shared_ptr<vbatch::batch_buffer<vbatch::u8>> b = pool.acquire({8, 1080, 1920, 3});
 //   // ... hand b (or a std::shared_ptr<const void> aliasing it) to whoever finishes with it last;
 //   // the last owner's release returns the buffer to the pool.
 //
 // The pool may be destroyed before its buffers: they are then freed when released.
-//
-// huge_page_memory is the memory space for such buffers: from 4 MB up, whole 2 MB-aligned
-// mappings with transparent huge pages requested, so that first touching a 95 MB frame takes 48
-// page faults instead of 23,000 (on Linux with THP in "madvise" or "always" mode; elsewhere plain
-// pages); smaller buffers come from host_memory.
-
-#include <sys/mman.h>
 
 #include <condition_variable>
 #include <cstddef>
@@ -30,34 +23,7 @@
 
 #include "vbatch/core/buffer.hpp"
 
-namespace vbatch::inline v0::pipeline {
-
-struct huge_page_memory {
-  static constexpr std::size_t alignment = std::size_t{2} << 20, threshold = std::size_t{4} << 20;
-  static std::size_t rounded(std::size_t bytes) { return (bytes + alignment - 1) / alignment * alignment; }
-  static void* allocate(std::size_t bytes) {
-    if (bytes < threshold) return host_memory::allocate(bytes);
-    const std::size_t size = rounded(bytes);
-    // Map one alignment more, then unmap the slack on both sides: the mapping is then exactly
-    // [p, p + size) with p on a 2 MB boundary, so every 2 MB of it can be one huge page.
-    void* raw = ::mmap(nullptr, size + alignment, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (raw == MAP_FAILED) throw std::bad_alloc();
-    const auto start = reinterpret_cast<std::uintptr_t>(raw);
-    const std::uintptr_t aligned = (start + alignment - 1) / alignment * alignment;
-    if (aligned > start) ::munmap(raw, aligned - start);
-    if (const std::uintptr_t tail = start + size + alignment - (aligned + size); tail > 0)
-      ::munmap(reinterpret_cast<void*>(aligned + size), tail);
-#if defined(MADV_HUGEPAGE)
-    ::madvise(reinterpret_cast<void*>(aligned), size, MADV_HUGEPAGE);  // a hint: failure only costs speed
-#endif
-    return reinterpret_cast<void*>(aligned);
-  }
-  static void deallocate(void* p, std::size_t bytes) noexcept {
-    if (bytes < threshold) return host_memory::deallocate(p, bytes);
-    ::munmap(p, rounded(bytes));
-  }
-  static void copy_from_host(void* dst, const void* src, std::size_t bytes) { std::memcpy(dst, src, bytes); }
-};
+namespace vbatch::inline v0 {
 
 template <class T, class Memory = host_memory>
 class buffer_pool {
@@ -170,4 +136,4 @@ class buffer_pool {
   std::shared_ptr<state> state_;
 };
 
-}  // namespace vbatch::inline v0::pipeline
+}  // namespace vbatch::inline v0

@@ -3,22 +3,22 @@
 // atomics, never through sleeps.
 
 #include <atomic>
+#include <chrono>
 #include <latch>
 #include <memory>
 #include <thread>
 #include <vector>
 
 #include "test_util.hpp"
-#include "vbatch/pipeline/buffer_pool.hpp"
-#include "vbatch/pipeline/queue.hpp"
+#include "vbatch/core/buffer_pool.hpp"
+#include "vbatch/core/queue.hpp"
 
 namespace {
 
 namespace vb = vbatch;
-namespace pl = vbatch::pipeline;
 
 TEST(BoundedQueue, KeepsOrderAndNumbersPops) {
-  pl::bounded_queue<int> q(3);
+  vb::bounded_queue<int> q(3);
   EXPECT_TRUE(q.push(10));
   EXPECT_TRUE(q.push(11));
   EXPECT_EQ(q.size(), 2u);
@@ -31,7 +31,7 @@ TEST(BoundedQueue, KeepsOrderAndNumbersPops) {
 }
 
 TEST(BoundedQueue, AFullQueueHoldsItsProducerUntilAConsumerTakesAnItem) {
-  pl::bounded_queue<int> q(2);
+  vb::bounded_queue<int> q(2);
   ASSERT_TRUE(q.push(1));
   ASSERT_TRUE(q.push(2));
   std::atomic<bool> third_in{false};
@@ -53,7 +53,7 @@ TEST(BoundedQueue, AFullQueueHoldsItsProducerUntilAConsumerTakesAnItem) {
 }
 
 TEST(BoundedQueue, CloseLetsConsumersDrainThenEnds) {
-  pl::bounded_queue<int> q(4);
+  vb::bounded_queue<int> q(4);
   q.push(1);
   q.push(2);
   q.close();
@@ -64,10 +64,10 @@ TEST(BoundedQueue, CloseLetsConsumersDrainThenEnds) {
 }
 
 TEST(BoundedQueue, AbortWakesBlockedProducersAndConsumersAndDropsItems) {
-  pl::bounded_queue<std::shared_ptr<int>> full(1);
+  vb::bounded_queue<std::shared_ptr<int>> full(1);
   auto token = std::make_shared<int>(5);
   full.push(std::shared_ptr<int>(token));
-  pl::bounded_queue<int> empty(1);
+  vb::bounded_queue<int> empty(1);
   std::atomic<int> woke{0};
   std::thread producer([&] {
     if (!full.push(std::make_shared<int>(6))) ++woke;
@@ -85,7 +85,7 @@ TEST(BoundedQueue, AbortWakesBlockedProducersAndConsumersAndDropsItems) {
 }
 
 TEST(BoundedQueue, ManyProducersAndConsumersPassEveryItemOnce) {
-  pl::bounded_queue<int> q(3);
+  vb::bounded_queue<int> q(3);
   constexpr int producers = 3, per_producer = 500;
   std::vector<std::atomic<int>> seen(producers * per_producer);
   std::vector<std::thread> threads;
@@ -105,7 +105,7 @@ TEST(BoundedQueue, ManyProducersAndConsumersPassEveryItemOnce) {
 }
 
 TEST(BufferPool, ReusesABufferOfTheSameShape) {
-  pl::buffer_pool<vb::u8> pool;
+  vb::buffer_pool<vb::u8> pool;
   const vb::u8* first = nullptr;
   {
     auto b = pool.acquire({2, 8, 8, 3});
@@ -122,7 +122,7 @@ TEST(BufferPool, ReusesABufferOfTheSameShape) {
 // Without a limit, idle buffers of shapes no longer asked for are freed by the next request of
 // another shape: frames of changing sizes never pile up buffers (the loader's pool is such a pool).
 TEST(BufferPool, AnUnlimitedPoolKeepsNoIdleBuffersOfOtherShapes) {
-  pl::buffer_pool<vb::u8> pool;
+  vb::buffer_pool<vb::u8> pool;
   for (int size = 8; size < 64; size += 8) {
     auto a = pool.acquire({2, size, size, 3});
     auto b = pool.acquire({2, size, size, 3});
@@ -135,7 +135,7 @@ TEST(BufferPool, AnUnlimitedPoolKeepsNoIdleBuffersOfOtherShapes) {
 }
 
 TEST(BufferPool, TheLimitMakesAcquireWaitForARelease) {
-  pl::buffer_pool<vb::u8> pool(2);
+  vb::buffer_pool<vb::u8> pool(2);
   auto a = pool.acquire({1, 4, 4, 1});
   auto b = pool.acquire({1, 4, 4, 1});
   std::atomic<bool> got{false};
@@ -157,7 +157,7 @@ TEST(BufferPool, TheLimitMakesAcquireWaitForARelease) {
 }
 
 TEST(BufferPool, AtTheLimitAnIdleBufferOfAnotherShapeIsReplaced) {
-  pl::buffer_pool<vb::u8> pool(1);
+  vb::buffer_pool<vb::u8> pool(1);
   { auto a = pool.acquire({1, 4, 4, 1}); }
   auto b = pool.acquire({1, 8, 8, 1});
   EXPECT_EQ(b->shape(), (vb::batch_shape{1, 8, 8, 1}));
@@ -165,7 +165,7 @@ TEST(BufferPool, AtTheLimitAnIdleBufferOfAnotherShapeIsReplaced) {
 }
 
 TEST(BufferPool, AbortWakesWaitersWithAnError) {
-  pl::buffer_pool<vb::u8> pool(1);
+  vb::buffer_pool<vb::u8> pool(1);
   auto a = pool.acquire({1, 4, 4, 1});
   std::atomic<bool> threw{false};
   std::thread waiter([&] {
@@ -183,11 +183,32 @@ TEST(BufferPool, AbortWakesWaitersWithAnError) {
 TEST(BufferPool, BuffersMayOutliveThePool) {
   std::shared_ptr<vb::batch_buffer<vb::u8>> kept;
   {
-    pl::buffer_pool<vb::u8> pool;
+    vb::buffer_pool<vb::u8> pool;
     kept = pool.acquire({1, 2, 2, 1});
   }
   kept->data()[0] = 1;  // still valid; freed on release (ASan checks)
   kept.reset();
+}
+
+// A hand-off queue holds nothing ahead: a push waits until a consumer waits for the item.
+TEST(BoundedQueue, HandOffPushWaitsForAWaitingConsumer) {
+  vb::bounded_queue<int> q(vb::bounded_queue<int>::hand_off);
+  std::atomic<bool> pushed{false};
+  std::thread producer([&] {
+    EXPECT_TRUE(q.push(7));
+    pushed = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  EXPECT_FALSE(pushed.load());  // nobody waits yet
+  EXPECT_EQ(q.size(), 0u);
+  auto v = q.pop();
+  producer.join();
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->value, 7);
+  EXPECT_TRUE(pushed.load());
+  q.close();
+  EXPECT_FALSE(q.push(8));
+  EXPECT_FALSE(q.wait_for_room());
 }
 
 }  // namespace

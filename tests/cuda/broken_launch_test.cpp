@@ -2,7 +2,7 @@
 // its bounds check, a missing __syncthreads, and misuse of the memory API. Each broken case has a
 // correct twin that passes, so the tests show the difference is what is caught.
 
-#include "cuda_emulation/cuda_emulation.hpp"  // first: it replaces the CUDA runtime
+#include "cuda/emulation.hpp"  // first: it replaces the CUDA runtime
 
 #include <gtest/gtest.h>
 

@@ -5,7 +5,7 @@
 // CPU's bit for bit (IoU) and index for index (NMS). This runs the device path's launch geometry,
 // bounds checks and transfers; it says nothing about a real GPU's arithmetic or speed.
 
-#include "cuda_emulation/cuda_emulation.hpp"  // first: it replaces the CUDA runtime
+#include "cuda/emulation.hpp"  // first: it replaces the CUDA runtime
 
 #include <gtest/gtest.h>
 
@@ -20,7 +20,7 @@
 namespace {
 
 namespace vb = vbatch;
-using vb::box_xyxy;
+using vb::boxes::box_xyxy;
 
 // Geometries: 8×4 blocks (partial blocks on most extents), 5×3 (odd), the default 32×8.
 const vb::cuda geometries[] = {{nullptr, 8, 4}, {nullptr, 5, 3}, {nullptr, 32, 8}};
@@ -41,15 +41,15 @@ void expect_pairwise_on_device_equals_cpu() {
   const int lists = 3, n = 19, m = 37;
   const std::vector<box_xyxy> a = random_boxes(lists * n, 1), b = random_boxes(lists * m, 2);
   std::vector<float> expected(std::size_t(lists) * n * m);
-  vb::pairwise<Metric>(vb::cpu_serial{}, vb::box_batch_view<const box_xyxy>::dense(a.data(), lists, n),
-                       vb::box_batch_view<const box_xyxy>::dense(b.data(), lists, m),
+  vb::boxes::pairwise<Metric>(vb::cpu_serial{}, vb::boxes::box_batch_view<const box_xyxy>::dense(a.data(), lists, n),
+                       vb::boxes::box_batch_view<const box_xyxy>::dense(b.data(), lists, m),
                        vb::batch_view<float>::dense(expected.data(), {lists, n, m, 1}));
   const auto da = vb::buffer<box_xyxy, vb::device_memory>::from_host(a);
   const auto db = vb::buffer<box_xyxy, vb::device_memory>::from_host(b);
   for (const vb::cuda& exec : geometries) {
     vb::batch_buffer<float, vb::device_memory> out({lists, n, m, 1});  // (B,N,M,1)
-    vb::pairwise<Metric>(exec, vb::box_batch_view<const box_xyxy>::dense(da.data(), lists, n),
-                         vb::box_batch_view<const box_xyxy>::dense(db.data(), lists, m), out.view());
+    vb::boxes::pairwise<Metric>(exec, vb::boxes::box_batch_view<const box_xyxy>::dense(da.data(), lists, n),
+                         vb::boxes::box_batch_view<const box_xyxy>::dense(db.data(), lists, m), out.view());
     vb::check_cuda(cudaStreamSynchronize(exec.stream), "sync");
     std::vector<float> got(expected.size());
     vb::check_cuda(cudaMemcpy(got.data(), out.data(), out.bytes(), cudaMemcpyDeviceToHost), "download");
@@ -59,8 +59,8 @@ void expect_pairwise_on_device_equals_cpu() {
 }
 
 TEST(BoxesCudaEmulation, PairwiseIouAndGiouOnTheDeviceEqualTheCpu) {
-  expect_pairwise_on_device_equals_cpu<vb::metric::iou>();
-  expect_pairwise_on_device_equals_cpu<vb::metric::giou>();
+  expect_pairwise_on_device_equals_cpu<vb::boxes::metric::iou>();
+  expect_pairwise_on_device_equals_cpu<vb::boxes::metric::giou>();
 }
 
 TEST(BoxesCudaEmulation, NmsWithTheDeviceMaskEqualsTheCpuSchedules) {
@@ -78,12 +78,12 @@ TEST(BoxesCudaEmulation, NmsWithTheDeviceMaskEqualsTheCpuSchedules) {
   }
   for (const bool use_classes : {false, true}) {
     const std::span<const int> c = use_classes ? std::span<const int>(classes) : std::span<const int>();
-    for (const vb::nms_options o :
-         {vb::nms_options{.iou_threshold = 0.3f}, vb::nms_options{.iou_threshold = 0.5f, .max_detections = 12}}) {
-      const vb::nms_batch_result cpu = vb::nms_batched(vb::cpu_serial{}, boxes, scores, c, offsets, o);
+    for (const vb::boxes::nms_options o :
+         {vb::boxes::nms_options{.iou_threshold = 0.3f}, vb::boxes::nms_options{.iou_threshold = 0.5f, .max_detections = 12}}) {
+      const vb::boxes::nms_batch_result cpu = vb::boxes::nms_batched(vb::cpu_serial{}, boxes, scores, c, offsets, o);
       ASSERT_GT(cpu.indices.size(), 20u);
       for (const vb::cuda& exec : geometries) {
-        const vb::nms_batch_result device = vb::nms_batched(exec, boxes, scores, c, offsets, o);
+        const vb::boxes::nms_batch_result device = vb::boxes::nms_batched(exec, boxes, scores, c, offsets, o);
         EXPECT_EQ(device.indices, cpu.indices) << "classes " << use_classes << ", block " << exec.block_x << "x" << exec.block_y;
         EXPECT_EQ(device.offsets, cpu.offsets);
       }
@@ -91,7 +91,7 @@ TEST(BoxesCudaEmulation, NmsWithTheDeviceMaskEqualsTheCpuSchedules) {
   }
   // Nothing to suppress: no device work, an empty result per image.
   const std::vector<int> empty_offsets{0, 0, 0};
-  EXPECT_EQ(vb::nms_batched(vb::cuda{}, std::vector<box_xyxy>{}, std::vector<float>{}, {}, empty_offsets).offsets,
+  EXPECT_EQ(vb::boxes::nms_batched(vb::cuda{}, std::vector<box_xyxy>{}, std::vector<float>{}, {}, empty_offsets).offsets,
             (std::vector<int>{0, 0, 0}));
 }
 

@@ -5,7 +5,7 @@
 // success and after a failure. The emulation executes streams at once, so this checks the ring,
 // the copies and the hand-over between stages, not their overlap in time.
 
-#include "cuda_emulation/cuda_emulation.hpp"  // first: it replaces the CUDA runtime
+#include "cuda/emulation.hpp"  // first: it replaces the CUDA runtime
 
 #include <gtest/gtest.h>
 
@@ -31,10 +31,10 @@ const vb::batch_shape view_slot{frames_per_slot * views_per_frame, 11, 13, 3};  
 vb::batch_buffer<vb::u8> frame(int f) { return vbatch_test::random_images<vb::u8>({1, 24, 48, 3}, 100u + unsigned(f)); }
 
 // The CPU backend's views of frame f.
-vb::batch_buffer<vb::u8> expected_views(int f, const vb::rig& rig) {
-  const auto map = vb::make_e2p_map<vb::maps::cached_fixed>(rig, 48, 24);
+vb::batch_buffer<vb::u8> expected_views(int f, const vb::sample::rig& rig) {
+  const auto map = vb::sample::make_e2p_map<vb::sample::maps::cached_fixed>(rig, 48, 24);
   vb::batch_buffer<vb::u8> views({views_per_frame, 11, 13, 3});
-  vb::e2p(vb::cpu_serial{}, frame(f).view(), map, views.view(), vb::interp::bilinear{});
+  vb::sample::e2p(vb::cpu_serial{}, frame(f).view(), map, views.view(), vb::sample::interp::bilinear{});
   return views;
 }
 
@@ -42,9 +42,9 @@ vb::batch_buffer<vb::u8> expected_views(int f, const vb::rig& rig) {
 int frames_in_batch(std::size_t b, int frames) { return std::min(frames_per_slot, frames - int(b) * frames_per_slot); }
 
 struct staged_run {
-  const vb::rig rig = vb::ring_rig(views_per_frame, 30, 13, 11, 100);
-  const vb::e2p_map<vb::maps::cached_fixed, vb::device_memory> map =
-      vb::make_e2p_map<vb::maps::cached_fixed, vb::device_memory>(rig, 48, 24);
+  const vb::sample::rig rig = vb::sample::ring_rig(views_per_frame, 30, 13, 11, 100);
+  const vb::sample::e2p_map<vb::sample::maps::cached_fixed, vb::device_memory> map =
+      vb::sample::make_e2p_map<vb::sample::maps::cached_fixed, vb::device_memory>(rig, 48, 24);
   std::vector<std::size_t> consumed;  // batch indices, in the order consume() saw them
   std::vector<std::vector<vb::u8>> outputs;
   std::atomic<int> most_slots_in_use{0};
@@ -67,8 +67,8 @@ struct staged_run {
         [&](const vb::cuda& exec, vb::batch_view<const vb::u8> device_in, vb::batch_view<vb::u8> device_out, std::size_t b) {
           if (int(b) == fail_at) vb::raise(vb::errc::invalid_argument, "compute refuses batch {}", b);
           EXPECT_EQ(device_out.n, device_in.n * views_per_frame);
-          vb::e2p(vb::cuda{exec.stream, exec_geometry.block_x, exec_geometry.block_y}, device_in, map, device_out,
-                  vb::interp::bilinear{});
+          vb::sample::e2p(vb::cuda{exec.stream, exec_geometry.block_x, exec_geometry.block_y}, device_in, map, device_out,
+                  vb::sample::interp::bilinear{});
         },
         [&](std::size_t b, vb::batch_view<const vb::u8> pinned_out) {  // consume: hand the views on
           --in_use;

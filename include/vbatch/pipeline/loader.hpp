@@ -3,17 +3,28 @@
 // consumer, straight into recycled batch buffers, so decoding overlaps whatever the consumer does
 // with the previous batch, and memory stays bounded.
 //
-//   vbatch::image_loader loader(files, {.workers = 2, .prefetch = 2, .batch = 4});
+//   vbatch::pipeline::image_loader loader(files, {.workers = 2, .prefetch = 2, .batch = 4});
 //   while (auto b = loader.next()) {                 // blocks only when the next batch is not decoded yet
 //     use(b->images);                                 // (B,H,W,3), B <= 4; valid while b (or b->keep) lives
 //   }                                                 // throws the first decode error, naming the file, in order
 //
-// Batches are runs of consecutive images of one size (and channel count), at most `batch` long;
-// sizes come from the headers, read when the loader is built (so a bad header fails before any
+// As a pipeline source: pipeline::run(options, loader, stages...) takes the batches in order
+// (item k = batch k), and its report has the loader's "decode" row (see finish()).
+//
+// Batches are runs of consecutive images of one size (and channel count), at most `batch` long,
+// or as long as a batch policy says (the constructor taking one asks policy.next(remaining) for
+// each batch; the sizes are planned when the loader is built, so a policy's feedback, such as a
+// back-off, acts in the stage that computes, e.g. through batch::for_each_batch). Image sizes
+// come from the headers, read when the loader is built (so a bad header fails before any
 // decoding). Workers decode image by image in list order but only within the window of the
 // `prefetch` batches after the last one handed out: at most `prefetch` batch buffers are filled
 // or waiting at any time, plus the ones the consumer still holds. A batch's buffer goes back to
 // the loader's pool when the last copy of its `keep` is released.
+//
+// Threads: `workers` decode threads (0: the budget's size, or one per hardware thread); with a
+// thread_budget each holds one of the run's slots while it decodes, and none while it waits.
+// prefetch 0 (the default) keeps every worker busy: enough batches that the window holds at
+// least one image per worker that can run at once (at most one per core), and at least 2.
 //
 // A file that fails to decode fails its batch: the batches before it are delivered, next()
 // throws that file's error when it reaches it, and nothing after it is decoded.
@@ -32,20 +43,22 @@
 #include <thread>
 #include <vector>
 
+#include "vbatch/batch/policy.hpp"
+#include "vbatch/core/buffer_pool.hpp"
+#include "vbatch/core/threads.hpp"
 #include "vbatch/io/image_io.hpp"
-#include "vbatch/pipeline/buffer_pool.hpp"
-#include "vbatch/profile/profiler.hpp"
+#include "vbatch/pipeline/pipeline.hpp"
 
-namespace vbatch::inline v0 {
+namespace vbatch::inline v0::pipeline {
 
 struct loader_options {
-  int workers = 0;   // decode threads; 0: one per hardware thread
-  int prefetch = 2;  // batches decoded (or being decoded) ahead of the consumer, at least 1
-  int batch = 1;     // images per batch, at most
+  int workers = 0;   // decode threads; 0: the budget's size, or one per hardware thread
+  int prefetch = 0;  // batches decoded (or being decoded) ahead of the consumer; 0: every worker busy
+  int batch = 1;     // images per batch, at most (batch::fixed{batch}; or give the constructor a policy)
   int channels = 3;  // 1, 3 or 4; 0 keeps each file's own (gray+alpha becomes RGBA)
-  image_limits limits{};
-  profile::profiler* profiler = nullptr;  // receives the decode statistics when the loader closes
-  std::string stage_name = "load";
+  io::image_limits limits{};
+  thread_budget* budget = nullptr;  // the run's threads (see the top of this file)
+  std::string stage_name = "decode";  // finish()'s row
 };
 
 // One file, with its size when already known (0: read from its header).
@@ -70,27 +83,36 @@ struct loader_stats {
   std::size_t peak_ahead = 0;  // most batches filled or being filled, not yet handed out, at once (<= prefetch)
 };
 
-template <codec::policy Codec = default_codec>
+template <io::image_codec Codec = io::default_codec>
 class image_loader {
  public:
-  explicit image_loader(std::vector<load_item> items, loader_options o = {}) : items_(std::move(items)), options_(std::move(o)) {
+  explicit image_loader(std::vector<load_item> items, loader_options o = {}) : image_loader(std::move(items), fixed_batch(o), o) {}
+  explicit image_loader(const std::vector<std::filesystem::path>& files, loader_options o = {})
+      : image_loader(to_items(files), std::move(o)) {}
+
+  // Batch sizes from `policy` (see the top of this file); options.batch is not used.
+  template <batch::policy Policy>
+  image_loader(std::vector<load_item> items, Policy policy, loader_options o) : items_(std::move(items)), options_(std::move(o)) {
     if (options_.workers < 0) raise(errc::invalid_argument, "image_loader: {} workers (0 or more)", options_.workers);
-    if (options_.prefetch < 1) raise(errc::invalid_argument, "image_loader: prefetch {} (at least 1)", options_.prefetch);
-    if (options_.batch < 1) raise(errc::invalid_argument, "image_loader: batch {} (at least 1)", options_.batch);
+    if (options_.prefetch < 0) raise(errc::invalid_argument, "image_loader: prefetch {} (0 for automatic, or more)", options_.prefetch);
     if (options_.channels != 0 && options_.channels != 1 && options_.channels != 3 && options_.channels != 4)
       raise(errc::invalid_argument, "image_loader: {} channels (0, 1, 3 or 4)", options_.channels);
     for (load_item& it : items_) {
       if (it.width > 0 && it.height > 0 && (it.channels > 0 || options_.channels > 0)) continue;
-      const image_info info = read_image_info(it.path);
-      check(check_limits(it.path, info, options_.limits));
+      const io::image_info info = io::read_image_info(it.path);
+      check(io::can_load(it.path, info, options_.limits));
       it.width = info.width, it.height = info.height, it.channels = info.channels == 2 ? 4 : info.channels;
     }
     if (options_.channels > 0)
       for (load_item& it : items_) it.channels = options_.channels;
-    plan();
-    const int workers =
-        std::min<int>(options_.workers > 0 ? options_.workers : int(std::max(1u, std::thread::hardware_concurrency())),
-                      int(std::max<std::size_t>(1, items_.size())));
+    plan(policy);
+    const int wanted = options_.workers > 0 ? options_.workers : options_.budget ? options_.budget->size() : hardware_threads();
+    const int workers = std::min<int>(wanted, int(std::max<std::size_t>(1, items_.size())));
+    workers_ = workers;
+    // Automatic window: one image for each worker that can run at once (more workers than cores
+    // only take turns), plus the batch being handed out.
+    const int parallel = std::min(workers, hardware_threads());
+    if (options_.prefetch == 0) options_.prefetch = std::max(2, (parallel + largest_batch_ - 1) / largest_batch_ + 1);
     batches_state_.resize(plan_.size());
     threads_.reserve(workers);
     try {
@@ -100,15 +122,16 @@ class image_loader {
       throw;
     }
   }
-  explicit image_loader(const std::vector<std::filesystem::path>& files, loader_options o = {})
-      : image_loader(to_items(files), std::move(o)) {}
-
   image_loader(const image_loader&) = delete;
   image_loader& operator=(const image_loader&) = delete;
   ~image_loader() { close(); }
 
   std::size_t batch_count() const { return plan_.size(); }
   std::size_t image_count() const { return items_.size(); }
+  int prefetch() const { return options_.prefetch; }  // the window, once resolved
+  std::size_t largest_batch() const { return std::size_t(largest_batch_); }
+  // As a pipeline source: the number of batches.
+  std::optional<std::size_t> count() const { return plan_.size(); }
 
   // The next batch in order, waiting until it is decoded; nullopt after the last. Throws the
   // error of a batch that failed (the file's decode error), after every batch before it.
@@ -138,8 +161,8 @@ class image_loader {
     return out;
   }
 
-  // Stops the workers (an image being decoded finishes first) and reports to the profiler.
-  // Batches handed out stay valid. Called by the destructor.
+  // Stops the workers (an image being decoded finishes first). Batches handed out stay valid.
+  // Called by the destructor.
   void close() {
     {
       std::lock_guard lock(mutex_);
@@ -150,9 +173,18 @@ class image_loader {
     ready_.notify_all();
     for (auto& t : threads_) t.join();
     threads_.clear();
-    if (options_.profiler)
-      options_.profiler->add(options_.stage_name, profile::stage_kind::io, stats_.decode_seconds, stats_.worker_idle_seconds);
-    if (options_.profiler) options_.profiler->count(options_.stage_name, stats_.images);
+  }
+
+  // As a part of a pipeline run: closes, and returns the decode row (busy: decoding, summed over
+  // workers; waiting for input: workers idle at the end of the window; waiting for output: the
+  // consumer waiting for a batch, i.e. the run starved of decoded frames).
+  part_report finish() {
+    close();
+    const loader_stats s = stats();
+    part_report p;
+    p.stages.push_back({options_.stage_name, profile::stage_kind::io, workers_, s.decode_seconds, s.worker_idle_seconds,
+                        s.consumer_wait_seconds, s.images, 0});
+    return p;
   }
 
   loader_stats stats() const {
@@ -179,15 +211,23 @@ class image_loader {
     return items;
   }
 
-  // Runs of one shape, cut into batches of at most options_.batch.
-  void plan() {
+  static batch::fixed fixed_batch(const loader_options& o) {
+    if (o.batch < 1) raise(errc::invalid_argument, "image_loader: batch {} (at least 1)", o.batch);
+    return batch::fixed(std::size_t(o.batch));
+  }
+
+  // Runs of one shape, cut into batches of the policy's sizes.
+  template <class Policy>
+  void plan(Policy& policy) {
     for (std::size_t i = 0; i < items_.size();) {
       const batch_shape shape{1, items_[i].height, items_[i].width, items_[i].channels};
+      const std::size_t size = std::max<std::size_t>(1, policy.next(items_.size() - i));
       std::size_t j = i + 1;
-      while (j < items_.size() && j - i < std::size_t(options_.batch) && items_[j].width == shape.w &&
-             items_[j].height == shape.h && items_[j].channels == shape.c)
+      while (j < items_.size() && j - i < size && items_[j].width == shape.w && items_[j].height == shape.h &&
+             items_[j].channels == shape.c)
         ++j;
       plan_.push_back({i, j - i, {int(j - i), shape.h, shape.w, shape.c}});
+      largest_batch_ = std::max(largest_batch_, int(j - i));
       i = j;
     }
     batch_of_.resize(items_.size());
@@ -229,9 +269,10 @@ class image_loader {
       const bool skip = st.error || error || failed_after_ < b;
       lock.unlock();
       if (!skip) {
+        thread_budget::lease slot = options_.budget ? options_.budget->acquire() : thread_budget::lease{};
         const auto start = std::chrono::steady_clock::now();
         try {
-          load_image_into<Codec>(items_[image].path, buffer->view().image(int(image - plan_[b].first)), options_.limits);
+          io::load_image_into<Codec>(items_[image].path, buffer->view().image(int(image - plan_[b].first)), options_.limits);
           ++images;
         } catch (...) {
           error = std::current_exception();
@@ -258,8 +299,9 @@ class image_loader {
   std::vector<load_item> items_;
   loader_options options_;
   std::vector<batch_plan> plan_;
+  int largest_batch_ = 1, workers_ = 1;
   std::vector<std::size_t> batch_of_;
-  pipeline::buffer_pool<u8> pool_;
+  buffer_pool<u8> pool_;
 
   mutable std::mutex mutex_;
   std::condition_variable work_, ready_;
@@ -270,4 +312,4 @@ class image_loader {
   std::vector<std::thread> threads_;
 };
 
-}  // namespace vbatch::inline v0
+}  // namespace vbatch::inline v0::pipeline
