@@ -1,7 +1,7 @@
 # The layer rules of docs/architecture.md, checked on every header under INCLUDE_DIR/vbatch:
 #   floor 0  core/                                  includes core/ only
 #   floor 1  sample/ morph/ boxes/ io/ batch/ profile/   include core/ and their own module only
-#   floor 2  pipeline/                              includes any module
+#   floor 2  pipeline/ model/                       include floors 0 and 1, not each other
 #   vbatch.hpp (the umbrella)                       includes every header but io/ (and its users), cuda/,
 #                                                   cpu/ and mdspan
 # and: only headers in a cuda/ folder include a cuda/ header or the CUDA runtime.
@@ -14,7 +14,7 @@ endif()
 get_filename_component(INCLUDE_DIR "${INCLUDE_DIR}" ABSOLUTE)
 set(floor_core core)
 set(floor_kernels sample morph boxes io batch profile)
-set(floor_top pipeline)
+set(floor_top pipeline model)
 
 file(GLOB_RECURSE headers RELATIVE ${INCLUDE_DIR}/vbatch ${INCLUDE_DIR}/vbatch/*.hpp)
 set(broken 0)
@@ -28,8 +28,12 @@ foreach(header IN LISTS headers)
     string(REGEX REPLACE "^#include [\"<]vbatch/([^\">]+)[\">].*" "\\1" target "${line}")
     string(REGEX MATCH "^[^/]+" target_module "${target}")
     set(allowed FALSE)
-    if(module STREQUAL "umbrella" OR module IN_LIST floor_top)
+    if(module STREQUAL "umbrella")
       set(allowed TRUE)
+    elseif(module IN_LIST floor_top)
+      if(NOT target_module IN_LIST floor_top OR target_module STREQUAL module)
+        set(allowed TRUE)
+      endif()
     elseif(module IN_LIST floor_core)
       if(target_module STREQUAL "core")
         set(allowed TRUE)

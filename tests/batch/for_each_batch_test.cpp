@@ -136,29 +136,4 @@ TEST(ForEachBatch, BackoffGivesUpOnlyWhenOneItemDoesNotFit) {
   limited_memory::set_limit(limited_memory::unlimited);
 }
 
-TEST(TrackedMemory, CountsCurrentAndPeakBytesAndRefusesAboveTheLimit) {
-  struct tag {};
-  using counted = vb::tracked_memory<vb::host_memory, tag>;
-  {
-    vb::batch_buffer<float, counted> a({2, 10, 10, 1});  // 800 bytes
-    EXPECT_EQ(counted::stats().current, 800);
-    {
-      vb::buffer<vb::u8, counted> b(200);
-      EXPECT_EQ(counted::stats().current, 1000);
-    }
-    EXPECT_EQ(counted::stats().current, 800);
-    EXPECT_EQ(counted::stats().peak, 1000);
-    counted::reset_peak();
-    EXPECT_EQ(counted::stats().peak, 800);
-    counted::set_limit(900);
-    EXPECT_THROW((vb::buffer<vb::u8, counted>(101)), std::bad_alloc);
-    EXPECT_EQ(counted::stats().current, 800);  // a refusal leaves the count as it was
-    EXPECT_EQ(counted::stats().refusals, 1);
-    vb::buffer<vb::u8, counted> fits(100);
-    EXPECT_EQ(counted::stats().current, 900);
-  }
-  EXPECT_EQ(counted::stats().current, 0);
-  EXPECT_EQ(counted::stats().allocations, 3);
-}
-
 }  // namespace

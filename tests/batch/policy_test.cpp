@@ -6,7 +6,6 @@
 #include <string>
 
 #include "test_util.hpp"
-#include "vbatch/sample/e2p.hpp"
 #include "vbatch/batch/policy.hpp"
 
 namespace {
@@ -60,32 +59,6 @@ TEST(MemoryBudget, AbsurdParametersAreRejectedNamingThem) {
   EXPECT_TRUE(throws_error([] { batch::memory_budget(0.5, mib, 8, 4); }, vb::errc::invalid_argument, {"min 8 > max 4"}));
   EXPECT_TRUE(
       throws_error([] { batch::memory_budget(0.5, mib, 1, 4, 0, nullptr); }, vb::errc::invalid_argument, {"free-memory"}));
-}
-
-TEST(AvailableMemory, IsMemAvailableWithinTheCgroupLimit) {
-  const std::string meminfo = "MemTotal:       24000000 kB\nMemFree:        1000 kB\nMemAvailable:   20000000 kB\n";
-  const std::uint64_t none = std::numeric_limits<std::uint64_t>::max();
-  EXPECT_EQ(vb::available_memory(meminfo, none, 0), 20000000ull * 1024);
-  EXPECT_EQ(vb::available_memory(meminfo, 8 * gib, 3 * gib), 5 * gib);               // the cgroup is tighter
-  EXPECT_EQ(vb::available_memory(meminfo, 100 * gib, 1 * gib), 20000000ull * 1024);  // the machine is tighter
-  EXPECT_EQ(vb::available_memory(meminfo, 2 * gib, 3 * gib), 0u);                    // over the limit already
-  EXPECT_EQ(vb::available_memory("MemTotal: 5 kB\n", none, 0), 0u);                  // no MemAvailable line
-}
-
-TEST(AvailableMemory, CgroupFilesSayMaxOrAHugeNumberForNoLimit) {
-  const std::uint64_t none = std::numeric_limits<std::uint64_t>::max();
-  EXPECT_EQ(vb::detail::cgroup_bytes("max\n"), none);
-  EXPECT_EQ(vb::detail::cgroup_bytes("9223372036854771712\n"), none);
-  EXPECT_EQ(vb::detail::cgroup_bytes("4294967296\n"), 4 * gib);
-  EXPECT_EQ(vb::detail::cgroup_bytes(""), none);
-}
-
-TEST(AvailableMemory, OnThisMachineIsPositiveAndAtMostTheTotal) {
-  const std::uint64_t free = vb::host_available_memory();
-  const std::uint64_t total = vb::detail::meminfo_bytes(vb::detail::read_text("/proc/meminfo"), "MemTotal:");
-  EXPECT_GT(free, 0u);
-  EXPECT_LE(free, total);
-  EXPECT_GT(vb::peak_rss_bytes(), 0u);
 }
 
 TEST(Fixed, GivesItsSizeOrWhatRemainsAndNeverRetries) {
@@ -159,18 +132,6 @@ TEST(Probe, RejectsBadParameters) {
   EXPECT_TRUE(throws_error([] { batch::probe(0); }, vb::errc::invalid_argument, {"start"}));
   EXPECT_TRUE(throws_error([] { batch::probe(8, 4); }, vb::errc::invalid_argument, {"max 4 < start 8"}));
   EXPECT_TRUE(throws_error([] { batch::probe(1, 8, 0.5); }, vb::errc::invalid_argument, {"gain 0.5"}));
-}
-
-TEST(Estimate, AnE2pItemIsItsFrameAndViewsAndTheMapIsShared) {
-  const vb::sample::rig rig = vb::sample::ring_rig(8, 0, 1920, 1080, 90);
-  const auto fixed = vb::sample::e2p_cost<vb::u8, vb::sample::maps::cached_fixed>(7680, 3840, 3, rig);
-  EXPECT_EQ(fixed.per_item, (7680ull * 3840 + 8ull * 1920 * 1080) * 3);
-  EXPECT_EQ(fixed.shared, 8ull * 1920 * 1080 * 6);
-  // The estimate matches what a built map holds.
-  const auto small = vb::sample::make_e2p_map<vb::sample::maps::cached_fixed>(vb::sample::ring_rig(2, 0, 64, 32, 90), 256, 128);
-  EXPECT_EQ((vb::sample::e2p_cost<vb::u8, vb::sample::maps::cached_fixed>(256, 128, 3, vb::sample::ring_rig(2, 0, 64, 32, 90)).shared), small.bytes());
-  const auto floats = vb::sample::make_e2p_map<vb::sample::maps::cached_float>(vb::sample::ring_rig(2, 0, 64, 32, 90), 256, 128);
-  EXPECT_EQ((vb::sample::e2p_cost<float, vb::sample::maps::cached_float>(256, 128, 3, vb::sample::ring_rig(2, 0, 64, 32, 90)).shared), floats.bytes());
 }
 
 }  // namespace

@@ -104,7 +104,7 @@ TEST(BatchBuffer, ZeroSizedShapesGiveEmptyViews) {
     EXPECT_EQ(b.shape(), s);
     EXPECT_EQ(b.bytes(), 0u);
     EXPECT_TRUE(b.view().empty());
-    EXPECT_TRUE(vb::check_view(b.view(), "zero-size"));
+    EXPECT_TRUE(vb::can_access(b.view(), "zero-size"));
   }
 }
 
@@ -163,7 +163,7 @@ TEST(BatchBuffer, MoveTransfersTheStorageAndTheShape) {
 }
 
 // A moved-from batch_buffer must not describe memory it no longer owns: its view has to be empty
-// (or at least pass check_view), and shape() must agree with bytes().
+// (or at least pass can_access), and shape() must agree with bytes().
 TEST(BatchBuffer, MovedFromBufferHasAnEmptyConsistentView) {
   vb::batch_buffer<vb::u8> a({2, 3, 4, 3});  // (N,H,W,C)
   vb::batch_buffer<vb::u8> b(std::move(a));
@@ -172,7 +172,7 @@ TEST(BatchBuffer, MovedFromBufferHasAnEmptyConsistentView) {
   EXPECT_EQ(a.shape().elements() * std::int64_t(sizeof(vb::u8)), std::int64_t(a.bytes()))
       << "moved-from shape " << a.shape().n << "x" << a.shape().h << "x" << a.shape().w << "x" << a.shape().c
       << " but no storage";
-  EXPECT_TRUE(vb::check_view(a.view(), "moved-from")) << vb::check_view(a.view(), "moved-from").message;
+  EXPECT_TRUE(vb::can_access(a.view(), "moved-from")) << vb::can_access(a.view(), "moved-from").message;
 
   vb::batch_buffer<vb::u8> c({1, 2, 2, 1});
   vb::batch_buffer<vb::u8> d;

@@ -1,4 +1,4 @@
-// batch_view: dense strides, indexing, sub-batches, crops, const conversion and check_view.
+// batch_view: dense strides, indexing, sub-batches, crops, const conversion and can_access.
 
 #include <climits>
 #include <numeric>
@@ -19,7 +19,7 @@ std::vector<int> iota_storage(vb::batch_shape s) {
   return v;
 }
 
-// f32 storage so the view's element type satisfies vb::element in check_view-style code paths.
+// f32 storage so the view's element type satisfies vb::element in can_access-style code paths.
 std::vector<float> iota_floats(vb::batch_shape s) {
   std::vector<float> v(static_cast<std::size_t>(s.elements()));
   std::iota(v.begin(), v.end(), 0.0f);
@@ -139,7 +139,7 @@ TEST(BatchView, AStridedViewCanSelectOneChannelOfAnInterleavedImage) {
   std::vector<float> storage = iota_floats({1, 2, 3, 3});
   const auto rgb = vb::batch_view<float>::dense(storage.data(), {1, 2, 3, 3});                            // (1,2,3,3)
   const vb::batch_view<float> green{rgb.data + 1, 1, 2, 3, 1, rgb.stride_n, rgb.stride_h, rgb.stride_w};  // (1,2,3,1)
-  EXPECT_TRUE(vb::check_view(green, "green"));
+  EXPECT_TRUE(vb::can_access(green, "green"));
   EXPECT_FALSE(green.is_dense());
   for (int y = 0; y < 2; ++y)
     for (int x = 0; x < 3; ++x) EXPECT_EQ(green(0, y, x, 0), rgb(0, y, x, 1));
@@ -154,32 +154,32 @@ TEST(BatchShape, ElementCountDoesNotOverflowInt) {
 
 TEST(CheckView, AcceptsValidAndEmptyViews) {
   std::vector<float> storage(2 * 3 * 4 * 4);
-  EXPECT_TRUE(vb::check_view(vb::batch_view<float>::dense(storage.data(), {2, 3, 4, 4}), "v"));
-  EXPECT_TRUE(vb::check_view(vb::batch_view<float>{}, "v"));
-  EXPECT_TRUE(vb::check_view(vb::batch_view<float>::dense(nullptr, {0, 3, 4, 3}), "v"));
+  EXPECT_TRUE(vb::can_access(vb::batch_view<float>::dense(storage.data(), {2, 3, 4, 4}), "v"));
+  EXPECT_TRUE(vb::can_access(vb::batch_view<float>{}, "v"));
+  EXPECT_TRUE(vb::can_access(vb::batch_view<float>::dense(nullptr, {0, 3, 4, 3}), "v"));
 }
 
 TEST(CheckView, RejectsNegativeSizesNamingTheViewAndTheShape) {
   float dummy = 0;
   const vb::batch_view<float> v{&dummy, 1, -2, 3, 1, 0, 0, 1};
-  EXPECT_TRUE(failed_with(vb::check_view(v, "my input"), vb::errc::invalid_argument, {"my input", "-2", "negative"}));
+  EXPECT_TRUE(failed_with(vb::can_access(v, "my input"), vb::errc::invalid_argument, {"my input", "-2", "negative"}));
 }
 
 TEST(CheckView, RejectsNullDataForANonEmptyView) {
   const auto v = vb::batch_view<float>::dense(nullptr, {1, 2, 2, 3});  // (1,2,2,3)
-  EXPECT_TRUE(failed_with(vb::check_view(v, "frames"), vb::errc::invalid_argument, {"frames", "null", "1x2x2x3"}));
+  EXPECT_TRUE(failed_with(vb::can_access(v, "frames"), vb::errc::invalid_argument, {"frames", "null", "1x2x2x3"}));
 }
 
 TEST(CheckView, RejectsMoreThanFourChannels) {
   std::vector<float> storage(2 * 2 * 5);
   const auto v = vb::batch_view<float>::dense(storage.data(), {1, 2, 2, 5});  // (1,2,2,5)
-  EXPECT_TRUE(failed_with(vb::check_view(v, "frames"), vb::errc::invalid_argument, {"frames", "5 channels"}));
+  EXPECT_TRUE(failed_with(vb::can_access(v, "frames"), vb::errc::invalid_argument, {"frames", "5 channels"}));
 }
 
 TEST(CheckView, RejectsAPixelStrideSmallerThanTheChannelCount) {
   std::vector<float> storage(64);
   const vb::batch_view<float> v{storage.data(), 1, 2, 2, 3, 12, 6, 2};  // (1,2,2,3) with overlapping pixels
-  EXPECT_TRUE(failed_with(vb::check_view(v, "frames"), vb::errc::invalid_argument, {"frames", "stride 2", "channels 3"}));
+  EXPECT_TRUE(failed_with(vb::can_access(v, "frames"), vb::errc::invalid_argument, {"frames", "stride 2", "channels 3"}));
 }
 
 }  // namespace

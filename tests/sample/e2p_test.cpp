@@ -390,4 +390,16 @@ TEST(E2p, TheAllocatingOverloadRejectsAnEmptyRigOrBatch) {
                                         vb::errc::invalid_argument, {"8x9", "8x8"}));
 }
 
+TEST(Estimate, AnE2pItemIsItsFrameAndViewsAndTheMapIsShared) {
+  const vb::sample::rig rig = vb::sample::ring_rig(8, 0, 1920, 1080, 90);
+  const auto fixed = vb::sample::e2p_cost<vb::u8, vb::sample::maps::cached_fixed>(7680, 3840, 3, rig);
+  EXPECT_EQ(fixed.per_item, (7680ull * 3840 + 8ull * 1920 * 1080) * 3);
+  EXPECT_EQ(fixed.shared, 8ull * 1920 * 1080 * 6);
+  // The estimate matches what a built map holds.
+  const auto small = vb::sample::make_e2p_map<vb::sample::maps::cached_fixed>(vb::sample::ring_rig(2, 0, 64, 32, 90), 256, 128);
+  EXPECT_EQ((vb::sample::e2p_cost<vb::u8, vb::sample::maps::cached_fixed>(256, 128, 3, vb::sample::ring_rig(2, 0, 64, 32, 90)).shared), small.bytes());
+  const auto floats = vb::sample::make_e2p_map<vb::sample::maps::cached_float>(vb::sample::ring_rig(2, 0, 64, 32, 90), 256, 128);
+  EXPECT_EQ((vb::sample::e2p_cost<float, vb::sample::maps::cached_float>(256, 128, 3, vb::sample::ring_rig(2, 0, 64, 32, 90)).shared), floats.bytes());
+}
+
 }  // namespace

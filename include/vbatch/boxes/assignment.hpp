@@ -47,8 +47,8 @@ struct assignment {
 };
 
 namespace detail {
-inline status check_cost_shape(const batch_view<const float>& costs, float max_cost) {
-  if (auto s = check_view(costs, "assignment costs"); !s) return s;
+inline status can_assign_costs(const batch_view<const float>& costs, float max_cost) {
+  if (auto s = can_access(costs, "assignment costs"); !s) return s;
   if (costs.n != 1 || costs.c != 1)
     return fail(errc::invalid_argument, "assignment: costs must be one R x C matrix (1,R,C,1), got {}x{}x{}x{}", costs.n, costs.h,
                 costs.w, costs.c);
@@ -61,7 +61,7 @@ inline status minus_infinity_at(int r, int c) { return fail(errc::invalid_argume
 // A cost matrix is one image of a batch_view: (1,R,C,1), rows strided as they like. No entry may
 // be -inf (+inf and NaN forbid a pair).
 inline status can_assign(const batch_view<const float>& costs, float max_cost) {
-  if (auto s = detail::check_cost_shape(costs, max_cost); !s) return s;
+  if (auto s = detail::can_assign_costs(costs, max_cost); !s) return s;
   for (int r = 0; r < costs.h; ++r)
     for (int c = 0; c < costs.w; ++c)
       if (costs(0, r, c, 0) == -std::numeric_limits<float>::infinity()) return detail::minus_infinity_at(r, c);
@@ -163,7 +163,7 @@ inline void solve_block(const std::vector<double>& block, int n_rows, int n_cols
 }  // namespace detail
 
 inline assignment assign_optimal(const batch_view<const float>& costs, float max_cost = std::numeric_limits<float>::infinity()) {
-  check(detail::check_cost_shape(costs, max_cost));
+  check(detail::can_assign_costs(costs, max_cost));
   const int rows = costs.h, cols = costs.w;
   std::vector<int> row_to_col(rows, -1);
 
@@ -242,7 +242,7 @@ inline assignment assign_optimal(const batch_view<const float>& costs, float max
 }
 
 inline assignment assign_greedy(const batch_view<const float>& costs, float max_cost = std::numeric_limits<float>::infinity()) {
-  check(detail::check_cost_shape(costs, max_cost));
+  check(detail::can_assign_costs(costs, max_cost));
   struct pair {
     float cost;
     int r, c;

@@ -52,7 +52,7 @@ struct box_batch_view {
 };
 
 template <class Box>
-status check_boxes(const box_batch_view<Box>& v, const char* what) {
+status can_use_boxes(const box_batch_view<Box>& v, const char* what) {
   if (v.n < 0 || v.count < 0) return fail(errc::invalid_argument, "{}: negative size {}x{} (B,N)", what, v.n, v.count);
   if (!v.empty() && v.data == nullptr)
     return fail(errc::invalid_argument, "{}: null data for {}x{} boxes (B,N)", what, v.n, v.count);
@@ -97,8 +97,8 @@ template <class Metric = metric::iou>
 status can_pairwise(const box_batch_view<const box_xyxy>& a, const box_batch_view<const box_xyxy>& b,
                     const batch_view<float>& out) {
   const char* name = std::is_same_v<Metric, metric::iou> ? "pairwise_iou" : "pairwise_giou";
-  if (auto s = check_boxes(a, "pairwise a"); !s) return s;
-  if (auto s = check_boxes(b, "pairwise b"); !s) return s;
+  if (auto s = can_use_boxes(a, "pairwise a"); !s) return s;
+  if (auto s = can_use_boxes(b, "pairwise b"); !s) return s;
   if (out.n < 0 || out.h < 0 || out.w < 0 || out.c < 0)
     return fail(errc::invalid_argument, "{}: negative output size {}x{}x{}x{} (B,N,M,1)", name, out.n, out.h, out.w, out.c);
   if (a.n != b.n) return fail(errc::invalid_argument, "{}: a has {} lists but b has {}", name, a.n, b.n);

@@ -68,10 +68,10 @@ struct batch_view {
   }
 };
 
-// Checks that a view describes memory a kernel may touch: non-negative sizes, non-null data when
+// Whether a view describes memory a kernel may touch: non-negative sizes, non-null data when
 // not empty, channel count 1..4.
 template <class T>
-status check_view(const batch_view<T>& v, const char* what) {
+status can_access(const batch_view<T>& v, const char* what) {
   if (v.n < 0 || v.h < 0 || v.w < 0 || v.c < 0)
     return fail(errc::invalid_argument, "{}: negative size {}x{}x{}x{} (N,H,W,C)", what, v.n, v.h, v.w, v.c);
   if (v.empty()) return status::success();

@@ -144,7 +144,7 @@ inline std::string describe(const structuring_element& e) {
 
 namespace detail {
 
-inline status check_grid(const char* what, int width, int height, point anchor) {
+inline status can_make_grid(const char* what, int width, int height, point anchor) {
   if (width <= 0) return fail(errc::invalid_argument, "{}: width {} must be positive", what, width);
   if (height <= 0) return fail(errc::invalid_argument, "{}: height {} must be positive", what, height);
   if (width > max_element_side || height > max_element_side)
@@ -159,7 +159,7 @@ inline point resolve(point anchor, int width, int height) { return anchor == cen
 
 // `runs` hold (row, first column, length) in grid coordinates; they become anchor-relative segments.
 inline structuring_element make_from_rows(const char* what, int width, int height, point anchor, std::vector<segment> runs) {
-  check(check_grid(what, width, height, anchor));
+  check(can_make_grid(what, width, height, anchor));
   const point a = resolve(anchor, width, height);
   std::vector<segment> segments;
   for (const segment& r : runs)
@@ -194,7 +194,7 @@ inline std::vector<segment> ellipse_rows(int width, int height) {
 // ---- non-throwing checks ------------------------------------------------------------------------
 
 inline status can_make_element(shape s, int width, int height, point anchor = centre) {
-  return detail::check_grid(to_string(s), width, height, anchor);
+  return detail::can_make_grid(to_string(s), width, height, anchor);
 }
 inline status can_make_disk(int radius) {
   if (radius < 0) return fail(errc::invalid_argument, "disk: radius {} must be >= 0", radius);
@@ -203,7 +203,7 @@ inline status can_make_disk(int radius) {
   return status::success();
 }
 inline status can_make_custom(int width, int height, std::span<const u8> cells, point anchor = centre) {
-  if (auto s = detail::check_grid("custom element", width, height, anchor); !s) return s;
+  if (auto s = detail::can_make_grid("custom element", width, height, anchor); !s) return s;
   if (cells.size() != std::size_t(width) * std::size_t(height))
     return fail(errc::invalid_argument, "custom element: {} cells given for a {}x{} element ({} expected)", cells.size(), width,
                 height, std::size_t(width) * std::size_t(height));
@@ -229,7 +229,7 @@ inline structuring_element square(int size, point anchor = centre) {
 
 // The anchor's full row and full column (OpenCV's MORPH_CROSS, which follows the anchor).
 inline structuring_element cross(int width, int height, point anchor = centre) {
-  check(detail::check_grid("cross", width, height, anchor));
+  check(detail::can_make_grid("cross", width, height, anchor));
   const point a = detail::resolve(anchor, width, height);
   std::vector<segment> rows;
   for (int i = 0; i < height; ++i) rows.push_back(i == a.y ? segment{i, 0, width} : segment{i, a.x, 1});
@@ -238,7 +238,7 @@ inline structuring_element cross(int width, int height, point anchor = centre) {
 
 // OpenCV's MORPH_ELLIPSE inscribed in width x height.
 inline structuring_element ellipse(int width, int height, point anchor = centre) {
-  check(detail::check_grid("ellipse", width, height, anchor));
+  check(detail::can_make_grid("ellipse", width, height, anchor));
   return detail::make_from_rows("ellipse", width, height, anchor, detail::ellipse_rows(width, height));
 }
 

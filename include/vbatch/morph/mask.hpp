@@ -73,8 +73,8 @@ struct invert_kernel {
 
 template <class T>
 status can_merge_masks(const char* what, const batch_view<const T>& masks, const batch_view<T>& dst) {
-  if (auto s = check_view(masks, what); !s) return s;
-  if (auto s = check_view(dst, what); !s) return s;
+  if (auto s = can_access(masks, what); !s) return s;
+  if (auto s = can_access(dst, what); !s) return s;
   if (masks.h != dst.h || masks.w != dst.w || masks.c != dst.c)
     return fail(errc::invalid_argument, "{}: masks are {}x{}x{} (H,W,C) but the destination {}x{}x{}", what, masks.h, masks.w,
                 masks.c, dst.h, dst.w, dst.c);
@@ -86,8 +86,8 @@ status can_merge_masks(const char* what, const batch_view<const T>& masks, const
 
 template <class T>
 status can_threshold(const batch_view<const T>& src, const batch_view<u8>& dst, float level) {
-  if (auto s = check_view(src, "threshold"); !s) return s;
-  if (auto s = check_view(dst, "threshold"); !s) return s;
+  if (auto s = can_access(src, "threshold"); !s) return s;
+  if (auto s = can_access(dst, "threshold"); !s) return s;
   if (src.shape() != dst.shape())
     return fail(errc::invalid_argument, "threshold: source is {}x{}x{}x{} (N,H,W,C) but destination {}x{}x{}x{}", src.n, src.h,
                 src.w, src.c, dst.n, dst.h, dst.w, dst.c);
@@ -96,8 +96,8 @@ status can_threshold(const batch_view<const T>& src, const batch_view<u8>& dst, 
 }
 
 inline status can_invert_mask(const batch_view<const u8>& src, const batch_view<u8>& dst) {
-  if (auto s = check_view(src, "invert_mask"); !s) return s;
-  if (auto s = check_view(dst, "invert_mask"); !s) return s;
+  if (auto s = can_access(src, "invert_mask"); !s) return s;
+  if (auto s = can_access(dst, "invert_mask"); !s) return s;
   if (src.shape() != dst.shape())
     return fail(errc::invalid_argument, "invert_mask: source is {}x{}x{}x{} (N,H,W,C) but destination {}x{}x{}x{}", src.n, src.h,
                 src.w, src.c, dst.n, dst.h, dst.w, dst.c);
@@ -153,7 +153,7 @@ template <class S>
 bool any(batch_view<S> v) {
   using T = std::remove_const_t<S>;
   static_assert(vbatch::element<T>, "any: images must be u8 or f32");
-  check(check_view(v, "any"));
+  check(can_access(v, "any"));
   for (int i = 0; i < v.n; ++i)
     for (int y = 0; y < v.h; ++y) {
       const T* row = v.pixel(i, y, 0);

@@ -93,8 +93,8 @@ template <class T>
 status can_morph(operation op, const batch_view<const T>& src, const batch_view<T>& dst, const structuring_element& e,
                  const options& o = {}, bool on_host = true) {
   const char* name = to_string(op);
-  if (auto s = check_view(src, name); !s) return s;
-  if (auto s = check_view(dst, name); !s) return s;
+  if (auto s = can_access(src, name); !s) return s;
+  if (auto s = can_access(dst, name); !s) return s;
   if (src.shape() != dst.shape())
     return fail(errc::invalid_argument, "{}: source is {}x{}x{}x{} (N,H,W,C) but destination {}x{}x{}x{}", name, src.n, src.h,
                 src.w, src.c, dst.n, dst.h, dst.w, dst.c);

@@ -8,9 +8,8 @@
 // runs nms_mask_kernel over (images, ranks, 64-rank words), the mask comes back and the host
 // scans it. So the kept boxes are those of the CPU schedules, given the same IoU bits (box.hpp
 // keeps nvcc from fusing multiply-adds). The sort stays on the host: a CUB segmented radix sort
-// would move it to the GPU; it is not written yet. Compiled and linked for sm_80/sm_90 by
-// tests/cuda/instantiate_boxes.cu; executed under the tests' CPU emulation of CUDA
-// (tests/boxes/cuda_emulation_test.cpp); never run on a GPU (none here).
+// would move it to the GPU; it is not written yet. What has been compiled, emulated or run on a
+// GPU: docs/gpu-status.md.
 
 #include <span>
 #include <vector>

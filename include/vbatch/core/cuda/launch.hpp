@@ -1,7 +1,7 @@
 #pragma once
 // The one place vbatch launches CUDA kernels. Under nvcc it is the <<<grid, block, shared,
 // stream>>> syntax; in the tests' CPU emulation of the CUDA execution model
-// (tests/cuda_emulation/), where VBATCH_CUDA_EMULATION is defined, the emulator runs the kernel's
+// (tests/cuda/emulation.hpp), where VBATCH_CUDA_EMULATION is defined, the emulator runs the kernel's
 // blocks and threads on the host. Every kernel of the CUDA layer goes through launch(), so the
 // same launch code is compiled by nvcc and executed by the tests.
 

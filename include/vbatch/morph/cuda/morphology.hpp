@@ -11,8 +11,7 @@
 // refused on this executor). Temporaries are executor_traits<cuda>::memory (device memory); the
 // call synchronises the stream before it frees them, so it returns when the work is done. morph
 // needs nothing CUDA-specific beyond the executor's traits: this header only gathers the
-// includes. Compiled and linked for sm_80 and sm_90 by tests/cuda/instantiate_morph.cu; never run
-// (no GPU here).
+// includes. What has been compiled, emulated or run on a GPU: docs/gpu-status.md.
 
 #include "vbatch/core/cuda/executor.hpp"
 #include "vbatch/core/cuda/memory.hpp"

@@ -24,9 +24,9 @@
 // Errors and cancellation are the pipeline's (vbatch/pipeline/pipeline.hpp): a stage that throws
 // fails its batch, and a slot is freed whenever its batch is done, failed or dropped.
 //
-// Status: compiled by nvcc (tests/cuda/instantiate_pipeline.cu) and run under the CPU emulation
-// (tests/cuda_emulation/pipeline_staging_test.cpp), where streams execute at once: the emulation
-// checks the ring, the copies and the hand-over, not the overlap itself. Never run on a GPU.
+// Under the tests' CPU emulation (tests/cuda/staging_test.cpp) streams execute at once: it checks
+// the ring, the copies and the hand-over, not the overlap itself. What has been run on a GPU:
+// docs/gpu-status.md.
 
 #include <condition_variable>
 #include <cstddef>
