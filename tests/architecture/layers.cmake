@@ -3,7 +3,7 @@
 #   floor 1  sample/ morph/ boxes/ io/ batch/ profile/   include core/ and their own module only
 #   floor 2  pipeline/ model/                       include floors 0 and 1, not each other
 #   vbatch.hpp (the umbrella)                       includes every header but io/ (and its users), cuda/,
-#                                                   cpu/ and mdspan
+#                                                   cpu/, adapters/ and mdspan
 # and: only headers in a cuda/ folder include a cuda/ header or the CUDA runtime.
 #   cmake -DINCLUDE_DIR=include -P tests/architecture/layers.cmake
 # Prints one line per broken rule and fails when there is any.
@@ -65,11 +65,11 @@ endforeach()
 
 # The umbrella: every header but io/ and those that include it (they need the codec libraries:
 # link vbatch::io), the CUDA
-# layer (nvcc), core/mdspan.hpp (CCCL) and the CPU schedules in cpu/ folders (reached through
-# their module's headers).
+# layer (nvcc), core/mdspan.hpp (CCCL), the CPU schedules in cpu/ folders (reached through
+# their module's headers) and the model adapters in adapters/ (each needs its runtime).
 file(STRINGS ${INCLUDE_DIR}/vbatch/vbatch.hpp umbrella REGEX "^#include \"vbatch/")
 foreach(header IN LISTS headers)
-  if(header STREQUAL "vbatch.hpp" OR header MATCHES "(^|/)(cuda|cpu)/" OR header MATCHES "^io/" OR header STREQUAL "core/mdspan.hpp")
+  if(header STREQUAL "vbatch.hpp" OR header MATCHES "(^|/)(cuda|cpu|adapters)/" OR header MATCHES "^io/" OR header STREQUAL "core/mdspan.hpp")
     continue()
   endif()
   file(STRINGS ${INCLUDE_DIR}/vbatch/${header} uses_io REGEX "^#include \"vbatch/io/")

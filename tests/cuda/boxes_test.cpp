@@ -1,5 +1,5 @@
 // The boxes kernels through vbatch's CUDA layer, executed by the tests' CPU emulation of the CUDA
-// execution model (tests/cuda_emulation/cuda_emulation.hpp): pairwise IoU/GIoU on device views,
+// execution model (tests/cuda/emulation.hpp): pairwise IoU/GIoU on device views,
 // and NMS with its suppression-bitmask kernel on the device (boxes/cuda/nms.hpp: upload, launch,
 // download, host scan), with launch geometries that leave partial blocks. Results must equal the
 // CPU's bit for bit (IoU) and index for index (NMS). This runs the device path's launch geometry,

@@ -1,12 +1,15 @@
 // Compile-and-link check of the model kernels for the CUDA executor (built by nvcc for every
-// architecture in VBATCH_CUDA_ARCHITECTURES): L2 normalisation and the cosine-similarity matrix of
-// embeddings in device memory, and score maps to masks. Nothing runs: this machine has no GPU,
+// architecture in VBATCH_CUDA_ARCHITECTURES): batched preprocessing of crops, L2 normalisation and
+// the cosine-similarity matrix of embeddings in device memory, and score maps to masks. Nothing runs: this machine has no GPU,
 // and without one the program exits at once.
+
+#include <vector>
 
 #include "vbatch/core/cuda/executor.hpp"
 #include "vbatch/core/cuda/memory.hpp"
 #include "vbatch/model/embedding.hpp"
 #include "vbatch/model/masks.hpp"
+#include "vbatch/model/preprocess.hpp"
 
 namespace {
 
@@ -17,6 +20,14 @@ void embeddings_on_device(cudaStream_t stream) {
   const model::matrix_view<float> va{a.data(), 64, 128}, vb{b.data(), 32, 128};
   model::l2_normalize(vbatch::cuda{stream}, va);
   model::cosine_similarity(vbatch::cuda{stream}, va, vb, model::matrix_view<float>{sim.data(), 64, 32});
+}
+
+void preprocess_on_device(cudaStream_t stream) {
+  batch_buffer<u8, device_memory> frames({2, 480, 640, 3});  // (N,H,W,3)
+  buffer<float, device_memory> blob(4 * 3 * 112 * 112);
+  const std::vector<model::crop> crops{{0, {10, 20, 200, 220}}, {1, {}}, {1, {0, 0, 64, 48}}, {0, {100, 100, 300, 400}}};
+  const model::tensor_view<float> out{blob.data(), 4, 3, 112, 112};
+  model::preprocess(vbatch::cuda{stream}, batch_view<const u8>(frames.view()), crops, out, {});
 }
 
 void masks_on_device(cudaStream_t stream) {
@@ -30,6 +41,7 @@ void masks_on_device(cudaStream_t stream) {
 int main() {
   cudaStream_t stream = nullptr;
   if (cudaStreamCreate(&stream) != cudaSuccess) return 0;  // no GPU here: linking was the test
+  preprocess_on_device(stream);
   embeddings_on_device(stream);
   masks_on_device(stream);
   return cudaStreamSynchronize(stream) == cudaSuccess ? 0 : 1;

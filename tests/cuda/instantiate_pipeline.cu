@@ -1,6 +1,6 @@
 // Compile-and-link check of the staged GPU pipeline (vbatch/pipeline/cuda/staging.hpp) under
 // nvcc: pinned staging slots in a ring, three streams, the e2p kernel in the compute stage.
-// Nothing runs without a GPU; tests/cuda_emulation/pipeline_staging_test.cpp runs the same code
+// Nothing runs without a GPU; tests/cuda/staging_test.cpp runs the same code
 // under the CPU emulation.
 
 #include "vbatch/pipeline/cuda/staging.hpp"

@@ -1,5 +1,5 @@
 // Morphology's GPU path executed under the tests' CPU emulation of the CUDA execution model
-// (tests/cuda_emulation/): every operation through vbatch::cuda with device buffers, device run
+// (tests/cuda/): every operation through vbatch::cuda with device buffers, device run
 // tables and device temporaries, at launch geometries that leave partial blocks, must equal the
 // CPU schedules byte for byte. The emulation replaces the CUDA runtime for this file only (only
 // the CUDA layer's headers depend on it).

@@ -602,7 +602,7 @@ class runner {
         value = source_.next();
       } catch (...) {
         s.busy += seconds_since(t0);
-        state_.fail(pulled, options_.source_name.empty() ? "source" : options_.source_name, std::current_exception());
+        state_.fail(pulled, options_.source_name, std::current_exception());
         ++s.failed;
         break;
       }

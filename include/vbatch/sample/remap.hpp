@@ -92,8 +92,8 @@ struct remap_kernel {
 
 template <class T, class KernelMap>
 status can_remap(const batch_view<const T>& src, const KernelMap& map, const batch_view<T>& dst) {
-  if (auto s = check_view(src, "remap source"); !s) return s;
-  if (auto s = check_view(dst, "remap destination"); !s) return s;
+  if (auto s = can_access(src, "remap source"); !s) return s;
+  if (auto s = can_access(dst, "remap destination"); !s) return s;
   const map_shape& m = map.shape;
   if (src.n == 0) return fail(errc::invalid_argument, "remap: empty batch (no source frames)");
   if (src.c != dst.c) return fail(errc::invalid_argument, "remap: source has {} channels, destination {}", src.c, dst.c);

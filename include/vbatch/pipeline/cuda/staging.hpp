@@ -170,7 +170,7 @@ report run_staged(Source&& source, batch_shape in, batch_shape out, Fill fill, C
     lease slot;
   };
   options po;
-  po.policy = o.policy, po.profiler = o.profiler, po.stop = o.stop, po.source_name = "";
+  po.policy = o.policy, po.profiler = o.profiler, po.stop = o.stop, po.source_name = "batches";
   const auto views = [](auto& buffer, int count) { return buffer.view().images(0, count); };
   const int outputs_per_input = out.n / in.n;
   // A stage that throws after queueing work on its stream waits for that work before the batch

@@ -1,0 +1,296 @@
+#pragma once
+// Batched model preprocessing: crops of u8 source images to a normalised f32 (N,C,H,W) tensor in
+// one pass per batch, on any executor (CPU or CUDA).
+//
+//   std::vector<model::crop> crops = {{.source = 0, .box = {10, 20, 110, 220}},          // a person box
+//                                     {.source = 1, .landmarks = face_points}};           // an aligned face
+//   model::tensor_view<float> blob{data, 2, 3, 112, 112};
+//   auto maps = model::preprocess(exec, frames, crops, blob, {.mean = {0.5f, 0.5f, 0.5f}, .std = {0.5f, 0.5f, 0.5f}});
+//   source_point = maps[i](network_point);                                                // back to the frame
+//
+// Per output pixel: the source position (a stretch or letterbox resize of the crop box, or the
+// 5-point similarity alignment), bilinear sampling in float, the channel order, normalisation,
+// and the CHW store. Nothing is rounded to u8 on the way, so the result is the exact bilinear
+// value, not OpenCV's fixed-point one (its u8 resize and warpAffine differ by up to about a level).
+//
+// Geometry. Boxes are continuous source coordinates (pixel x covers [x, x + 1)); an empty box is
+// the whole image. The resize maps pixel centres as cv::resize INTER_LINEAR does on the cut-out crop
+// (source = x1 + (x + 0.5) * box_width / width - 0.5) and replicates the crop's edge pixels, so a
+// whole-pixel box equals cv::resize(image(box)); box pixels outside the image read the pad value.
+// letterbox fits the box inside (width, height) keeping its aspect: content of round(box × r)
+// pixels (r = min(width / box_w, height / box_h)), left/top padding (width - content) / 2 rounded
+// down and the pad value around: Ultralytics' LetterBox (centred, scale up allowed).
+// Alignment estimates, per crop on the host, the least-squares similarity (Umeyama: rotation,
+// uniform scale, translation; no reflection) from the 5 landmarks to the template scaled to the
+// output, and samples as cv::warpAffine(source, M, size, INTER_LINEAR, BORDER_CONSTANT, pad) does:
+// the ArcFace / insightface norm_crop recipe. Landmarks and template are in warpAffine's pixel-
+// index coordinates. Taps outside the image read the pad value.
+//
+// Values. Output channel k = (v * scale - mean[k]) / std[k], v the sampled value in 0..255 and
+// mean/std in the network's channel order. The default scale 1/255 with torchvision's mean and
+// std in [0, 1] is torchvision's Normalize after ToTensor; cv::dnn::blobFromImage(scalefactor s,
+// mean m) is scale = 1, mean = m, std = 1 / s. Padding is the pixel value pad_value (114 for
+// YOLO, 0 for faces) normalised like any pixel. Sources have 3 or 4 channels (the 4th is ignored)
+// for a 3-channel output, or 1 for a 1-channel output; source_order and order say which of the
+// first three is red, and the two are swapped when they differ (blobFromImage's swapRB).
+//
+// The arithmetic is rounded IEEE float operations in a fixed order (no fused multiply-adds on the
+// GPU), so every executor and thread count gives the same bytes.
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "vbatch/boxes/box.hpp"
+#include "vbatch/core/buffer.hpp"
+#include "vbatch/core/error.hpp"
+#include "vbatch/core/executor.hpp"
+#include "vbatch/core/view.hpp"
+#include "vbatch/model/tensor.hpp"
+
+namespace vbatch::inline v0::model {
+
+struct point2 {
+  float x = 0, y = 0;
+  friend constexpr bool operator==(const point2&, const point2&) = default;
+};
+
+// Five facial landmarks: left eye, right eye, nose tip, left and right mouth corners (the order of
+// RetinaFace, SCRFD and MTCNN; "left" is the image's left).
+using landmarks5 = std::array<point2, 5>;
+
+// ArcFace's 112×112 template (insightface's arcface_dst), scaled to other output sizes.
+inline constexpr landmarks5 arcface_template{
+    {{38.2946f, 51.6963f}, {73.5318f, 51.5014f}, {56.0252f, 71.7366f}, {41.5493f, 92.3655f}, {70.7299f, 92.2041f}}};
+
+// One output item: where it comes from in the sources.
+struct crop {
+  int source = 0;                         // the image of the source batch
+  boxes::box_xyxy box{};                  // source pixels; empty: the whole image
+  std::optional<landmarks5> landmarks{};  // set: align the face to the template (box unused)
+};
+
+enum class resize_mode { stretch, letterbox };
+enum class channel_order { rgb, bgr };
+
+struct preprocess_options {
+  resize_mode resize = resize_mode::stretch;
+  float pad_value = 0;                              // the pixel value (0..255) of letterbox padding and of taps outside the image
+  channel_order source_order = channel_order::rgb;  // of the source images
+  channel_order order = channel_order::rgb;         // the network wants
+  float scale = 1.0f / 255.0f;
+  std::array<float, 3> mean{0, 0, 0}, std{1, 1, 1};  // network channel order
+  landmarks5 face_template = arcface_template;       // for aligned crops, in template_size pixels
+  float template_width = 112, template_height = 112;
+};
+
+// Where a network-input point comes from in its source image: source = (ax·x + bx·y + cx,
+// ay·x + by·y + cy), in continuous coordinates. Stretch and letterbox have bx = ay = 0; for a
+// letterboxed whole image, decode_yolo's model::letterbox is {1 / ax, -cx / ax, -cy / by}
+// (two scales that round(box × r) made differ slightly; the letterbox keeps ax's).
+struct crop_transform {
+  float ax = 1, bx = 0, cx = 0;
+  float ay = 0, by = 1, cy = 0;
+
+  point2 operator()(point2 p) const { return {ax * p.x + bx * p.y + cx, ay * p.x + by * p.y + cy}; }
+};
+
+namespace detail {
+
+// What the kernel needs per item: the output-pixel-index -> source-pixel-index affine map, the
+// rectangle taps are clamped into (the crop's pixels), and the output rectangle holding content
+// (the rest is padding). Rectangles are inclusive.
+struct crop_plan {
+  int source;
+  float m[6];
+  int clamp_x0, clamp_y0, clamp_x1, clamp_y1;
+  int content_x0, content_y0, content_x1, content_y1;
+};
+
+// The least-squares similarity taking points `from` to points `to` (2-D Umeyama: for centred
+// points the optimum of [a -b; b a] is a = Σ p·q / Σ|p|², b = Σ p×q / Σ|p|²), as {a, b, tx, ty}.
+inline std::array<double, 4> similarity(const landmarks5& from, const landmarks5& to) {
+  double fx = 0, fy = 0, tx = 0, ty = 0;
+  for (int k = 0; k < 5; ++k) fx += from[k].x, fy += from[k].y, tx += to[k].x, ty += to[k].y;
+  fx /= 5, fy /= 5, tx /= 5, ty /= 5;
+  double dot = 0, cross = 0, norm = 0;
+  for (int k = 0; k < 5; ++k) {
+    const double px = from[k].x - fx, py = from[k].y - fy, qx = to[k].x - tx, qy = to[k].y - ty;
+    dot += px * qx + py * qy;
+    cross += px * qy - py * qx;
+    norm += px * px + py * py;
+  }
+  const double a = dot / norm, b = cross / norm;
+  return {a, b, tx - (a * fx - b * fy), ty - (b * fx + a * fy)};
+}
+
+inline status can_plan(const crop& c, int item, int sources, int src_w, int src_h) {
+  if (c.source < 0 || c.source >= sources)
+    return fail(errc::invalid_argument, "preprocess: crop {} reads source {} of {}", item, c.source, sources);
+  if (c.landmarks) {
+    double spread = 0;
+    for (const point2& p : *c.landmarks) {
+      if (!std::isfinite(p.x) || !std::isfinite(p.y))
+        return fail(errc::invalid_argument, "preprocess: crop {} has a landmark that is not finite", item);
+      spread += std::abs(p.x - (*c.landmarks)[0].x) + std::abs(p.y - (*c.landmarks)[0].y);
+    }
+    if (spread == 0) return fail(errc::invalid_argument, "preprocess: crop {} has its 5 landmarks at one point", item);
+    return status::success();
+  }
+  const boxes::box_xyxy& b = c.box;
+  if (!std::isfinite(b.x1) || !std::isfinite(b.y1) || !std::isfinite(b.x2) || !std::isfinite(b.y2))
+    return fail(errc::invalid_argument, "preprocess: crop {} has a box that is not finite", item);
+  constexpr float coordinate_limit = 1 << 24;  // keeps the tap rectangle's corners within int
+  if (std::max({std::abs(b.x1), std::abs(b.y1), std::abs(b.x2), std::abs(b.y2)}) > coordinate_limit)
+    return fail(errc::invalid_argument, "preprocess: crop {} box ({}, {}, {}, {}) is beyond ±2^24 pixels", item, b.x1, b.y1, b.x2,
+                b.y2);
+  const bool whole = b.x1 == 0 && b.y1 == 0 && b.x2 == 0 && b.y2 == 0;
+  if (!whole && !(b.x2 > b.x1 && b.y2 > b.y1))
+    return fail(errc::invalid_argument, "preprocess: crop {} box ({}, {}, {}, {}) is empty (x1,y1,x2,y2)", item, b.x1, b.y1, b.x2,
+                b.y2);
+  if (whole && (src_w == 0 || src_h == 0)) return fail(errc::invalid_argument, "preprocess: crop {} of an empty image", item);
+  return status::success();
+}
+
+// The plan of one crop into a width × height output, and its network -> source transform.
+inline crop_plan plan(const crop& c, int src_w, int src_h, int width, int height, const preprocess_options& o,
+                      crop_transform& transform) {
+  crop_plan p{c.source, {}, 0, 0, 0, 0, 0, 0, width - 1, height - 1};
+  double m[6];  // output pixel index -> source pixel index
+  if (c.landmarks) {
+    landmarks5 target = o.face_template;
+    for (point2& q : target) q = {q.x * float(width) / o.template_width, q.y * float(height) / o.template_height};
+    const auto [a, b, tx, ty] = similarity(*c.landmarks, target);
+    const double det = a * a + b * b;  // invert [a -b; b a] + t
+    m[0] = a / det, m[1] = b / det, m[2] = -(a * tx + b * ty) / det;
+    m[3] = -b / det, m[4] = a / det, m[5] = (b * tx - a * ty) / det;
+    constexpr int unclamped = 1 << 30;  // warpAffine: no crop to clamp to, only the image border
+    p.clamp_x0 = p.clamp_y0 = -unclamped, p.clamp_x1 = p.clamp_y1 = unclamped;
+  } else {
+    const bool whole = c.box.x1 == 0 && c.box.y1 == 0 && c.box.x2 == 0 && c.box.y2 == 0;
+    const double x1 = whole ? 0 : c.box.x1, y1 = whole ? 0 : c.box.y1;
+    const double box_w = whole ? src_w : c.box.x2 - c.box.x1, box_h = whole ? src_h : c.box.y2 - c.box.y1;
+    double content_w = width, content_h = height;
+    if (o.resize == resize_mode::letterbox) {
+      const double r = std::min(width / box_w, height / box_h);
+      const int w = std::clamp(int(std::lround(box_w * r)), 1, width), h = std::clamp(int(std::lround(box_h * r)), 1, height);
+      p.content_x0 = (width - w) / 2, p.content_y0 = (height - h) / 2;
+      p.content_x1 = p.content_x0 + w - 1, p.content_y1 = p.content_y0 + h - 1;
+      content_w = w, content_h = h;
+    }
+    const double sx = box_w / content_w, sy = box_h / content_h;
+    m[0] = sx, m[1] = 0, m[2] = x1 + (0.5 - p.content_x0) * sx - 0.5;
+    m[3] = 0, m[4] = sy, m[5] = y1 + (0.5 - p.content_y0) * sy - 0.5;
+    p.clamp_x0 = int(std::floor(x1)), p.clamp_x1 = int(std::ceil(x1 + box_w)) - 1;
+    p.clamp_y0 = int(std::floor(y1)), p.clamp_y1 = int(std::ceil(y1 + box_h)) - 1;
+  }
+  for (int k = 0; k < 6; ++k) p.m[k] = static_cast<float>(m[k]);
+  // Pixel index i is continuous coordinate i + 0.5 on both sides.
+  transform = {float(m[0]), float(m[1]), float(0.5 * (1 - m[0] - m[1]) + m[2]),
+               float(m[3]), float(m[4]), float(0.5 * (1 - m[3] - m[4]) + m[5])};
+  return p;
+}
+
+struct preprocess_kernel {
+  batch_view<const u8> sources;
+  const crop_plan* plans;
+  tensor_view<float> out;
+  int channel_of[3];  // the source channel of each output channel
+  float pad, scale, mean[3], std[3];
+
+  VBATCH_HOST_DEVICE float tap(const crop_plan& p, int x, int y, int ch) const {
+    x = x < p.clamp_x0 ? p.clamp_x0 : (x > p.clamp_x1 ? p.clamp_x1 : x);
+    y = y < p.clamp_y0 ? p.clamp_y0 : (y > p.clamp_y1 ? p.clamp_y1 : y);
+    if (x < 0 || y < 0 || x >= sources.w || y >= sources.h) return pad;
+    return static_cast<float>(*(sources.pixel(p.source, y, x) + ch));
+  }
+
+  VBATCH_HOST_DEVICE void operator()(int i, int y, int x) const {
+    using namespace boxes::detail;
+    const crop_plan& p = plans[i];
+    const bool content = x >= p.content_x0 && x <= p.content_x1 && y >= p.content_y0 && y <= p.content_y1;
+    const float fx = static_cast<float>(x), fy = static_cast<float>(y);
+    const float sx = add_rn(add_rn(mul_rn(p.m[0], fx), mul_rn(p.m[1], fy)), p.m[2]);
+    const float sy = add_rn(add_rn(mul_rn(p.m[3], fx), mul_rn(p.m[4], fy)), p.m[5]);
+    const int x0 = static_cast<int>(floorf(sx)), y0 = static_cast<int>(floorf(sy));
+    const float ax = sub_rn(sx, static_cast<float>(x0)), ay = sub_rn(sy, static_cast<float>(y0));
+    for (int k = 0; k < out.c; ++k) {
+      float v = pad;
+      if (content) {
+        const int ch = channel_of[k];
+        const float top = add_rn(mul_rn(tap(p, x0, y0, ch), sub_rn(1.0f, ax)), mul_rn(tap(p, x0 + 1, y0, ch), ax));
+        const float bottom = add_rn(mul_rn(tap(p, x0, y0 + 1, ch), sub_rn(1.0f, ax)), mul_rn(tap(p, x0 + 1, y0 + 1, ch), ax));
+        v = add_rn(mul_rn(top, sub_rn(1.0f, ay)), mul_rn(bottom, ay));
+      }
+      out(i, k, y, x) = div_rn(sub_rn(mul_rn(v, scale), mean[k]), std[k]);
+    }
+  }
+};
+
+}  // namespace detail
+
+inline status can_preprocess(const batch_view<const u8>& sources, std::span<const crop> crops, const tensor_view<float>& out,
+                             const preprocess_options& o) {
+  if (auto s = can_access(sources, "preprocess: sources"); !s) return s;
+  if (out.n < 0 || out.c < 0 || out.h < 0 || out.w < 0)
+    return fail(errc::invalid_argument, "preprocess: output {}x{}x{}x{} (N,C,H,W) has a negative size", out.n, out.c, out.h,
+                out.w);
+  if (std::size_t(out.n) != crops.size())
+    return fail(errc::invalid_argument, "preprocess: {} crops for an output of {} items", crops.size(), out.n);
+  if (out.n == 0) return status::success();
+  if (out.h == 0 || out.w == 0 || out.data == nullptr)
+    return fail(errc::invalid_argument, "preprocess: output {}x{}x{}x{} (N,C,H,W) is empty", out.n, out.c, out.h, out.w);
+  if (out.c == 3 ? sources.c < 3 : !(out.c == 1 && sources.c == 1))
+    return fail(errc::invalid_argument, "preprocess: {}-channel output from {}-channel sources (3 from 3 or 4, or 1 from 1)",
+                out.c, sources.c);
+  if (!(o.scale != 0 && std::isfinite(o.scale)))
+    return fail(errc::invalid_argument, "preprocess: scale {} must be finite and non-zero", o.scale);
+  for (int k = 0; k < out.c; ++k)
+    if (!(o.std[k] != 0 && std::isfinite(o.std[k]) && std::isfinite(o.mean[k])))
+      return fail(errc::invalid_argument, "preprocess: channel {} has mean {} and std {} (finite, std non-zero)", k, o.mean[k],
+                  o.std[k]);
+  if (!(o.template_width > 0 && o.template_height > 0))
+    return fail(errc::invalid_argument, "preprocess: template size {}x{} must be positive", o.template_width, o.template_height);
+  for (std::size_t i = 0; i < crops.size(); ++i)
+    if (auto s = detail::can_plan(crops[i], int(i), sources.n, sources.w, sources.h); !s) return s;
+  return status::success();
+}
+
+// The network -> source transform of each crop for an output of width × height, without running
+// anything (to map a model's boxes or points back to the sources).
+inline std::vector<crop_transform> crop_transforms(int src_w, int src_h, std::span<const crop> crops, int width, int height,
+                                                   const preprocess_options& options = {}) {
+  std::vector<crop_transform> transforms(crops.size());
+  for (std::size_t i = 0; i < crops.size(); ++i) detail::plan(crops[i], src_w, src_h, width, height, options, transforms[i]);
+  return transforms;
+}
+
+// Crops of `sources` (N,H,W,C u8) into out (crops.size(),C,H,W f32), both in the executor's
+// memory; crops stay on the host. Returns each item's network -> source transform. Returns once
+// the output is written.
+template <class Exec>
+std::vector<crop_transform> preprocess(const Exec& exec, batch_view<const u8> sources, std::span<const crop> crops,
+                                       tensor_view<float> out, const preprocess_options& options = {}) {
+  check(can_preprocess(sources, crops, out, options));
+  std::vector<crop_transform> transforms(crops.size());
+  if (crops.empty()) return transforms;
+  std::vector<detail::crop_plan> plans(crops.size());
+  for (std::size_t i = 0; i < crops.size(); ++i)
+    plans[i] = detail::plan(crops[i], sources.w, sources.h, out.w, out.h, options, transforms[i]);
+
+  detail::preprocess_kernel kernel{sources, nullptr, out, {0, 1, 2}, options.pad_value, options.scale, {}, {}};
+  if (out.c == 3 && options.source_order != options.order) kernel.channel_of[0] = 2, kernel.channel_of[2] = 0;
+  for (int k = 0; k < 3; ++k) kernel.mean[k] = options.mean[k], kernel.std[k] = options.std[k];
+  using memory = typename executor_traits<Exec>::memory;
+  const auto device_plans = buffer<detail::crop_plan, memory>::from_host(plans);
+  kernel.plans = device_plans.data();
+  for_each_index(exec, extent3{out.n, out.h, out.w}, kernel);
+  executor_traits<Exec>::synchronize(exec);  // the plans must outlive the kernel
+  return transforms;
+}
+
+}  // namespace vbatch::inline v0::model
