@@ -89,3 +89,5 @@ BENCHMARK(BM_naive_gemm)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 #endif
 
 }  // namespace
+
+BENCHMARK_MAIN();

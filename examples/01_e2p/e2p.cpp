@@ -209,6 +209,7 @@ struct timings {
   double load = 0, map = 0, remap = 0, save = 0;  // busy seconds: decode and save summed over threads
   long long frames = 0, views = 0, output_pixels = 0, retries = 0;
   int largest_batch = 0, threads = 0, busiest = 0, prefetch = 0;  // busiest: most budget slots busy at once
+  double run = 0, slot_seconds = 0;  // the pipeline run's wall time; the budget's busy slot-seconds in it
 };
 
 // --batch auto: on the CPU a larger batch saves only the per-call overhead of the remap and the
@@ -396,6 +397,8 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
   }
   t.threads = budget.size();
   t.busiest = budget.peak();
+  t.run = r.wall;
+  t.slot_seconds = budget.busy_seconds();
   t.prefetch = loader ? loader->prefetch() : 0;
   return t;
 }
@@ -519,10 +522,16 @@ int run(const options& o) {
                wall / std::max<long long>(t.views, 1), t.output_pixels / 1e6 / wall, fs::path(o.out).string());
     fmt::print("time: load {}, map {}, remap {}, save {} (thread-seconds; stages overlap)\n", share(t.load), share(map_busy),
                share(remap_busy), share(t.save));
-    fmt::print("batches: up to {} frames{}, {} decoded ahead; {} threads ({} busy at most), {} decode and {} encode workers; {}\n",
-               t.largest_batch, t.retries ? fmt::format(", {} rerun smaller after running out of memory", t.retries) : "",
-               t.prefetch, threads, t.busiest, o.decode_workers > 0 ? o.decode_workers : threads,
-               o.encode_workers > 0 ? o.encode_workers : threads, vbatch::io::codec::fastest::describe());
+    fmt::print("batches: up to {} frames{}, {} decoded ahead; {} decode and {} encode workers; {}\n", t.largest_batch,
+               t.retries ? fmt::format(", {} rerun smaller after running out of memory", t.retries) : "", t.prefetch,
+               o.decode_workers > 0 ? o.decode_workers : threads, o.encode_workers > 0 ? o.encode_workers : threads,
+               vbatch::io::codec::fastest::describe());
+    // How well the run used its budget: the average of busy threads over the run (decoding,
+    // kernels, encoding), at most `threads`; on a machine with fewer cores, at most the cores.
+    const double average = t.slot_seconds / std::max(t.run, 1e-9);
+    fmt::print("threads: {} in the budget, {} busy at most, {:.2f} on average over the run ({:.0f}% of {})\n", threads,
+               t.busiest, average, 100 * average / std::min(threads, vbatch::hardware_threads()),
+               threads > vbatch::hardware_threads() ? fmt::format("the {} cores", vbatch::hardware_threads()) : "the budget");
     if (o.resume)
       fmt::print("resume: {} views already complete, {} frames skipped{}\n", skipped_views, skipped_frames,
                  o.demo ? " (--demo always runs)" : "");

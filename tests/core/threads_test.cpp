@@ -91,4 +91,23 @@ TEST(ThreadBudget, NeverMoreBusyThanItsSize) {
   }
 }
 
+// Busy slot-seconds grow only while slots are held: the run's average of busy threads.
+TEST(ThreadBudget, CountsBusySlotSecondsOnlyWhileSlotsAreHeld) {
+  vb::thread_budget budget(2);
+  const double idle = budget.busy_seconds();
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(budget.busy_seconds(), idle);  // nothing held: nothing counted
+  double held = 0;
+  {
+    auto two = budget.try_acquire(2);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    held = budget.busy_seconds();
+    EXPECT_GT(held, idle);
+  }
+  const double after = budget.busy_seconds();
+  EXPECT_GE(after, held);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(budget.busy_seconds(), after);
+}
+
 }  // namespace

@@ -78,6 +78,7 @@ class thread_budget {
     if (holder() == this) return {};
     std::unique_lock lock(mutex_);
     freed_.wait(lock, [&] { return free_ > 0 && ahead_ == 0; });
+    account();
     --free_;
     peak_ = std::max(peak_, size_ - free_);
     return {this, 1, true};
@@ -91,6 +92,7 @@ class thread_budget {
     ++ahead_;
     freed_.wait(lock, [&] { return free_ > 0; });
     --ahead_;
+    account();
     --free_;
     peak_ = std::max(peak_, size_ - free_);
     return {this, 1, true};
@@ -101,6 +103,7 @@ class thread_budget {
   lease try_acquire(int most) {
     std::lock_guard lock(mutex_);
     const int n = std::clamp(free_, 0, std::max(most, 0));
+    account();
     free_ -= n;
     peak_ = std::max(peak_, size_ - free_);
     return {this, n};
@@ -118,9 +121,18 @@ class thread_budget {
       if (ahead_ == 0 && free_ > 0) freed_.notify_all();  // acquire() may have waited for us
       return {};
     }
+    account();
     --free_;
     peak_ = std::max(peak_, size_ - free_);
     return {this, 1};
+  }
+
+  // Slot-seconds held so far: divided by the wall time, the average number of busy threads (a
+  // run that keeps every core busy approaches size() on a machine with that many cores).
+  double busy_seconds() const {
+    std::lock_guard lock(mutex_);
+    account();
+    return busy_;
   }
 
   // The most slots held at once so far (never above size()).
@@ -130,6 +142,13 @@ class thread_budget {
   }
 
  private:
+  // Adds the slots held since the last change (under mutex_).
+  void account() const {
+    const auto now = std::chrono::steady_clock::now();
+    busy_ += (size_ - free_) * std::chrono::duration<double>(now - since_).count();
+    since_ = now;
+  }
+
   // The budget whose slot this thread holds, if any.
   static thread_budget*& holder() {
     static thread_local thread_budget* held = nullptr;
@@ -139,6 +158,7 @@ class thread_budget {
   void give_back(int n) {
     {
       std::lock_guard lock(mutex_);
+      account();
       free_ += n;
     }
     freed_.notify_all();  // waiters differ (acquire() waits for acquire_ahead()): wake them all
@@ -149,6 +169,8 @@ class thread_budget {
   std::condition_variable freed_;
   int free_, peak_ = 0;
   int ahead_ = 0;  // threads waiting in acquire_ahead() or try_acquire_for()
+  mutable double busy_ = 0;  // slot-seconds up to since_
+  mutable std::chrono::steady_clock::time_point since_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace vbatch::inline v0
