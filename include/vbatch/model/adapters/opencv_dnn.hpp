@@ -187,7 +187,10 @@ class opencv_dnn {
 
   static std::string shape_text(const cv::Mat& m) {
     std::string text = "(";
-    for (int i = 0; i < m.dims; ++i) text += (i ? "," : "") + std::to_string(m.size[i]);
+    for (int i = 0; i < m.dims; ++i) {
+      if (i > 0) text += ',';
+      text += std::to_string(m.size[i]);
+    }
     return text + ")";
   }
 
