@@ -7,9 +7,10 @@
 //
 // A run has more threads than cores (decode workers, encode workers, pipeline stages, the kernel
 // pool), but each holds a slot only while it computes and gives it back before it waits for a
-// queue, a buffer or a file. So at most `size()` threads run at once whatever the stages need at
-// the moment: decoding takes every core while frames are missing, the kernels while decoded
-// frames wait, encoding while views wait, and the machine is never oversubscribed.
+// queue, a buffer or a file. So at most `size()` threads compute at once whatever the stages need
+// at the moment: decoding takes every core while frames are missing, the kernels (served first:
+// acquire_ahead) while decoded frames wait, encoding while views wait; with size() at most the
+// cores, the machine is never oversubscribed.
 // A thread that holds a slot and asks for one more of the same budget (a decode worker calling a
 // kernel) gets an empty lease: it already counts, and waiting on itself would deadlock.
 
