@@ -477,7 +477,6 @@ std::vector<scene> demo_scenes() {
 
 int run(options o) {
   const auto start = clock_type::now();
-  if (o.demo && o.model != "dlib") usage("--demo runs dlib's face models; leave out --model");
   std::vector<scene> scenes;
   std::map<int, std::vector<boxes::mot_record>> track_file;
   if (o.demo) {
@@ -579,8 +578,10 @@ int main(int argc, char** argv) {
 
   if (const auto status = vbatch_tools::parse_command_line(app, argc, argv)) return *status;
   return vbatch_tools::run_reporting("embed", "out of memory: try a smaller --batch", [&] {
+    if (o.demo && o.model != "dlib") usage("--demo runs dlib's face models; leave out --model");
     if (o.model != "dlib" && o.model.rfind("onnx:", 0) != 0) usage("--model '{}': expected dlib or onnx:PATH", o.model);
     if (o.model == "onnx:") usage("--model onnx: give the model's path, onnx:PATH");
+    if (o.model != "dlib" && o.input.empty()) usage("--input: give the network's input CxHxW with --model onnx:");
     if (o.model == "dlib" && !o.input.empty()) usage("--input describes an onnx model; dlib's input is fixed");
     if (!(o.scale != 0 && std::isfinite(o.scale))) usage("--scale {}: must be finite and non-zero", o.scale);
     for (const float s : o.std)

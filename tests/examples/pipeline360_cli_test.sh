@@ -9,6 +9,7 @@ set -euo pipefail
 
 TOOL=${1:?usage: pipeline360_cli_test.sh PATH/TO/pipeline360 WORK_DIR}
 W=${2:?usage: pipeline360_cli_test.sh PATH/TO/pipeline360 WORK_DIR}
+MODELS=$(cd "$(dirname "${BASH_SOURCE[0]}")/../data/models" && pwd)  # the committed test models
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 rm -rf "$W" && mkdir -p "$W"
 cd "$W"
@@ -17,8 +18,13 @@ cd "$W"
 # img.py mask FILE...        for 8-bit gray PNGs holding only 0 and 255: the count of 255s per file;
 #                            anything else: "bad: why" and exit status 1
 # img.py report FILE K=V...  checks a report.json: stage items (stage:NAME=N) and totals (KEY=N)
+# img.py segmenter T BGR (VIEW MASK)...
+#                            recomputes tests/data/models/segmenter.onnx's mask of each view (an RGB
+#                            PNG) with pipeline360's default preprocessing (BGR=1: channels swapped)
+#                            and threshold T, and compares it with MASK: "ok SET" (mask pixels set)
+#                            or "bad: why" and exit status 1
 cat >img.py <<'EOF'
-import json, struct, sys, zlib
+import json, math, struct, sys, zlib
 
 def png_chunks(data):
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
@@ -42,18 +48,21 @@ def size(path):
         p += 2 + length
     return "unreadable"
 
-def gray_pixels(path):
+def pixels(path, colour_type=0):
+    """The rows of an 8-bit PNG of this colour type (0 gray, 2 RGB), unfiltered, channels interleaved."""
     chunks = list(png_chunks(open(path, "rb").read()))
     w, h, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", chunks[0][1])
-    if (depth, colour, interlace) != (8, 0, 0):
-        raise ValueError(f"depth {depth}, colour type {colour}, interlace {interlace}: not 8-bit single-channel")
+    if (depth, colour, interlace) != (8, colour_type, 0):
+        raise ValueError(f"depth {depth}, colour type {colour}, interlace {interlace}: not 8-bit colour type {colour_type}")
+    bpp = 3 if colour_type == 2 else 1
+    n = w * bpp
     raw = zlib.decompress(b"".join(d for k, d in chunks if k == b"IDAT"))
-    rows, prev = [], bytearray(w)
+    rows, prev = [], bytearray(n)
     for y in range(h):
-        f, line = raw[y * (w + 1)], bytearray(raw[y * (w + 1) + 1:(y + 1) * (w + 1)])
-        for x in range(w):
-            a = line[x - 1] if x else 0
-            b, c = prev[x], (prev[x - 1] if x else 0)
+        f, line = raw[y * (n + 1)], bytearray(raw[y * (n + 1) + 1:(y + 1) * (n + 1)])
+        for x in range(n):
+            a = line[x - bpp] if x >= bpp else 0
+            b, c = prev[x], (prev[x - bpp] if x >= bpp else 0)
             if f == 1: line[x] = (line[x] + a) & 255
             elif f == 2: line[x] = (line[x] + b) & 255
             elif f == 3: line[x] = (line[x] + (a + b) // 2) & 255
@@ -63,6 +72,52 @@ def gray_pixels(path):
         rows.append(line)
         prev = line
     return rows
+
+def gray_pixels(path):
+    return pixels(path, 0)
+
+def f32(v):
+    return struct.unpack("f", struct.pack("f", v))[0]
+
+def taps(dst, src, dst_size):
+    """The two source taps and the second's weight of a bilinear resize (half-pixel centres, edges replicated)."""
+    at = ((2 * dst + 1) * src - dst_size) / (2 * dst_size)
+    first = math.floor(at)
+    weight = at - first
+    if first < 0: first, weight = 0, 0.0
+    if first >= src - 1: first, weight = src - 1, 0.0
+    return first, min(first + 1, src - 1), weight
+
+def segmenter_scores(view, bgr):
+    """tests/data/models/segmenter.onnx on a view, resized back to the view: its weights come from the
+    formula of make_models.py (sin(0.7 i + offset) * scale, float32), its input is the view stretched
+    to 16x16 and normalised with ImageNet's mean and std on [0, 1] values."""
+    h, w, size = len(view), len(view[0]) // 3, 16
+    weights = [f32(math.sin(0.7 * i + 4.0) * 2.0) for i in range(3)]
+    bias = f32(math.sin(5.0) * 0.5)
+    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    xs = [taps(x, w, size) for x in range(size)]
+    ys = [taps(y, h, size) for y in range(size)]
+    net = []
+    for y0, y1, ay in ys:
+        row = []
+        for x0, x1, ax in xs:
+            logit = bias
+            for k in range(3):
+                ch = 2 - k if bgr else k
+                top = view[y0][3 * x0 + ch] * (1 - ax) + view[y0][3 * x1 + ch] * ax
+                bottom = view[y1][3 * x0 + ch] * (1 - ax) + view[y1][3 * x1 + ch] * ax
+                value = top * (1 - ay) + bottom * ay
+                logit += weights[k] * ((value / 255 - mean[k]) / std[k])
+            row.append(1 / (1 + math.exp(-logit)))
+        net.append(row)
+    xs = [taps(x, size, w) for x in range(w)]
+    out = []
+    for y in range(h):
+        y0, y1, ay = taps(y, size, h)
+        out.append([(net[y0][x0] * (1 - ax) + net[y0][x1] * ax) * (1 - ay) + (net[y1][x0] * (1 - ax) + net[y1][x1] * ax) * ay
+                    for x0, x1, ax in xs])
+    return out
 
 cmd, args = sys.argv[1], sys.argv[2:]
 if cmd == "size":
@@ -93,6 +148,21 @@ elif cmd == "report":
         print("bad: totals: " + json.dumps({k: r[k] for k in ["views_per_second", "seconds_per_view", "peak_rss_bytes", "io_share"]}))
         sys.exit(1)
     print("ok")
+elif cmd == "segmenter":
+    threshold, bgr, pairs = float(args[0]), args[1] == "1", args[2:]
+    total = 0
+    for view_path, mask_path in zip(pairs[::2], pairs[1::2]):
+        scores = segmenter_scores(pixels(view_path, 2), bgr)
+        mask = gray_pixels(mask_path)
+        if (len(mask), len(mask[0])) != (len(scores), len(scores[0])):
+            print(f"bad: {mask_path} is {len(mask[0])}x{len(mask)}, its view {len(scores[0])}x{len(scores)}"); sys.exit(1)
+        for y, (srow, mrow) in enumerate(zip(scores, mask)):
+            for x, (s, m) in enumerate(zip(srow, mrow)):
+                # float32 arithmetic in the tool against float64 here: only scores at the threshold may differ
+                if (m == 255) != (s > threshold) and abs(s - threshold) > 1e-4:
+                    print(f"bad: {mask_path} ({x},{y}) is {m}, the model scores {s:.6f} (threshold {threshold})"); sys.exit(1)
+                total += m == 255
+    print(f"ok {total}")
 EOF
 
 # expect_sizes NAME WxH FILE... : every file is a WxH image.
@@ -218,6 +288,99 @@ else
 fi
 # A frame whose header is fine but whose data is cut fails while decoding: exit 1, naming it.
 expect_error "truncated frame" 1 "trunc_0003.jpg" /nonexistent trunc_0003.jpg -o trunc --size 64x48
+
+# ---- an ONNX model instead of the stand-in (--model onnx:) ------------------------------------
+# tests/data/models/segmenter.onnx: (N,3,16,16) -> 1x1 conv -> sigmoid (N,1,16,16); it marks dark
+# pixels. embedder.onnx: (N,3,16,16) -> (N,8), an 8-class model whose score maps are 1x1.
+seg=(--model "onnx:$MODELS/segmenter.onnx" --model-input 3x16x16)
+mdemo=(--demo 2 --demo-size 1024x512 --size 96x64 --rig ring:4 --format png --dilate 0)
+"$TOOL" "${mdemo[@]}" -q -o probe "${seg[@]}" >run.out 2>run.err || true
+if grep -q "built without OpenCV's dnn module" run.err; then
+  # A build without OpenCV: --model onnx: says so, and nothing else of this section applies.
+  expect_error "--model onnx: without OpenCV dnn says so" 1 "built without OpenCV's dnn module" nodnn "${mdemo[@]}" -o nodnn "${seg[@]}"
+  echo "skip the model runs (this pipeline360 was built without OpenCV's dnn module)"
+else
+  mviews=(frame_0000{0,1}_cam_0{0..3}.png)
+  pairs() { for f in "${mviews[@]}"; do echo "$1/views/$f" "$1/masks/$f"; done; }
+  run_ok "--model onnx: prints what ran" "${mdemo[@]}" -o m3 "${seg[@]}" --model-batch 3
+  if grep -qF "masks (onnx model $MODELS/segmenter.onnx" run.out && ! grep -q "stand-in" run.out; then
+    ok "the summary names the model, not the stand-in"
+  else
+    bad "summary: $(head -c 400 run.out)"
+  fi
+  expect_files "a mask per view" m3/masks "${mviews[@]}"
+  expect_sizes "masks have the view's size, not the network's" 96x64 m3/masks/*.png
+  # shellcheck disable=SC2046
+  if r=$(python3 img.py segmenter 0.5 0 $(pairs m3)) && n=${r#ok } && [[ $n -gt 0 && $n -lt $((8 * 96 * 64)) ]]; then
+    ok "masks are what segmenter.onnx computes on each view, resized to the view ($n pixels set)"
+  else
+    bad "masks against the model: $r"
+  fi
+  if python3 -c 'import json, sys
+text = json.load(open(sys.argv[1]))["settings"]["segmenter"]
+sys.exit(0 if sys.argv[2] in text and "input 3x16x16" in text and "channel 0 probability > 0.5" in text else 1)' \
+    m3/report.json "$MODELS/segmenter.onnx"; then
+    ok "report.json names the model file, its input and the mask rule"
+  else
+    bad "report.json segmenter: $(grep '"segmenter":' m3/report.json)"
+  fi
+  run_ok "--model onnx: model batch 1, 1 thread" "${mdemo[@]}" -q -o m1 "${seg[@]}" --model-batch 1 --threads 1
+  if diff -r m1/masks m3/masks >/dev/null; then ok "model masks do not depend on the model batch or threads"; else bad "model masks differ between model batches"; fi
+  # The threshold, the channel order and logits reach the mask.
+  run_ok "--model-mask prob:0,0.9" "${mdemo[@]}" -q -o m90 "${seg[@]}" --model-mask prob:0,0.9
+  # shellcheck disable=SC2046
+  if r=$(python3 img.py segmenter 0.9 0 $(pairs m90)) && [[ ${r#ok } -lt $n ]]; then ok "prob:0,0.9 keeps scores above 0.9 (${r#ok } pixels)"; else bad "prob:0,0.9: $r"; fi
+  run_ok "--model-bgr" "${mdemo[@]}" -q -o mbgr "${seg[@]}" --model-bgr
+  # shellcheck disable=SC2046
+  if r=$(python3 img.py segmenter 0.5 1 $(pairs mbgr)) && ! diff -r mbgr/masks m3/masks >/dev/null; then
+    ok "--model-bgr swaps the channels the model sees"
+  else
+    bad "--model-bgr: $r"
+  fi
+  run_ok "--model-mask logit:0,0.5" "${mdemo[@]}" -q -o mlogit "${seg[@]}" --model-mask logit:0,0.5
+  if diff -r mlogit/masks m3/masks >/dev/null; then ok "logit:0,0.5 thresholds the same map as prob:0,0.5"; else bad "logit:0,0.5 differs from prob:0,0.5"; fi
+  # argmax over embedder.onnx's 8 classes: every view is all foreground for its one winning class.
+  for k in {0..7}; do
+    "$TOOL" --demo 1 --demo-size 1024x512 --size 32x24 --rig ring:4 --dilate 0 --quiet -o "arg$k" \
+      --model "onnx:$MODELS/embedder.onnx" --model-input 3x16x16 --model-mask "argmax:$k" >run.out 2>run.err ||
+      bad "argmax:$k: $(head -c "$excerpt" run.err)"
+  done
+  argmax_ok=1 classes=""
+  for cam in 0{0..3}; do
+    wins=0
+    for k in {0..7}; do
+      set_pixels=$(mask_pixels "arg$k/masks/frame_00000_cam_$cam.png") || set_pixels=-1
+      case $set_pixels in
+        0) ;;
+        $((32 * 24))) wins=$((wins + 1)) classes+=" $k" ;;
+        *) argmax_ok=0 ;;
+      esac
+    done
+    [[ $wins -eq 1 ]] || argmax_ok=0
+  done
+  if [[ $argmax_ok -eq 1 ]]; then ok "argmax:K: each view is all K or all background, one class per view (classes:$classes)"; else bad "argmax masks: classes$classes"; fi
+
+  # Errors: named, exit 2 for the command line and 1 for the file, and nothing written.
+  echo "not a model" >broken.onnx
+  expect_error "--model without onnx:" 2 "--model 'seg.onnx'" mout "${mdemo[@]}" -o mout --model seg.onnx --model-input 3x16x16
+  expect_error "--model onnx: without a path" 2 "--model 'onnx:'" mout "${mdemo[@]}" -o mout --model onnx: --model-input 3x16x16
+  expect_error "--model without --model-input" 2 "--model-input" mout "${mdemo[@]}" -o mout --model "onnx:$MODELS/segmenter.onnx"
+  expect_error "--model-input 3x16" 2 "--model-input '3x16'" mout "${mdemo[@]}" -o mout "${seg[@]}" --model-input 3x16
+  expect_error "--model-input 1x16x16" 2 "--model-input '1x16x16'" mout "${mdemo[@]}" -o mout "${seg[@]}" --model-input 1x16x16
+  expect_error "--model-input 3x0x16" 2 "--model-input '3x0x16'" mout "${mdemo[@]}" -o mout "${seg[@]}" --model-input 3x0x16
+  expect_error "--model-mean with two numbers" 2 "--model-mean '0.5,0.5'" mout "${mdemo[@]}" -o mout "${seg[@]}" --model-mean 0.5,0.5
+  expect_error "--model-std 0" 2 "--model-std '0,1,1'" mout "${mdemo[@]}" -o mout "${seg[@]}" --model-std 0,1,1
+  expect_error "--model-scale 0" 2 "--model-scale 0" mout "${mdemo[@]}" -o mout "${seg[@]}" --model-scale 0
+  expect_error "--model-mask prob:0,2" 2 "--model-mask 'prob:0,2'" mout "${mdemo[@]}" -o mout "${seg[@]}" --model-mask prob:0,2
+  expect_error "--model-mask soft:0" 2 "--model-mask 'soft:0'" mout "${mdemo[@]}" -o mout "${seg[@]}" --model-mask soft:0
+  expect_error "--model-mask argmax:1.5" 2 "--model-mask 'argmax:1.5'" mout "${mdemo[@]}" -o mout "${seg[@]}" --model-mask argmax:1.5
+  expect_error "a channel the model does not have" 2 "--model-mask: channel 1" mout "${mdemo[@]}" -o mout "${seg[@]}" --model-mask prob:1
+  expect_error "argmax of a one-channel model" 2 "--model-mask argmax:0" mout "${mdemo[@]}" -o mout "${seg[@]}" --model-mask argmax:0
+  expect_error "--model with --segmenter" 2 "--segmenter" mout "${mdemo[@]}" -o mout "${seg[@]}" --segmenter saturation:0.5
+  expect_error "--model-mask without --model" 2 "--model" mout "${mdemo[@]}" -o mout --model-mask prob:0
+  expect_error "missing model file" 1 "missing.onnx" mout "${mdemo[@]}" -o mout --model onnx:missing.onnx --model-input 3x16x16
+  expect_error "corrupt model file" 1 "broken.onnx" mout "${mdemo[@]}" -o mout --model onnx:broken.onnx --model-input 3x16x16
+fi
 
 echo "($((SECONDS - start)) s)"
 finish

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Command-line tests of examples/07_embed: embed_cli_test.sh PATH/TO/embed WORK_DIR
+#
+# Every check prints one line (ok/FAIL) and the script ends with "N passed, M failed"; it exits
+# non-zero when a check failed. The dlib checks run on the real photos scripts/setup.sh puts in
+# place ($VBATCH_FACE_PHOTOS_DIR, set by CMake when found); the ONNX checks on the committed test
+# model ($VBATCH_TEST_MODELS_DIR/embedder.onnx). python3 (standard library only) reads the JSON
+# and the .npy headers.
+set -euo pipefail
+
+TOOL=${1:?usage: embed_cli_test.sh PATH/TO/embed WORK_DIR}
+W=${2:?usage: embed_cli_test.sh PATH/TO/embed WORK_DIR}
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+rm -rf "$W" && mkdir -p "$W"
+cd "$W"
+
+# py NAME CODE : the Python check CODE (reading out/items.json as j) passes.
+py() {
+  local name=$1 code=$2 dir=${3:-out}
+  if python3 - "$dir" >py.err 2>&1 <<EOF; then ok "$name"; else bad "$name: $(tail -c 300 py.err)"; fi
+import json, struct, sys
+d = sys.argv[1]
+j = json.load(open(d + "/items.json"))
+def npy_shape(name):
+    b = open(d + "/" + name, "rb").read()
+    assert b[:8] == b"\x93NUMPY\x01\x00", "not npy 1.0"
+    n = struct.unpack("<H", b[8:10])[0]
+    h = eval(b[10:10 + n].decode())
+    assert h["descr"] == "<f4" and not h["fortran_order"]
+    assert len(b) == 10 + n + 4 * h["shape"][0] * h["shape"][1], "data size"
+    return h["shape"]
+$code
+EOF
+}
+
+# ---- errors: named, and nothing written ----
+expect_error "an unknown model is a usage error" 2 "--model 'torch:x'" out --model torch:x a.jpg -o out
+expect_error "onnx without --input is a usage error" 2 "--input" out --model onnx:net.onnx a.jpg -o out
+expect_error "no inputs is a usage error" 2 "give images" out -o out
+expect_error "a missing input is named" 1 "missing.jpg" out missing.jpg -o out
+
+if [[ -n ${VBATCH_TEST_MODELS_DIR:-} && -f $VBATCH_TEST_MODELS_DIR/embedder.onnx ]]; then
+  mkdir -p imgs
+  # Three 24x20 RGB PNGs, written with Python's zlib (no imaging library needed).
+  python3 - <<'EOF'
+import struct, zlib
+def png(path, w, h, f):
+    raw = b"".join(b"\0" + bytes(v for x in range(w) for v in f(x, y)) for y in range(h))
+    chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
+                           chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+png("imgs/a_1.png", 24, 20, lambda x, y: (x * 10 % 256, y * 12 % 256, 90))
+png("imgs/b_2.png", 24, 20, lambda x, y: (200, (x * y) % 256, 40))
+png("imgs/c_3.png", 24, 20, lambda x, y: (x * y % 256, 30, 250))
+EOF
+  onnx=$VBATCH_TEST_MODELS_DIR/embedder.onnx
+  if "$TOOL" imgs -o probe --model "onnx:$onnx" --input 3x16x16 -q 2>&1 | grep -q "built without"; then
+    echo "note: embed was built without OpenCV dnn: the ONNX checks do not apply"
+  else
+    rm -rf probe
+    run_ok "onnx: whole images through an ONNX embedder" imgs -o out --model "onnx:$onnx" --input 3x16x16 -q
+    py "onnx: one row per image, one track each" '
+rows, dim = npy_shape("embeddings.npy")
+assert rows == 3 and len(j["tracks"]) == 3 and npy_shape("track_embeddings.npy") == (3, dim), (rows, dim)
+assert j["dimension"] == dim'
+    run_ok "onnx: the same images one per batch" imgs -o out1 --model "onnx:$onnx" --input 3x16x16 --batch 1 -q
+    if cmp -s out/embeddings.npy out1/embeddings.npy; then ok "onnx: batch size does not change an embedding"; else bad "onnx: batch 1 differs from batch 32"; fi
+    expect_error "onnx: a missing model file is named" 1 "nothing.onnx" out2 imgs -o out2 --model onnx:nothing.onnx --input 3x16x16
+    expect_error "onnx: a bad --input is a usage error" 2 "--input '3x16'" out2 imgs -o out2 --model "onnx:$onnx" --input 3x16
+  fi
+fi
+
+# ---- dlib's face models on real photos ----
+P=${VBATCH_FACE_PHOTOS_DIR:-}
+if [[ -z $P || ! -f $P/obama.jpg ]]; then
+  echo "note: no face photos (scripts/setup.sh puts them in place): the dlib checks do not apply"
+  finish
+  exit $?
+fi
+
+run_ok "demo: real photos as clips, detect, track, embed, cluster" --demo -o demo -q
+expect_files "demo: the outputs, and nothing else" demo cluster_{0..7}.png embeddings.npy items.json track_embeddings.npy
+py "demo: the clusters are who is who (ARI 1, the three Obama clips together)" '
+assert j["truth"]["adjusted_rand_index"] == 1.0, j["truth"]
+tracks = j["tracks"]
+assert len(tracks) == 10 and len(j["clusters"]) == 8, (len(tracks), len(j["clusters"]))
+obama = {t["cluster"] for t in tracks if t["scene"].startswith("obama")}
+assert len(obama) == 1 and sum(t["scene"].startswith("obama") for t in tracks) == 3
+assert len({t["cluster"] for t in tracks}) == 8
+for i in j["items"]: assert i["cluster"] == tracks[i["track"]]["cluster"]
+rows, dim = npy_shape("embeddings.npy")
+assert dim == 128 and rows == len(j["items"]) and npy_shape("track_embeddings.npy") == (10, 128)
+assert all(len(t["items"]) <= 3 for t in tracks)' demo
+run_ok "demo: one crop per batch, one thread" --demo -o demo1 -q --batch 1 --threads 1
+same_json() {  # the JSON of two runs, but for their timings
+  python3 -c 'import json, sys
+a, b = (json.load(open(p + "/items.json")) for p in sys.argv[1:])
+for k in ("stages", "shares"): a.pop(k), b.pop(k)
+a["counts"].pop("batches"), b["counts"].pop("batches")
+sys.exit(a != b)' "$1" "$2"
+}
+if cmp -s demo/embeddings.npy demo1/embeddings.npy && same_json demo demo1; then
+  ok "demo: batch size and threads change no byte of embeddings or clusters"
+else
+  bad "demo: --batch 1 --threads 1 differs from the defaults"
+fi
+
+run_ok "photos: every face of each photo" "$P/obama.jpg" "$P/obama2.jpg" "$P/biden.jpg" "$P/t1.jpg" -o photos -q
+py "photos: one track per face; Obama's two photos together, everyone else apart" '
+t = j["tracks"]
+scenes = [x["scene"] for x in t]
+assert scenes[:3] == ["obama.jpg", "obama2.jpg", "biden.jpg"] and scenes.count("t1.jpg") >= 5, scenes
+assert t[0]["cluster"] == t[1]["cluster"]
+assert len({x["cluster"] for x in t}) == len(t) - 1' photos
+
+# A track file over two copies of the group photo: its six faces as tracks 1..6 in frames 1 and 2.
+mkdir -p frames && cp "$P/t1.jpg" frames/t1_1.jpg && cp "$P/t1.jpg" frames/t1_2.jpg
+python3 - photos >tracks.txt <<'EOF'
+import json, sys
+items = [i for i in json.load(open(sys.argv[1] + "/items.json"))["items"] if i["file"] == "t1.jpg"]
+for frame in (1, 2):
+    for k, i in enumerate(items):
+        x1, y1, x2, y2 = i["box"]
+        print(f"{frame},{k + 1},{x1},{y1},{x2 - x1},{y2 - y1},{i['score']},-1,-1,-1")
+EOF
+faces=$(grep -c '^1,' tracks.txt)
+run_ok "tracks: a track file's boxes, aligned and embedded by track" frames --tracks tracks.txt -o tracked -q
+py "tracks: one track per id with both frames, every person a cluster" "
+t = j['tracks']
+assert len(t) == $faces and all(len(x['items']) == 2 for x in t), [len(x['items']) for x in t]
+assert sorted(x['id_in_scene'] for x in t) == list(range(1, $faces + 1))
+assert len(j['clusters']) == $faces" tracked
+echo "9,1,10,10,50,50,1,-1,-1,-1" >other.txt
+expect_error "tracks: a track file matching no frame is named" 1 "other.txt" bad frames --tracks other.txt -o bad
+expect_error "dlib: a models directory without the files names the file" 1 "shape_predictor_5_face_landmarks.dat" bad \
+  "$P/obama.jpg" --models "$W" -o bad
+expect_error "demo: an ONNX model is a usage error" 2 "--demo" bad --demo --model onnx:x.onnx -o bad
+
+finish
