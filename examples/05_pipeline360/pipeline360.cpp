@@ -2,6 +2,7 @@
 //
 //   pipeline360 --demo -o out/                       # 4 synthetic frames -> 32 views, 32 masks, report
 //   pipeline360 frames/ -o out/ --rig ring:6 --size 1280x960 --segmenter colour:230,40,40,50
+//   pipeline360 frames/ -o out/ --model onnx:seg.onnx --model-input 3x320x320 --model-mask argmax:15
 //
 // Equirectangular frames -> perspective views -> a mask per view from a pluggable segmenter ->
 // dilation -> views and masks saved -> a report (per-stage time, I/O against compute, views/s,
@@ -10,7 +11,9 @@
 //   load     vbatch::pipeline::image_loader: decode workers fill batches of frames ahead of the consumer (io)
 //   remap    vbatch::sample::e2p with a cached map built once per source size: every camera of a batch in one call
 //   segment  a pluggable segmenter (concept `segmenter` below) on --model-batch views at a time
-//            (vbatch::batch::for_each_batch)
+//            (vbatch::batch::for_each_batch): an ONNX model (--model onnx:PATH, through
+//            vbatch::model's preprocess, opencv_dnn and score_map_to_mask), or without one a
+//            colour-threshold stand-in (--segmenter)
 //   dilate   vbatch::morph::dilate by a square (--dilate N, 0: off), every mask of the batch in one call
 //   save     views and masks handed to vbatch::pipeline::image_writer, whose workers encode and write
 //            atomically ("write")
@@ -25,13 +28,17 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <concepts>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <numeric>
@@ -51,6 +58,8 @@
 #include "vbatch/batch/policy.hpp"
 #include "vbatch/io/frame_source.hpp"
 #include "vbatch/io/image_io.hpp"
+#include "vbatch/model/masks.hpp"
+#include "vbatch/model/preprocess.hpp"
 #include "vbatch/pipeline/loader.hpp"
 #include "vbatch/pipeline/writer.hpp"
 #include "vbatch/core/buffer_pool.hpp"
@@ -59,6 +68,10 @@
 #include "vbatch/profile/report.hpp"
 #include "vbatch/sample/rig_spec.hpp"
 #include "vbatch/vbatch.hpp"
+
+#if VBATCH_HAVE_OPENCV_DNN
+#include "vbatch/model/adapters/opencv_dnn.hpp"
+#endif
 
 #include "../common/tool.hpp"
 
@@ -82,6 +95,10 @@ struct options {
   fs::path out, json_path, chart_path;
   int demo = 0;  // --demo N: N synthetic frames
   std::string demo_size = "4096x2048", rig = "ring:8", size = "1920x1080", segmenter = "saturation:0.6", format = "jpg";
+  // --model onnx:PATH and how to feed it and read it; torchvision's ImageNet normalisation by default.
+  std::string model, model_input, model_mean = "0.485,0.456,0.406", model_std = "0.229,0.224,0.225", model_mask = "prob:0,0.5";
+  double model_scale = 1.0 / 255.0;
+  bool model_bgr = false;
   double fov = 90, pitch = 0;
   int dilate = 15, quality = 92, threads = 0, batch = 2, model_batch = 8, decode_workers = 0, encode_workers = 0;
   bool quiet = false;
@@ -116,12 +133,11 @@ vbatch::sample::rig make_rig(const options& o) {
 
 // A segmenter turns a batch of views into masks, one call per batch:
 //   views (N,H,W,3) u8 RGB  ->  masks (N,H,W,1) u8, 0 (background) or 255 (object)
-// To plug in a model, write a callable with this signature that runs the N views as one batch
-// (one inference call; N is at most --model-batch) and writes 0/255 (threshold the model's
-// probabilities, e.g. with vbatch::morph::threshold), then pass it to process() instead of
-// threshold_segmenter. A model that runs out of memory should throw std::bad_alloc (or a
-// vbatch::error with errc::out_of_memory): for_each_batch then retries the same views in halves.
-// It is called from one thread at a time, and must give the same masks for the same views.
+// It runs the N views (at most --model-batch) as one batch, e.g. one inference call, as
+// onnx_segmenter below does for --model onnx:PATH. A model that runs out of memory should throw
+// std::bad_alloc (or a vbatch::error with errc::out_of_memory): for_each_batch then retries the
+// same views in halves. It is called from one thread at a time, and must give the same masks for
+// the same views.
 template <class S>
 concept segmenter = std::invocable<S&, batch_view<const u8>, batch_view<u8>>;
 
@@ -176,6 +192,202 @@ threshold_segmenter parse_segmenter(const std::string& spec, int threads) {
     usage("--segmenter '{}': expected colour:R,G,B[,TOL] or saturation:S[,V] (a colour-threshold stand-in for a model)", spec);
   }
   return s;
+}
+
+// ---- the model segmenter ----------------------------------------------------------------------
+
+// --model onnx:PATH runs a segmentation network on every view instead of the stand-in. Each call
+// of the segmenter is one batch (at most --model-batch views; the segment stage's for_each_batch
+// halves it on out-of-memory, so the segmenter itself does not batch again): the views are
+// stretched to the network's input and normalised (model::preprocess), run through the network
+// (model::opencv_dnn), and one score map per view is resized to the view and thresholded
+// (model::score_map_to_mask: interpolating scores, not blocky masks). --model-mask says which map:
+//   prob:C[,T]   channel C is a probability (sigmoid or softmax); foreground where it is > T (0.5)
+//   logit:C[,T]  channel C is a logit; foreground where it is > T (0)
+//   argmax:K     class K of a multi-class model: the map is K's score minus the best other class's,
+//                foreground where > 0 (ties go to the background). Resizing that margin is exact for
+//                two classes; with more, it can differ from a per-pixel argmax of resized scores
+//                only where three classes meet.
+enum class mask_kind { probability, logit, argmax };
+
+struct mask_rule {
+  mask_kind kind = mask_kind::probability;
+  int channel = 0;  // the foreground channel, or class for argmax
+  float threshold = 0.5f;
+
+  std::string describe() const {
+    if (kind == mask_kind::argmax) return fmt::format("foreground where class {} is the argmax", channel);
+    return fmt::format("foreground where channel {} {} > {:g}", channel, kind == mask_kind::logit ? "logit" : "probability",
+                       threshold);
+  }
+};
+
+mask_rule parse_mask_rule(const std::string& spec) {
+  const std::size_t colon = spec.find(':');
+  const std::string kind = spec.substr(0, colon);
+  const auto values = colon == std::string::npos ? std::nullopt : parse_numbers(std::string_view(spec).substr(colon + 1));
+  const auto channel_ok = [](double v) { return v >= 0 && v < 4096 && v == std::floor(v); };
+  mask_rule r;
+  bool ok = values && !values->empty() && channel_ok((*values)[0]) &&
+            std::all_of(values->begin(), values->end(), [](double v) { return std::isfinite(v); });
+  if (ok && kind == "prob") {
+    ok = values->size() <= 2 && (values->size() == 1 || ((*values)[1] >= 0 && (*values)[1] <= 1));
+    r.threshold = values->size() == 2 ? float((*values)[1]) : 0.5f;
+  } else if (ok && kind == "logit") {
+    ok = values->size() <= 2;
+    r.kind = mask_kind::logit;
+    r.threshold = values->size() == 2 ? float((*values)[1]) : 0.0f;
+  } else if (ok && kind == "argmax") {
+    ok = values->size() == 1;
+    r.kind = mask_kind::argmax;
+  } else {
+    ok = false;
+  }
+  if (!ok)
+    usage(
+        "--model-mask '{}': expected prob:C[,T] (T from 0 to 1), logit:C[,T] or argmax:K, with C and K output channels "
+        "counted from 0",
+        spec);
+  r.channel = int((*values)[0]);
+  return r;
+}
+
+// What --model and its options ask for, checked before anything is loaded.
+struct model_settings {
+  fs::path file;
+  vbatch::model::item_shape input;
+  vbatch::model::preprocess_options preprocessing;  // stretch of the whole view (the mask is resized back)
+  mask_rule mask;
+};
+
+// Three comma-separated numbers (--model-mean, --model-std), or a usage error naming the option.
+std::array<float, 3> parse_triple(const std::string& text, const char* flag, bool nonzero) {
+  const auto v = parse_numbers(text);
+  if (!v || v->size() != 3 ||
+      !std::all_of(v->begin(), v->end(), [&](double x) { return std::isfinite(x) && (!nonzero || x != 0); }))
+    usage("{} '{}': expected three {}numbers R,G,B (in the network's channel order)", flag, text, nonzero ? "non-zero " : "");
+  return {float((*v)[0]), float((*v)[1]), float((*v)[2])};
+}
+
+model_settings parse_model(const options& o) {
+  model_settings m;
+  if (o.model.rfind("onnx:", 0) != 0 || o.model.size() == 5)
+    usage("--model '{}': expected onnx:PATH (an ONNX segmentation model)", o.model);
+  m.file = o.model.substr(5);
+  int c = 0, h = 0, w = 0;
+  char x1 = 0, x2 = 0, rest = 0;
+  if (o.model_input.empty() || std::sscanf(o.model_input.c_str(), "%d%c%d%c%d%c", &c, &x1, &h, &x2, &w, &rest) != 5 ||
+      x1 != 'x' || x2 != 'x' || c != 3 || h < 1 || w < 1 || h > 4096 || w > 4096)
+    usage(
+        "--model-input '{}': expected 3xHxW, the network's input per view (3 colour channels, sides 1 to 4096), e.g. "
+        "3x320x320; required with --model",
+        o.model_input);
+  m.input = {c, h, w};
+  if (!(std::isfinite(o.model_scale) && o.model_scale != 0))
+    usage("--model-scale {}: must be finite and non-zero", o.model_scale);
+  m.preprocessing.scale = float(o.model_scale);
+  m.preprocessing.mean = parse_triple(o.model_mean, "--model-mean", false);
+  m.preprocessing.std = parse_triple(o.model_std, "--model-std", true);
+  m.preprocessing.order = o.model_bgr ? vbatch::model::channel_order::bgr : vbatch::model::channel_order::rgb;
+  m.mask = parse_mask_rule(o.model_mask);
+  return m;
+}
+
+// The segmenter that runs, behind one callable type: the stand-in or a model.
+struct chosen_segmenter {
+  std::function<void(batch_view<const u8>, batch_view<u8>)> run;
+  std::string description;  // for the report
+  bool stand_in = false;
+
+  void operator()(batch_view<const u8> views, batch_view<u8> masks) { run(views, masks); }
+};
+static_assert(segmenter<chosen_segmenter>);
+
+#if VBATCH_HAVE_OPENCV_DNN
+class onnx_segmenter {
+ public:
+  // Loads the network (errors name the file) and checks that --model-mask fits its output.
+  onnx_segmenter(model_settings settings, int threads)
+      : settings_(std::move(settings)), net_(settings_.file, {.input = settings_.input}), exec_{threads} {
+    const vbatch::model::item_shape out = net_.output_shape();
+    const mask_rule& r = settings_.mask;
+    if (r.kind == mask_kind::argmax && out.c < 2)
+      usage("--model-mask argmax:{}: {} gives {} output channel ({}x{}x{} per view); argmax needs two classes or more", r.channel,
+            settings_.file.string(), out.c, out.c, out.h, out.w);
+    if (r.channel >= out.c)
+      usage("--model-mask: channel {} of {}, which gives {} output channel{} ({}x{}x{} per view)", r.channel,
+            settings_.file.string(), out.c, out.c == 1 ? "" : "s", out.c, out.h, out.w);
+  }
+
+  std::string describe() const {
+    const vbatch::model::item_shape in = net_.input_shape(), out = net_.output_shape();
+    const vbatch::model::preprocess_options& p = settings_.preprocessing;
+    return fmt::format(
+        "onnx model {} (OpenCV DNN): input {}x{}x{} {} (value × {:g} - mean {:g},{:g},{:g}) / std {:g},{:g},{:g}, "
+        "output {}x{}x{}, {}",
+        settings_.file.string(), in.c, in.h, in.w, p.order == vbatch::model::channel_order::bgr ? "BGR" : "RGB", p.scale,
+        p.mean[0], p.mean[1], p.mean[2], p.std[0], p.std[1], p.std[2], out.c, out.h, out.w, settings_.mask.describe());
+  }
+
+  void operator()(batch_view<const u8> views, batch_view<u8> masks) {
+    namespace model = vbatch::model;
+    const model::item_shape in = net_.input_shape(), out = net_.output_shape();
+    const int n = views.n;
+    const model::tensor_view<float> input{fit(input_, n * in.elements()), n, in.c, in.h, in.w};
+    const model::tensor_view<float> scores{fit(scores_, n * out.elements()), n, out.c, out.h, out.w};
+    std::vector<model::crop> crops(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) crops[std::size_t(i)].source = i;  // empty box: the whole view
+    model::preprocess(exec_, views, crops, input, settings_.preprocessing);
+    net_(input, scores);
+
+    const mask_rule& r = settings_.mask;
+    const std::ptrdiff_t plane = std::ptrdiff_t{out.h} * out.w;
+    batch_view<const float> map{scores.data + r.channel * plane, n, out.h, out.w, 1, out.c * plane, out.w, 1};
+    model::mask_options threshold{
+        .threshold = r.threshold,
+        .scores = r.kind == mask_kind::probability ? model::score_kind::probability : model::score_kind::logit};
+    if (r.kind == mask_kind::argmax) {
+      float* margin = fit(margins_, n * plane);
+      for (int i = 0; i < n; ++i)
+        for (std::ptrdiff_t p = 0; p < plane; ++p) {
+          const float* s = scores.data + i * out.c * plane + p;
+          float best_other = -std::numeric_limits<float>::infinity();
+          for (int k = 0; k < out.c; ++k)
+            if (k != r.channel) best_other = std::max(best_other, s[k * plane]);
+          margin[i * plane + p] = s[r.channel * plane] - best_other;
+        }
+      map = batch_view<const float>{margin, n, out.h, out.w, 1, plane, out.w, 1};
+      threshold.threshold = 0;
+    }
+    model::score_map_to_mask(exec_, map, masks, threshold);
+  }
+
+ private:
+  // A buffer of `size` floats, replaced (not grown) when the size changes, so that a batch halved
+  // after running out of memory gives the memory back.
+  static float* fit(std::vector<float>& buffer, std::int64_t size) {
+    if (buffer.size() != std::size_t(size)) buffer = {}, buffer = std::vector<float>(std::size_t(size));
+    return buffer.data();
+  }
+
+  model_settings settings_;
+  vbatch::model::opencv_dnn<> net_;
+  vbatch::cpu_par exec_;
+  std::vector<float> input_, scores_, margins_;
+};
+#endif
+
+chosen_segmenter load_model(model_settings settings, int threads) {
+#if VBATCH_HAVE_OPENCV_DNN
+  // OpenCV runs each layer on its own thread pool, outside the thread budget: no more threads than --threads.
+  cv::setNumThreads(vbatch::cpu_par{threads}.thread_count());
+  auto model = std::make_shared<onnx_segmenter>(std::move(settings), threads);
+  return {[model](batch_view<const u8> views, batch_view<u8> masks) { (*model)(views, masks); }, model->describe(), false};
+#else
+  (void)threads;
+  fail("--model onnx:{}: this pipeline360 was built without OpenCV's dnn module (install libopencv-dev and rebuild)",
+       settings.file.string());
+#endif
 }
 
 // ---- inputs and outputs -----------------------------------------------------------------------
@@ -447,15 +659,20 @@ int run(options o) {
   if (o.inputs.empty() && o.demo == 0) usage("no inputs: give frames or directories of frames, or --demo to try synthetic ones");
   if (o.demo > 0) parse_size(o.demo_size, "--demo-size");
   const vbatch::sample::rig cameras = make_rig(o);
-  threshold_segmenter segmenter = parse_segmenter(o.segmenter, o.threads);
+  const threshold_segmenter stand_in = parse_segmenter(o.segmenter, o.threads);
+  std::optional<model_settings> model;
+  if (!o.model.empty()) model = parse_model(o);
 
   // 2. Inputs: they exist, have distinct frame ids, and their headers show images within limits.
+  // The model is loaded here too (a missing or unreadable file is named), before any output.
   std::vector<frame> frames;
   if (o.demo == 0) frames = read_frames(collect_images(o.inputs));
   for (const frame& f : frames) {
     const vbatch::status s = vbatch::sample::can_make_e2p_map<vbatch::sample::maps::cached_fixed>(cameras, f.width, f.height);
     if (!s) fail("{}: {}", f.path.string(), s.message);
   }
+  chosen_segmenter segmenter =
+      model ? load_model(std::move(*model), o.threads) : chosen_segmenter{stand_in, stand_in.describe(), true};
 
   // 3. Outputs: every directory is writable before anything is written; a report path given
   // is checked first, as its directory is not created.
@@ -475,13 +692,14 @@ int run(options o) {
                  frames.front().height, (o.out / "demo_frames").string());
   }
   const outcome out = process(o, frames, cameras, segmenter);
-  const std::string json_text = report_json(o, out, segmenter.describe()), svg = report_svg(out);
+  const std::string json_text = report_json(o, out, segmenter.description), svg = report_svg(out);
   vbatch::io::write_file_atomically(o.json_path, json_text.data(), json_text.size());
   vbatch::io::write_file_atomically(o.chart_path, svg.data(), svg.size());
 
   if (!o.quiet) {
-    fmt::print("{} frames -> {} views {}x{} ({}, fov {:g}) -> masks ({}; a stand-in, not a model) -> dilate {}\n\n", out.frames,
-               out.views, cameras.front().lens.width, cameras.front().lens.height, o.rig, o.fov, segmenter.describe(),
+    fmt::print("{} frames -> {} views {}x{} ({}, fov {:g}) -> masks ({}{}) -> dilate {}\n\n", out.frames, out.views,
+               cameras.front().lens.width, cameras.front().lens.height, o.rig, o.fov, segmenter.description,
+               segmenter.stand_in ? "; a stand-in, not a model" : "",
                o.dilate > 0 ? fmt::format("square {}", o.dilate) : std::string("off"));
     fmt::print("{}\n{}", table(out), summary(out));
     fmt::print("wrote {}/ and {}/ ({} files each), {}, {}\n", (o.out / "views").string(), (o.out / "masks").string(), out.views,
@@ -501,9 +719,13 @@ int main(int argc, char** argv) {
       "  pipeline360 --demo -o out/                        4 synthetic frames -> 32 views and masks, report\n"
       "  pipeline360 --demo 8 -o out/ --size 960x540       8 frames, smaller views\n"
       "  pipeline360 frames/ -o out/ --rig ring:6 --fov 100 --segmenter colour:230,40,40,50 --dilate 25\n"
+      "  pipeline360 frames/ -o out/ --model onnx:seg.onnx --model-input 3x320x320 --model-mask argmax:15\n"
       "Outputs: DIR/views/frame_{id:05d}_cam_{k:02d}.{jpg|png}, DIR/masks/frame_{id:05d}_cam_{k:02d}.png\n"
       "(0/255), DIR/report.json and DIR/report.svg; id = the last number in the frame's file name.\n"
-      "The segmenter is a colour-threshold stand-in; pipeline360.cpp (concept `segmenter`) says how to plug in a model.\n"
+      "Without --model the segmenter is a colour-threshold stand-in (--segmenter). --model onnx:PATH runs an ONNX\n"
+      "segmentation model (OpenCV DNN) on --model-batch views at a time: each view is stretched to --model-input,\n"
+      "normalised as (value x --model-scale - mean) / std, and the score map --model-mask picks is resized to the view\n"
+      "and thresholded.\n"
       "Exit status: 0 done; 1 an input or output problem; 2 a bad command line.");
   vbatch_tools::add_version_flag(app);
 
@@ -519,10 +741,30 @@ int main(int argc, char** argv) {
   app.add_option("--size", o.size, "View size WxH (or N for NxN)")->capture_default_str();
   app.add_option("--fov", o.fov, "Horizontal field of view of ring cameras, degrees")->capture_default_str();
   app.add_option("--pitch", o.pitch, "Pitch of a ring:N rig, degrees")->capture_default_str();
-  app.add_option("--segmenter", o.segmenter,
-                 "colour:R,G,B[,TOL] (pixels within TOL of a colour) or saturation:S[,V] (vivid pixels); a stand-in")
+  auto* stand_in = app.add_option("--segmenter", o.segmenter,
+                                  "colour:R,G,B[,TOL] (pixels within TOL of a colour) or saturation:S[,V] (vivid pixels); "
+                                  "a stand-in for a model, used without --model")
+                       ->capture_default_str();
+  auto* model =
+      app.add_option("--model", o.model, "onnx:PATH: an ONNX segmentation model instead of the stand-in")->excludes(stand_in);
+  app.add_option("--model-input", o.model_input, "The network's input per view, 3xHxW (e.g. 3x320x320); required with --model")
+      ->needs(model);
+  app.add_option("--model-mean", o.model_mean, "Per-channel mean after --model-scale, network order")
+      ->needs(model)
       ->capture_default_str();
-  app.add_option("--model-batch", o.model_batch, "Views per segmenter call")->check(CLI::Range(1, 4096))->capture_default_str();
+  app.add_option("--model-std", o.model_std, "Per-channel std after --model-scale, network order")
+      ->needs(model)
+      ->capture_default_str();
+  app.add_option("--model-scale", o.model_scale, "Pixel values (0..255) are multiplied by this first")
+      ->needs(model)
+      ->default_str("1/255");
+  app.add_flag("--model-bgr", o.model_bgr, "The network takes BGR (default RGB)")->needs(model);
+  app.add_option("--model-mask", o.model_mask, "prob:C[,T] (channel C > T), logit:C[,T] or argmax:K (class K wins)")
+      ->needs(model)
+      ->capture_default_str();
+  app.add_option("--model-batch", o.model_batch, "Views per segmenter call (halved on out of memory)")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
   app.add_option("--dilate", o.dilate, "Grow masks by an NxN square (0: off)")->check(CLI::Range(0, 999))->capture_default_str();
   app.add_option("--format", o.format, "View format (masks are PNG)")
       ->check(CLI::IsMember({"jpg", "png"}))

@@ -18,6 +18,7 @@ cd "$W"
 # img.py mask FILE...        for 8-bit gray PNGs holding only 0 and 255: the count of 255s per file;
 #                            anything else: "bad: why" and exit status 1
 # img.py report FILE K=V...  checks a report.json: stage items (stage:NAME=N) and totals (KEY=N)
+# img.py embedder VIEW...    the class embedder.onnx scores highest on each view (an RGB PNG)
 # img.py segmenter T BGR (VIEW MASK)...
 #                            recomputes tests/data/models/segmenter.onnx's mask of each view (an RGB
 #                            PNG) with pipeline360's default preprocessing (BGR=1: channels swapped)
@@ -88,29 +89,53 @@ def taps(dst, src, dst_size):
     if first >= src - 1: first, weight = src - 1, 0.0
     return first, min(first + 1, src - 1), weight
 
-def segmenter_scores(view, bgr):
-    """tests/data/models/segmenter.onnx on a view, resized back to the view: its weights come from the
-    formula of make_models.py (sin(0.7 i + offset) * scale, float32), its input is the view stretched
-    to 16x16 and normalised with ImageNet's mean and std on [0, 1] values."""
-    h, w, size = len(view), len(view[0]) // 3, 16
-    weights = [f32(math.sin(0.7 * i + 4.0) * 2.0) for i in range(3)]
-    bias = f32(math.sin(5.0) * 0.5)
+# The test models (tests/data/models/make_models.py) take 16x16 inputs; their weights are
+# sin(0.7 i + offset) * scale as float32.
+SIZE = 16
+
+def weights(count, offset, scale):
+    return [f32(math.sin(0.7 * i + offset) * scale) for i in range(count)]
+
+def network_input(view, bgr):
+    """pipeline360's default preprocessing: the view stretched to 16x16 (bilinear), ImageNet's mean
+    and std on [0, 1] values; input[k][y][x]."""
+    h, w = len(view), len(view[0]) // 3
     mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-    xs = [taps(x, w, size) for x in range(size)]
-    ys = [taps(y, h, size) for y in range(size)]
-    net = []
-    for y0, y1, ay in ys:
-        row = []
-        for x0, x1, ax in xs:
-            logit = bias
-            for k in range(3):
-                ch = 2 - k if bgr else k
-                top = view[y0][3 * x0 + ch] * (1 - ax) + view[y0][3 * x1 + ch] * ax
-                bottom = view[y1][3 * x0 + ch] * (1 - ax) + view[y1][3 * x1 + ch] * ax
-                value = top * (1 - ay) + bottom * ay
-                logit += weights[k] * ((value / 255 - mean[k]) / std[k])
-            row.append(1 / (1 + math.exp(-logit)))
-        net.append(row)
+    xs = [taps(x, w, SIZE) for x in range(SIZE)]
+    ys = [taps(y, h, SIZE) for y in range(SIZE)]
+    planes = []
+    for k in range(3):
+        ch = 2 - k if bgr else k
+        planes.append([[((view[y0][3 * x0 + ch] * (1 - ax) + view[y0][3 * x1 + ch] * ax) * (1 - ay) +
+                         (view[y1][3 * x0 + ch] * (1 - ax) + view[y1][3 * x1 + ch] * ax) * ay) / 255 / std[k] - mean[k] / std[k]
+                        for x0, x1, ax in xs] for y0, y1, ay in ys])
+    return planes
+
+def embedder_class(view):
+    """The argmax of embedder.onnx's 8 outputs: 3x3 conv (pad 1) -> relu -> mean -> fully connected."""
+    conv_w, conv_b = weights(4 * 3 * 9, 0.0, 0.4), weights(4, 1.0, 0.1)
+    fc_w, fc_b = weights(8 * 4, 2.0, 0.8), weights(8, 3.0, 0.2)
+    x = network_input(view, False)
+    at = lambda k, y, xx: x[k][y][xx] if 0 <= y < SIZE and 0 <= xx < SIZE else 0.0
+    pooled = []
+    for o in range(4):
+        total = 0.0
+        for y in range(SIZE):
+            for xx in range(SIZE):
+                v = conv_b[o] + sum(conv_w[((o * 3 + k) * 3 + i) * 3 + j] * at(k, y + i - 1, xx + j - 1)
+                                    for k in range(3) for i in range(3) for j in range(3))
+                total += max(v, 0.0)
+        pooled.append(total / (SIZE * SIZE))
+    scores = [fc_b[c] + sum(fc_w[c * 4 + o] * pooled[o] for o in range(4)) for c in range(8)]
+    return max(range(8), key=lambda c: scores[c])
+
+def segmenter_scores(view, bgr):
+    """segmenter.onnx's probabilities (1x1 conv -> sigmoid), resized back to the view."""
+    h, w, size = len(view), len(view[0]) // 3, SIZE
+    conv_w, bias = weights(3, 4.0, 2.0), weights(1, 5.0, 0.5)[0]
+    x = network_input(view, bgr)
+    net = [[1 / (1 + math.exp(-(bias + sum(conv_w[k] * x[k][y][xx] for k in range(3))))) for xx in range(size)]
+           for y in range(size)]
     xs = [taps(x, size, w) for x in range(w)]
     out = []
     for y in range(h):
@@ -163,6 +188,8 @@ elif cmd == "segmenter":
                     print(f"bad: {mask_path} ({x},{y}) is {m}, the model scores {s:.6f} (threshold {threshold})"); sys.exit(1)
                 total += m == 255
     print(f"ok {total}")
+elif cmd == "embedder":
+    print(" ".join(str(embedder_class(pixels(f, 2))) for f in args))
 EOF
 
 # expect_sizes NAME WxH FILE... : every file is a WxH image.
@@ -198,7 +225,8 @@ expect_sizes "masks are 320x240" 320x240 demo/masks/*.png
 expect_sizes "demo frames are 1024x512" 1024x512 demo/demo_frames/*.jpg
 if n=$(mask_pixels demo/masks/*.png) && [[ $n -gt 0 ]]; then ok "masks are 0/255 gray PNGs, and the posts are found ($n pixels)"; else bad "masks: $n"; fi
 missing=""
-for word in stage busy "wait s" share load remap segment dilate save write "views/s" "s/view" "peak RSS" "I/O" report.json; do
+for word in stage busy "wait s" share load remap segment dilate save write "views/s" "s/view" "peak RSS" "I/O" report.json \
+  "a stand-in, not a model"; do
   grep -qF -- "$word" run.out || missing+=" '$word'"
 done
 if [[ -z $missing ]]; then ok "the summary shows the table and the figures"; else bad "the summary lacks$missing: $(cat run.out)"; fi
@@ -339,35 +367,41 @@ sys.exit(0 if sys.argv[2] in text and "input 3x16x16" in text and "channel 0 pro
   fi
   run_ok "--model-mask logit:0,0.5" "${mdemo[@]}" -q -o mlogit "${seg[@]}" --model-mask logit:0,0.5
   if diff -r mlogit/masks m3/masks >/dev/null; then ok "logit:0,0.5 thresholds the same map as prob:0,0.5"; else bad "logit:0,0.5 differs from prob:0,0.5"; fi
-  # argmax over embedder.onnx's 8 classes: every view is all foreground for its one winning class.
+  # argmax over embedder.onnx's 8 classes: every view is all foreground for its one winning class,
+  # and the cube's faces (sky, floor, sides) do not all win the same class.
   for k in {0..7}; do
-    "$TOOL" --demo 1 --demo-size 1024x512 --size 32x24 --rig ring:4 --dilate 0 --quiet -o "arg$k" \
+    "$TOOL" --demo 1 --demo-size 1024x512 --size 32x32 --rig cube --format png --dilate 0 --quiet -o "arg$k" \
       --model "onnx:$MODELS/embedder.onnx" --model-input 3x16x16 --model-mask "argmax:$k" >run.out 2>run.err ||
       bad "argmax:$k: $(head -c "$excerpt" run.err)"
   done
   argmax_ok=1 classes=""
-  for cam in 0{0..3}; do
+  expected=" $(python3 img.py embedder arg0/views/frame_00000_cam_0{0..5}.png)"
+  for cam in 0{0..5}; do
     wins=0
     for k in {0..7}; do
       set_pixels=$(mask_pixels "arg$k/masks/frame_00000_cam_$cam.png") || set_pixels=-1
       case $set_pixels in
         0) ;;
-        $((32 * 24))) wins=$((wins + 1)) classes+=" $k" ;;
+        $((32 * 32))) wins=$((wins + 1)) classes+=" $k" ;;
         *) argmax_ok=0 ;;
       esac
     done
     [[ $wins -eq 1 ]] || argmax_ok=0
   done
-  if [[ $argmax_ok -eq 1 ]]; then ok "argmax:K: each view is all K or all background, one class per view (classes:$classes)"; else bad "argmax masks: classes$classes"; fi
+  if [[ $argmax_ok -eq 1 && $classes == "$expected" && $(tr ' ' '\n' <<<"$classes" | grep . | sort -u | wc -l) -ge 2 ]]; then
+    ok "argmax:K: each face is all foreground for the class embedder.onnx scores highest (classes:$classes)"
+  else
+    bad "argmax masks: classes [$classes], expected [$expected], one per face and not all the same"
+  fi
 
   # Errors: named, exit 2 for the command line and 1 for the file, and nothing written.
   echo "not a model" >broken.onnx
   expect_error "--model without onnx:" 2 "--model 'seg.onnx'" mout "${mdemo[@]}" -o mout --model seg.onnx --model-input 3x16x16
   expect_error "--model onnx: without a path" 2 "--model 'onnx:'" mout "${mdemo[@]}" -o mout --model onnx: --model-input 3x16x16
   expect_error "--model without --model-input" 2 "--model-input" mout "${mdemo[@]}" -o mout --model "onnx:$MODELS/segmenter.onnx"
-  expect_error "--model-input 3x16" 2 "--model-input '3x16'" mout "${mdemo[@]}" -o mout "${seg[@]}" --model-input 3x16
-  expect_error "--model-input 1x16x16" 2 "--model-input '1x16x16'" mout "${mdemo[@]}" -o mout "${seg[@]}" --model-input 1x16x16
-  expect_error "--model-input 3x0x16" 2 "--model-input '3x0x16'" mout "${mdemo[@]}" -o mout "${seg[@]}" --model-input 3x0x16
+  expect_error "--model-input 3x16" 2 "--model-input '3x16'" mout "${mdemo[@]}" -o mout --model "onnx:$MODELS/segmenter.onnx" --model-input 3x16
+  expect_error "--model-input 1x16x16" 2 "--model-input '1x16x16'" mout "${mdemo[@]}" -o mout --model "onnx:$MODELS/segmenter.onnx" --model-input 1x16x16
+  expect_error "--model-input 3x0x16" 2 "--model-input '3x0x16'" mout "${mdemo[@]}" -o mout --model "onnx:$MODELS/segmenter.onnx" --model-input 3x0x16
   expect_error "--model-mean with two numbers" 2 "--model-mean '0.5,0.5'" mout "${mdemo[@]}" -o mout "${seg[@]}" --model-mean 0.5,0.5
   expect_error "--model-std 0" 2 "--model-std '0,1,1'" mout "${mdemo[@]}" -o mout "${seg[@]}" --model-std 0,1,1
   expect_error "--model-scale 0" 2 "--model-scale 0" mout "${mdemo[@]}" -o mout "${seg[@]}" --model-scale 0
