@@ -11,7 +11,9 @@
 // before the timing requires equal outputs (max_diff: OpenCV's u8 resize rounds to a level).
 // vbatch runs cpu_par{threads}; OpenCV runs cv::setNumThreads(threads) with, per crop, roi ->
 // cv::resize (INTER_LINEAR, u8) -> convertTo(CV_32F), then cv::dnn::blobFromImages over the batch
-// (HWC -> CHW, swapRB, mean, scale). Arguments: output size, threads. Counter: crops/s.
+// (HWC -> CHW, swapRB, mean, scale). BM_vbatch_per_pixel_stretch runs the per-pixel kernel body
+// (the CUDA path) on the CPU: the schedule boxes had before the row schedule. Arguments: output
+// size, threads. Counter: crops/s.
 
 #include <benchmark/benchmark.h>
 
@@ -100,7 +102,8 @@ void report(benchmark::State& state, std::size_t crops) {
       benchmark::Counter(static_cast<double>(state.iterations()) * double(crops), benchmark::Counter::kIsRate);
 }
 
-void vbatch_preprocess(benchmark::State& state, const std::vector<model::crop>& crops, model::resize_mode resize) {
+void vbatch_preprocess(benchmark::State& state, const std::vector<model::crop>& crops, model::resize_mode resize,
+                       model::detail::cpu_path path = model::detail::best_cpu_path()) {
   const int size = static_cast<int>(state.range(0));
   const int n = static_cast<int>(crops.size());
   std::vector<float> out(std::size_t(n) * 3 * size * size);
@@ -109,7 +112,7 @@ void vbatch_preprocess(benchmark::State& state, const std::vector<model::crop>& 
   const vbatch::cpu_par exec{static_cast<int>(state.range(1))};
   const vbatch::batch_view<const u8> sources = source_frames().view();  // built before the timing
   for (auto _ : state) {
-    benchmark::DoNotOptimize(model::preprocess(exec, sources, crops, blob, o));
+    benchmark::DoNotOptimize(model::detail::preprocess_with(exec, sources, crops, blob, o, path));
     benchmark::ClobberMemory();
   }
   report(state, crops.size());
@@ -117,6 +120,9 @@ void vbatch_preprocess(benchmark::State& state, const std::vector<model::crop>& 
 
 void BM_vbatch_stretch(benchmark::State& state) { vbatch_preprocess(state, box_crops(), model::resize_mode::stretch); }
 void BM_vbatch_letterbox(benchmark::State& state) { vbatch_preprocess(state, whole_frames(), model::resize_mode::letterbox); }
+void BM_vbatch_per_pixel_stretch(benchmark::State& state) {
+  vbatch_preprocess(state, box_crops(), model::resize_mode::stretch, model::detail::cpu_path::per_pixel);
+}
 
 #if VBATCH_HAVE_OPENCV
 cv::Mat frame_mat(int i) {
@@ -217,6 +223,7 @@ void letterbox_cases(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_vbatch_stretch)->Apply(stretch_cases);
 BENCHMARK(BM_vbatch_letterbox)->Apply(letterbox_cases);
+BENCHMARK(BM_vbatch_per_pixel_stretch)->Apply(stretch_cases);
 #if VBATCH_HAVE_OPENCV
 BENCHMARK(BM_opencv_stretch)->Apply(stretch_cases);
 BENCHMARK(BM_opencv_letterbox)->Apply(letterbox_cases);

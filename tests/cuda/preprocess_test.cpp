@@ -56,4 +56,40 @@ TEST(CudaEmulation, PreprocessOnTheDeviceEqualsTheCpuForEveryCropKind) {
   }
 }
 
+// Boxes only (the CPU's row schedule) from 1, 3 and 4 channels: the device's per-pixel body equals
+// the CPU's row schedule (SIMD where the CPU has it) and its per-pixel body, byte for byte.
+TEST(CudaEmulation, PreprocessOfBoxesEqualsTheCpuRowScheduleAndPerPixelBody) {
+  const std::vector<model::crop> crops = {{.source = 1},
+                                          {.source = 0, .box = {2.5f, 3, 60, 17.75f}},
+                                          {.source = 1, .box = {-9.25f, -3, 20, 44}},
+                                          {.source = 0, .box = {55, 30, 80, 41}},
+                                          {.source = 1, .box = {7, 8, 9, 10}}};
+  const int n = int(crops.size()), h = 27, w = 45;
+  for (int channels : {1, 3, 4}) {
+    const auto frames = vbatch_test::random_images<vb::u8>({2, 36, 61, channels}, 11);  // (2,36,61,C)
+    vb::batch_buffer<vb::u8, vb::device_memory> device_frames(frames.shape());
+    vb::copy(vb::cuda{}, vb::batch_view<const vb::u8>(frames.view()), device_frames.view());
+    const int out_channels = channels == 1 ? 1 : 3;
+    for (model::resize_mode resize : {model::resize_mode::stretch, model::resize_mode::letterbox}) {
+      const model::preprocess_options o{.resize = resize,
+                                        .pad_value = 3.5f,
+                                        .source_order = model::channel_order::bgr,
+                                        .mean = {0.4f, 0.5f, 0.6f},
+                                        .std = {0.2f, 0.3f, 0.7f}};
+      const std::size_t size = std::size_t(n) * out_channels * h * w;
+      std::vector<float> rows(size), per_pixel(size), got(size);
+      model::preprocess(vb::cpu_par{2}, frames.view(), crops, model::tensor_view<float>{rows.data(), n, out_channels, h, w}, o);
+      model::detail::preprocess_with(vb::cpu_serial{}, frames.view(), crops,
+                                     model::tensor_view<float>{per_pixel.data(), n, out_channels, h, w}, o,
+                                     model::detail::cpu_path::per_pixel);
+      ASSERT_EQ(std::memcmp(rows.data(), per_pixel.data(), size * sizeof(float)), 0) << channels << " channels";
+      vb::buffer<float, vb::device_memory> out(size);
+      model::preprocess(vb::cuda{nullptr, 16, 4}, vb::batch_view<const vb::u8>(device_frames.view()), crops,
+                        model::tensor_view<float>{out.data(), n, out_channels, h, w}, o);
+      vb::check_cuda(cudaMemcpy(got.data(), out.data(), out.bytes(), cudaMemcpyDeviceToHost), "download");
+      EXPECT_EQ(std::memcmp(got.data(), rows.data(), out.bytes()), 0) << channels << " channels, resize " << int(resize);
+    }
+  }
+}
+
 }  // namespace

@@ -1,13 +1,19 @@
-// Clustering by cosine distance: agglomerative (average, complete) and DBSCAN recover synthetic
-// clusters with known labels, DBSCAN equals a brute-force reference, agglomerative equals a naive
-// O(N³) merge loop, and the ARI and purity scores take known values.
+// Clustering by cosine distance: agglomerative (average, complete), DBSCAN and HDBSCAN recover
+// synthetic clusters with known labels, DBSCAN equals a brute-force reference, agglomerative equals
+// a naive O(N³) merge loop, HDBSCAN gives scikit-learn's partitions on committed reference cases
+// (tests/data/clusters), and the ARI and purity scores take known values.
 
 #include "vbatch/model/cluster.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+#include <numeric>
 #include <random>
+#include <sstream>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "test_util.hpp"
@@ -277,6 +283,171 @@ TEST(Dbscan, RejectsBadInput) {
       },
       vbatch::errc::invalid_argument, {"dbscan embeddings", "negative size"}));
   EXPECT_TRUE(model::dbscan(vbatch::cpu_serial{}, model::matrix_view<const float>{nullptr, 0, 4}, {}).empty());
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// HDBSCAN
+
+// A scikit-learn reference case of tests/data/clusters (written by make_hdbscan_cases.py).
+struct hdbscan_case {
+  std::string name;
+  model::hdbscan_options options;
+  labelled_embeddings items;  // truth: sklearn's labels (-1 noise)
+  std::vector<double> probabilities;
+};
+
+hdbscan_case read_hdbscan_case(const std::string& name) {
+  const std::string path = std::string(VBATCH_TEST_DATA_DIR) + "/clusters/hdbscan_" + name + ".csv";
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  hdbscan_case c{name, {}, {}, {}};
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("# options:", 0) == 0) {
+      std::istringstream words(line.substr(10));
+      for (std::string word; words >> word;) {
+        const std::string key = word.substr(0, word.find('=')), value = word.substr(word.find('=') + 1);
+        if (key == "min_cluster_size") c.options.min_cluster_size = std::stoi(value);
+        if (key == "min_samples" && value != "none") c.options.min_samples = std::stoi(value);
+        if (key == "cluster_selection_method")
+          c.options.cluster_selection_method = value == "leaf" ? model::cluster_selection::leaf : model::cluster_selection::eom;
+        if (key == "cluster_selection_epsilon") c.options.cluster_selection_epsilon = std::stof(value);
+        if (key == "allow_single_cluster") c.options.allow_single_cluster = value == "1";
+      }
+    }
+    if (line.empty() || line[0] == '#' || line.rfind("label", 0) == 0) continue;
+    std::istringstream fields(line);
+    std::string field;
+    std::getline(fields, field, ',');
+    c.items.truth.push_back(std::stoi(field));
+    std::getline(fields, field, ',');
+    c.probabilities.push_back(std::stod(field));
+    int d = 0;
+    for (; std::getline(fields, field, ','); ++d) c.items.values.push_back(std::strtof(field.c_str(), nullptr));
+    if (c.items.n++ == 0) c.items.d = d;
+    if (d != c.items.d) throw std::runtime_error(path + ": rows of different lengths");
+  }
+  return c;
+}
+
+const std::vector<std::string> hdbscan_cases = {"eom_blobs",      "eom_min_samples", "leaf_nested",            "eom_epsilon",
+                                                "leaf_epsilon",   "single_cluster",  "single_cluster_epsilon", "blobs_48d"};
+
+// The same partition, numbering aside, and the same noise items.
+::testing::AssertionResult same_partition(const std::vector<int>& a, const std::vector<int>& b) {
+  if (a.size() != b.size()) return ::testing::AssertionFailure() << a.size() << " vs " << b.size() << " labels";
+  const double ari = model::adjusted_rand_index(a, b);
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if ((a[i] < 0) != (b[i] < 0))
+      return ::testing::AssertionFailure() << "item " << i << " is noise in one only (" << a[i] << " vs " << b[i] << "); ARI " << ari;
+  if (ari != 1.0) return ::testing::AssertionFailure() << "ARI " << ari;
+  return ::testing::AssertionSuccess();
+}
+
+TEST(Hdbscan, MatchesScikitLearnReferenceCases) {
+  for (const std::string& name : hdbscan_cases) {
+    SCOPED_TRACE("case " + name);
+    const hdbscan_case c = read_hdbscan_case(name);
+    ASSERT_GT(c.items.n, 0);
+    const model::hdbscan_result got = model::hdbscan(vbatch::cpu_par{2}, c.items.view(), c.options);
+    EXPECT_TRUE(same_partition(got.labels, c.items.truth));
+    EXPECT_EQ(cluster_count(got.labels), cluster_count(model::relabel_by_first_appearance(c.items.truth)));
+    double worst = 0;
+    for (int i = 0; i < c.items.n; ++i) worst = std::max(worst, std::abs(double(got.probabilities[i]) - c.probabilities[i]));
+    vbatch_test::record("probability_error_" + name, worst);
+    EXPECT_LT(worst, 1e-3) << "largest probability difference from sklearn's probabilities_";
+  }
+}
+
+// Each option the reference cases exercise changes their partition: an ignored option fails.
+TEST(Hdbscan, ReferenceCasesDependOnTheirOption) {
+  const auto differs = [](const std::string& name, auto change) {
+    hdbscan_case c = read_hdbscan_case(name);
+    change(c.options);
+    return !same_partition(model::hdbscan(vbatch::cpu_par{2}, c.items.view(), c.options).labels, c.items.truth);
+  };
+  EXPECT_TRUE(differs("eom_min_samples", [](auto& o) { o.min_samples.reset(); }));
+  EXPECT_TRUE(differs("leaf_nested", [](auto& o) { o.cluster_selection_method = model::cluster_selection::eom; }));
+  EXPECT_TRUE(differs("eom_epsilon", [](auto& o) { o.cluster_selection_epsilon = 0; }));
+  EXPECT_TRUE(differs("leaf_epsilon", [](auto& o) { o.cluster_selection_epsilon = 0; }));
+  EXPECT_TRUE(differs("single_cluster", [](auto& o) { o.allow_single_cluster = false; }));
+  EXPECT_TRUE(differs("single_cluster_epsilon", [](auto& o) { o.cluster_selection_epsilon = 0; }));
+}
+
+TEST(Hdbscan, RecoversSeparableClusters) {
+  const labelled_embeddings e = synthetic_clusters(8, 30, 64, 0.08f, 17);
+  const model::hdbscan_result got = model::hdbscan(vbatch::cpu_par{2}, e.view(), {.min_cluster_size = 5});
+  const double ari = model::adjusted_rand_index(got.labels, e.truth);
+  vbatch_test::record("ari_hdbscan", ari);
+  EXPECT_GE(ari, 0.95);
+  EXPECT_EQ(cluster_count(got.labels), 8);
+  EXPECT_EQ(got.labels.front(), 0);
+  for (std::size_t i = 0; i < got.labels.size(); ++i) {
+    EXPECT_GE(got.probabilities[i], 0.0f);
+    EXPECT_LE(got.probabilities[i], 1.0f);
+    if (got.labels[i] < 0) {
+      EXPECT_EQ(got.probabilities[i], 0.0f);
+    }
+  }
+}
+
+TEST(Hdbscan, PermutingTheItemsGivesTheSamePartition) {
+  for (const std::string& name : hdbscan_cases) {
+    SCOPED_TRACE(std::string("case ") + name);
+    const hdbscan_case c = read_hdbscan_case(name);
+    std::vector<int> order(static_cast<std::size_t>(c.items.n));
+    std::iota(order.begin(), order.end(), 0);
+    std::shuffle(order.begin(), order.end(), std::mt19937(21));
+    labelled_embeddings shuffled{{}, {}, c.items.n, c.items.d};
+    for (int i : order)
+      shuffled.values.insert(shuffled.values.end(), c.items.values.begin() + std::ptrdiff_t(i) * c.items.d,
+                             c.items.values.begin() + std::ptrdiff_t(i + 1) * c.items.d);
+    const model::hdbscan_result direct = model::hdbscan(vbatch::cpu_serial{}, c.items.view(), c.options);
+    const model::hdbscan_result permuted = model::hdbscan(vbatch::cpu_serial{}, shuffled.view(), c.options);
+    std::vector<int> back(order.size());
+    for (std::size_t k = 0; k < order.size(); ++k) back[order[k]] = permuted.labels[k];
+    EXPECT_TRUE(same_partition(back, direct.labels));
+    for (std::size_t k = 0; k < order.size(); ++k) EXPECT_NEAR(permuted.probabilities[k], direct.probabilities[order[k]], 1e-5);
+  }
+}
+
+TEST(Hdbscan, SameOnEveryExecutorAndFromSimilarity) {
+  const labelled_embeddings e = synthetic_clusters(5, 25, 32, 0.2f, 18);
+  const model::hdbscan_options options{.min_cluster_size = 4, .min_samples = 3};
+  const model::hdbscan_result serial = model::hdbscan(vbatch::cpu_serial{}, e.view(), options);
+  const model::hdbscan_result parallel = model::hdbscan(vbatch::cpu_par{2}, e.view(), options);
+  EXPECT_EQ(serial.labels, parallel.labels);
+  EXPECT_EQ(serial.probabilities, parallel.probabilities);
+  const std::vector<float> s = similarity_of(e);
+  EXPECT_EQ(model::hdbscan_from_similarity({s.data(), e.n, e.n}, options).labels, serial.labels);
+  EXPECT_GT(cluster_count(serial.labels), 1);
+}
+
+TEST(Hdbscan, RejectsBadInput) {
+  const labelled_embeddings e = synthetic_clusters(2, 3, 4, 0.1f, 19);
+  const auto run = [&](model::hdbscan_options options) { return [=, &e] { model::hdbscan(vbatch::cpu_serial{}, e.view(), options); }; };
+  EXPECT_TRUE(throws_error(run({.min_cluster_size = 1}), vbatch::errc::invalid_argument, {"hdbscan", "min_cluster_size = 1"}));
+  EXPECT_TRUE(throws_error(run({.min_cluster_size = 3, .min_samples = 0}), vbatch::errc::invalid_argument,
+                           {"hdbscan", "min_samples = 0"}));
+  EXPECT_TRUE(throws_error(run({.min_cluster_size = 3, .min_samples = 7}), vbatch::errc::invalid_argument,
+                           {"hdbscan", "min_samples = 7", "6 items"}));
+  EXPECT_TRUE(throws_error(run({.min_cluster_size = 7}), vbatch::errc::invalid_argument,
+                           {"hdbscan", "min_samples = 7"}));  // min_samples defaults to min_cluster_size
+  EXPECT_TRUE(throws_error(run({.min_cluster_size = 3, .cluster_selection_epsilon = -0.1f}), vbatch::errc::invalid_argument,
+                           {"hdbscan", "cluster_selection_epsilon = -0.1"}));
+  EXPECT_TRUE(throws_error(run({.min_cluster_size = 3, .cluster_selection_epsilon = std::nanf("")}),
+                           vbatch::errc::invalid_argument, {"hdbscan", "cluster_selection_epsilon = nan"}));
+  EXPECT_TRUE(throws_error([] { model::hdbscan(vbatch::cpu_serial{}, model::matrix_view<const float>{nullptr, 0, 4}, {}); },
+                           vbatch::errc::invalid_argument, {"hdbscan", "embeddings are empty"}));
+  EXPECT_TRUE(throws_error([] { model::hdbscan_from_similarity(model::matrix_view<const float>{nullptr, 0, 0}, {}); },
+                           vbatch::errc::invalid_argument, {"hdbscan", "similarity is 0x0"}));
+  EXPECT_TRUE(throws_error([&] { model::hdbscan(vbatch::cpu_serial{}, {e.values.data(), -2, 4}, {}); },
+                           vbatch::errc::invalid_argument, {"hdbscan embeddings", "negative size"}));
+  const std::vector<float> s(6);
+  EXPECT_TRUE(throws_error([&] { model::hdbscan_from_similarity({s.data(), 2, 3}, {}); }, vbatch::errc::invalid_argument,
+                           {"hdbscan", "similarity is 2x3"}));
+  EXPECT_EQ(model::hdbscan(vbatch::cpu_serial{}, e.view(), {.min_cluster_size = 2}).labels.size(), 6u);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -244,6 +245,137 @@ TEST(Preprocess, RejectsBadRequestsNamingTheItem) {
   EXPECT_TRUE(throws_error(call({{}, {.landmarks = collapsed}, {}}, three), vb::errc::invalid_argument, {"crop 1", "one point"}));
   EXPECT_TRUE(throws_error(call({{}, {}, {}}, three, {.std = {1, 0, 1}}), vb::errc::invalid_argument, {"channel 1"}));
   EXPECT_TRUE(throws_error(call({{}, {}, {}}, {out.data(), 3, 1, 4, 4}), vb::errc::invalid_argument, {"1-channel output"}));
+}
+
+// ---- the CPU row schedule of boxes against the per-pixel body, byte for byte ------------------
+
+// A random request: 1, 3 or 4 source channels, boxes of any size (up- and downscaling, fractional,
+// partly or wholly outside the image, the whole image), a few aligned faces, random settings.
+struct random_request {
+  vb::batch_buffer<vb::u8> sources;
+  std::vector<model::crop> crops;
+  model::preprocess_options options;
+  int channels, width, height;
+};
+
+random_request random_case(std::mt19937& rng) {
+  const auto uniform = [&](float lo, float hi) { return std::uniform_real_distribution<float>(lo, hi)(rng); };
+  const auto integer = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  const int source_channels = std::array{1, 3, 4}[integer(0, 2)];
+  const int sw = integer(1, 90), sh = integer(1, 70), n = integer(1, 3);
+  random_request r{vbatch_test::random_images<vb::u8>({n, sh, sw, source_channels}, unsigned(rng())), {}, {}, 0, 0, 0};
+  r.channels = source_channels == 1 ? 1 : 3;
+  r.width = integer(1, 80), r.height = integer(1, 80);
+  const int count = integer(1, 6);
+  for (int i = 0; i < count; ++i) {
+    model::crop c{.source = integer(0, n - 1)};
+    const int kind = integer(0, 9);
+    if (kind == 0) {
+      c.landmarks = face_at(uniform(0, float(sw)), uniform(0, float(sh)), uniform(5, 60), uniform(-180, 180), unsigned(rng()));
+    } else if (kind != 1) {  // kind 1: the whole image
+      const float x1 = uniform(-0.4f * sw, 1.1f * sw), y1 = uniform(-0.4f * sh, 1.1f * sh);
+      const float bw = uniform(0.05f, 1.6f) * sw + 0.1f, bh = uniform(0.05f, 1.6f) * sh + 0.1f;
+      c.box = {x1, y1, x1 + bw, y1 + bh};
+      if (kind < 5) c.box = {std::floor(x1), std::floor(y1), std::floor(x1) + std::ceil(bw), std::floor(y1) + std::ceil(bh)};
+    }
+    r.crops.push_back(c);
+  }
+  model::preprocess_options& o = r.options;
+  o.resize = integer(0, 1) ? model::resize_mode::letterbox : model::resize_mode::stretch;
+  o.pad_value = integer(0, 1) ? float(integer(0, 255)) : uniform(0, 255);
+  o.source_order = integer(0, 1) ? model::channel_order::bgr : model::channel_order::rgb;
+  o.order = integer(0, 1) ? model::channel_order::bgr : model::channel_order::rgb;
+  o.scale = integer(0, 1) ? 1.0f / 255.0f : uniform(0.001f, 2.0f);
+  for (int k = 0; k < 3; ++k) o.mean[k] = uniform(-100, 150), o.std[k] = uniform(0.01f, 80.0f);
+  return r;
+}
+
+template <class Exec>
+std::vector<float> run_with(const Exec& exec, const random_request& r, model::detail::cpu_path path) {
+  std::vector<float> out(r.crops.size() * r.channels * r.width * r.height);
+  model::detail::preprocess_with(exec, vb::batch_view<const vb::u8>(r.sources.view()), r.crops,
+                                 model::tensor_view<float>{out.data(), int(r.crops.size()), r.channels, r.height, r.width},
+                                 r.options, path);
+  return out;
+}
+
+// The first differing element, or -1 (bytes, so -0 against +0 or two NaNs count).
+std::ptrdiff_t first_difference(const std::vector<float>& a, const std::vector<float>& b) {
+  for (std::size_t k = 0; k < a.size(); ++k)
+    if (std::memcmp(&a[k], &b[k], sizeof(float)) != 0) return std::ptrdiff_t(k);
+  return a.size() == b.size() ? -1 : std::ptrdiff_t(std::min(a.size(), b.size()));
+}
+
+TEST(PreprocessSchedule, RowsEqualThePerPixelBodyForRandomRequests) {
+  using model::detail::cpu_path;
+  std::vector<cpu_path> paths;  // the portable rows and every SIMD variant this CPU runs
+  for (int path = int(cpu_path::rows); path <= int(model::detail::best_cpu_path()); ++path) paths.push_back(cpu_path(path));
+  std::mt19937 rng(20261205);
+  for (int trial = 0; trial < 400; ++trial) {
+    const random_request r = random_case(rng);
+    SCOPED_TRACE(::testing::Message() << "trial " << trial << ": " << r.crops.size() << " crops of " << r.sources.view().w << "x"
+                                      << r.sources.view().h << "x" << r.sources.view().c << " to " << r.channels << "x"
+                                      << r.height << "x" << r.width);
+    const std::vector<float> expected = run_with(vb::cpu_serial{}, r, cpu_path::per_pixel);
+    for (cpu_path path : paths) {
+      EXPECT_EQ(first_difference(run_with(vb::cpu_serial{}, r, path), expected), -1) << "serial, path " << int(path);
+      for (int threads : {1, 2})
+        EXPECT_EQ(first_difference(run_with(vb::cpu_par{threads}, r, path), expected), -1)
+            << threads << " threads, path " << int(path);
+    }
+    EXPECT_EQ(
+        first_difference(run(vb::cpu_par{2}, r.sources.view(), r.crops, r.channels, r.width, r.height, r.options), expected), -1)
+        << "model::preprocess";
+  }
+}
+
+// Large enough for the SIMD runs (8 columns) and for several row bands of a crop, and sources
+// that are views: pixels wider than their channels, rows with a pitch, a crop of a larger image.
+TEST(PreprocessSchedule, RowsEqualThePerPixelBodyOnStridedViewsAndLargeOutputs) {
+  using model::detail::cpu_path;
+  const auto parent = vbatch_test::random_images<vb::u8>({2, 140, 200, 4}, 5);  // (2,140,200,4)
+  vb::batch_view<const vb::u8> rgb_of_rgba = parent.view();
+  rgb_of_rgba.c = 3;                                                              // pixels 4 bytes apart, 3 read
+  const vb::batch_view<const vb::u8> inner = rgb_of_rgba.crop(10, 17, 120, 180);  // rows pitched, right edge inside
+  const std::vector<model::crop> crops = {{.source = 0},
+                                          {.source = 1, .box = {-30.5f, 5, 150, 119.25f}},
+                                          {.source = 0, .box = {170, 100, 180, 120}},
+                                          {.source = 1, .box = {3, 7, 160, 9}},
+                                          {.source = 0, .landmarks = face_at(90, 60, 70, 20, 4)}};
+  for (const auto& source : {rgb_of_rgba, inner})
+    for (model::resize_mode resize : {model::resize_mode::stretch, model::resize_mode::letterbox}) {
+      const model::preprocess_options o{.resize = resize, .pad_value = 114, .source_order = model::channel_order::bgr};
+      const int n = int(crops.size()), h = 150, w = 131;
+      const auto with = [&](cpu_path path, int threads) {
+        std::vector<float> out(std::size_t(n) * 3 * h * w);
+        model::detail::preprocess_with(vb::cpu_par{threads}, source, crops, model::tensor_view<float>{out.data(), n, 3, h, w}, o,
+                                       path);
+        return out;
+      };
+      const std::vector<float> expected = with(cpu_path::per_pixel, 1);
+      for (int path = int(cpu_path::rows); path <= int(model::detail::best_cpu_path()); ++path)
+        for (int threads : {1, 2}) EXPECT_EQ(first_difference(with(cpu_path(path), threads), expected), -1) << "path " << path;
+    }
+}
+
+// The SIMD taps read 4 bytes at a pixel: never past the last byte of a row's last pixel.
+TEST(PreprocessSchedule, GatheredColumnsStayInsideTheRow) {
+  for (int channels : {1, 3}) {
+    const auto src = vbatch_test::random_images<vb::u8>({1, 10, 50, channels}, 3);
+    const model::crop c{.source = 0, .box = {20, 0, 50, 10}};  // ends at the right edge: upscaled, its last taps are column 49
+    model::crop_transform unused;
+    const model::detail::crop_plan p = model::detail::plan(c, 50, 10, 64, 8, {}, unused);
+    model::detail::preprocess_kernel k{src.view(), &p, {}, {0, 1, 2}, 0, 1, {}, {}};
+    int off0[64], off1[64];
+    float w0[64], w1[64];
+    model::detail::column_taps t;
+    model::detail::plan_columns(k, p, off0, off1, w0, w1, t);
+    EXPECT_EQ(t.gather_begin, 0);
+    EXPECT_GT(t.gather_end, 32);
+    EXPECT_LT(t.gather_end, 64);  // the last columns tap pixel 49: the scalar taps read them
+    for (int j = t.gather_begin; j < t.gather_end; ++j) EXPECT_LE(off1[j] + 4, 50 * channels) << "column " << j;
+    EXPECT_EQ(off1[63], 49 * channels);
+  }
 }
 
 #if VBATCH_HAVE_OPENCV

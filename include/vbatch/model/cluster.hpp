@@ -5,10 +5,11 @@
 //   auto labels = vbatch::model::agglomerative(vbatch::cpu_par{2}, embeddings, {.threshold = 0.3f,
 //                                              .linkage = vbatch::model::linkage::average});
 //   auto dense = vbatch::model::dbscan(vbatch::cpu_par{2}, embeddings, {.eps = 0.2f, .min_points = 4});
+//   auto h = vbatch::model::hdbscan(vbatch::cpu_par{2}, embeddings, {.min_cluster_size = 5});  // h.labels
 //   double ari = vbatch::model::adjusted_rand_index(labels, truth);   // 1: the same partition
 //
-// Labels are numbered 0, 1, ... in order of first appearance over the items; DBSCAN's noise is -1.
-// Both algorithms hold the N×N similarity matrix (4 bytes per pair; agglomerative also 8 bytes
+// Labels are numbered 0, 1, ... in order of first appearance over the items; noise (DBSCAN,
+// HDBSCAN) is -1. The algorithms hold the N×N similarity matrix (4 bytes per pair; agglomerative also 8 bytes
 // per pair of distances), fine up to a few thousand items. The *_from_similarity forms take a
 // similarity matrix computed once (model::cosine_similarity) and reuse it. Results are
 // deterministic: every tie is broken by the lower item index.
@@ -19,6 +20,8 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <optional>
+#include <tuple>
 #include <span>
 #include <utility>
 #include <vector>
@@ -200,6 +203,247 @@ template <class Exec>
 std::vector<int> dbscan(const Exec& exec, matrix_view<const float> embeddings, dbscan_options options) {
   const std::vector<float> similarity = detail::self_similarity(exec, embeddings, "dbscan embeddings");
   return dbscan_from_similarity({similarity.data(), embeddings.rows, embeddings.rows}, options);
+}
+
+// HDBSCAN (Campello, Moulavi and Sander 2013) with the semantics of scikit-learn's
+// sklearn.cluster.HDBSCAN on cosine distances, so that results can be compared with it.
+enum class cluster_selection {
+  eom,   // excess of mass: the most stable clusters of the condensed tree
+  leaf,  // the leaves of the condensed tree: finer, more homogeneous clusters
+};
+
+struct hdbscan_options {
+  int min_cluster_size = 5;  // smaller groups are noise or part of a larger cluster; >= 2
+  // Core distance of an item: cosine distance to its min_samples-th nearest item, itself counted
+  // (as in sklearn). Unset: min_cluster_size. In [1, N].
+  std::optional<int> min_samples{};
+  cluster_selection cluster_selection_method = cluster_selection::eom;
+  // Clusters split off below this cosine distance are merged back into their parent; >= 0.
+  float cluster_selection_epsilon = 0.0f;
+  bool allow_single_cluster = false;  // the root (all items) may be the one cluster selected
+};
+
+struct hdbscan_result {
+  std::vector<int> labels;           // renumbered by first appearance; noise -1
+  std::vector<float> probabilities;  // membership strength in [0, 1] (sklearn's probabilities_); 0 for noise
+};
+
+namespace detail {
+
+inline void check_hdbscan_options(const hdbscan_options& options) {
+  if (options.min_cluster_size < 2)
+    raise(errc::invalid_argument, "hdbscan: min_cluster_size = {} must be at least 2", options.min_cluster_size);
+  if (options.min_samples && *options.min_samples < 1)
+    raise(errc::invalid_argument, "hdbscan: min_samples = {} must be at least 1", *options.min_samples);
+  if (!(options.cluster_selection_epsilon >= 0.0f))
+    raise(errc::invalid_argument, "hdbscan: cluster_selection_epsilon = {} must be a cosine distance >= 0",
+          options.cluster_selection_epsilon);
+}
+
+// A cluster of the condensed tree. Clusters are numbered in creation order, root 0, so a parent's
+// number is below its children's. lambda = 1 / distance (infinite at distance 0).
+struct condensed_cluster {
+  int parent;          // -1 for the root
+  double birth;        // lambda at which it split off its parent (0 for the root)
+  double death = 0;    // largest lambda at which an item or a child cluster left it
+  double stability = 0;
+};
+
+}  // namespace detail
+
+// HDBSCAN: core distances → mutual reachability max(core_i, core_j, d_ij) → its minimum spanning
+// tree (Prim, O(N²) on the dense matrix, no extra N² memory) → single-linkage hierarchy →
+// condensed tree (splits into parts of >= min_cluster_size items are clusters, smaller parts fall
+// out as points) → stability → excess-of-mass or leaf selection, then cluster_selection_epsilon →
+// labels. O(N²) time, O(N) memory beyond the similarity matrix. As in sklearn, a root selected as
+// the single cluster (allow_single_cluster) keeps only the items that left it at lambda >= its
+// largest lambda (or within cluster_selection_epsilon); the rest is noise. Probabilities: an
+// item's lambda over its cluster's largest lambda, capped at 1.
+inline hdbscan_result hdbscan_from_similarity(matrix_view<const float> similarity, hdbscan_options options) {
+  detail::check_similarity(similarity, "hdbscan");
+  detail::check_hdbscan_options(options);
+  const int n = similarity.rows, min_samples = options.min_samples.value_or(options.min_cluster_size);
+  if (n < 2) raise(errc::invalid_argument, "hdbscan: similarity is {}x{}; HDBSCAN needs at least 2 items", n, n);
+  if (min_samples > n) raise(errc::invalid_argument, "hdbscan: min_samples = {} is more than the {} items", min_samples, n);
+  const double inf = std::numeric_limits<double>::infinity();
+  // Cosine distance clipped at 0 (as sklearn's), exactly 0 from an item to itself.
+  const auto dist = [&](int i, int j) { return i == j ? 0.0 : std::max(0.0, detail::distance(similarity, i, j)); };
+
+  std::vector<double> core(static_cast<std::size_t>(n)), row(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    for (int j = 0; j < n; ++j) row[j] = dist(i, j);
+    std::nth_element(row.begin(), row.begin() + (min_samples - 1), row.end());
+    core[i] = row[min_samples - 1];
+  }
+
+  // Prim from item 0. Mutual reachability ties by construction (both edges of an item to two groups
+  // within its core distance weigh that core distance), so ties go to the shorter plain distance
+  // (the item joins its nearer group first), then the lower index: the order of the items is irrelevant.
+  struct edge {
+    double weight, plain;
+    int a, b;
+    bool operator<(const edge& other) const { return std::tie(weight, plain) < std::tie(other.weight, other.plain); }
+  };
+  std::vector<edge> edges;
+  std::vector<edge> reach(std::size_t(n), edge{inf, inf, 0, 0});  // per item outside the tree: its best edge into it
+  std::vector<char> in_tree(std::size_t(n), 0);
+  for (int current = 0, step = 1; step < n; ++step) {
+    in_tree[current] = 1;
+    int next = -1;
+    for (int j = 0; j < n; ++j) {
+      if (in_tree[j]) continue;
+      const double plain = dist(current, j);
+      const edge candidate{std::max({core[current], core[j], plain}), plain, current, j};
+      if (candidate < reach[j]) reach[j] = candidate;
+      if (next < 0 || reach[j] < reach[next]) next = j;
+    }
+    edges.push_back(reach[next]);
+    current = next;
+  }
+  std::stable_sort(edges.begin(), edges.end());
+
+  // Single linkage: node n + t merges the two nodes holding edge t's ends.
+  struct merge {
+    int left, right;
+    double height;
+    int size;
+  };
+  std::vector<merge> merges;
+  std::vector<int> node_of(static_cast<std::size_t>(n));  // per union-find root: its hierarchy node
+  std::iota(node_of.begin(), node_of.end(), 0);
+  const auto size_of = [&](int node) { return node < n ? 1 : merges[node - n].size; };
+  detail::union_find components(n);
+  for (const edge& e : edges) {
+    const int a = components.find(e.a), b = components.find(e.b);
+    merges.push_back({node_of[a], node_of[b], e.weight, size_of(node_of[a]) + size_of(node_of[b])});
+    components.join(a, b);
+    node_of[components.find(a)] = n + int(merges.size()) - 1;
+  }
+
+  // Condensed tree, top down (a merge's children are lower nodes). Each item falls out of one
+  // cluster at one lambda; rows for the stability: sum of (lambda - birth) * size over leavers.
+  std::vector<detail::condensed_cluster> clusters{{-1, 0.0}};
+  std::vector<int> cluster_of(std::size_t(2 * n - 1), -1);  // -1: not a cluster node (yet, or pruned)
+  std::vector<int> point_cluster(static_cast<std::size_t>(n));
+  std::vector<double> point_lambda(static_cast<std::size_t>(n));
+  const auto leave = [&](int c, double lambda, int size) {
+    clusters[c].stability += (lambda - clusters[c].birth) * size;
+    clusters[c].death = std::max(clusters[c].death, lambda);
+  };
+  std::vector<int> stack;
+  cluster_of[2 * n - 2] = 0;
+  for (int node = 2 * n - 2; node >= n; --node) {
+    const int c = cluster_of[node];
+    if (c < 0) continue;
+    const merge& m = merges[node - n];
+    const double lambda = m.height > 0 ? 1.0 / m.height : inf;
+    const bool big_left = size_of(m.left) >= options.min_cluster_size, big_right = size_of(m.right) >= options.min_cluster_size;
+    for (const int child : {m.left, m.right}) {
+      if (big_left && big_right) {  // a true split: two new clusters
+        cluster_of[child] = int(clusters.size());
+        clusters.push_back({c, lambda});
+        leave(c, lambda, size_of(child));
+      } else if (size_of(child) >= options.min_cluster_size) {  // the cluster goes on, smaller
+        cluster_of[child] = c;
+      } else {  // every item of this part falls out of c
+        stack.assign(1, child);
+        while (!stack.empty()) {
+          const int x = stack.back();
+          stack.pop_back();
+          if (x >= n) {
+            stack.push_back(merges[x - n].left), stack.push_back(merges[x - n].right);
+            continue;
+          }
+          point_cluster[x] = c, point_lambda[x] = lambda;
+          leave(c, lambda, 1);
+        }
+      }
+    }
+  }
+
+  const int count = int(clusters.size());
+  const auto parent = [&](int c) { return clusters[c].parent; };
+  std::vector<char> has_children(std::size_t(count), 0), selected(std::size_t(count), 0);
+  for (int c = 1; c < count; ++c) has_children[parent(c)] = 1;
+  const auto epsilon = double(options.cluster_selection_epsilon);
+  // sklearn's epsilon search: a candidate that split off its parent below cosine distance epsilon
+  // gives way to its lowest ancestor that split off above epsilon (else to the root's child on its
+  // path, or with allow_single_cluster to the root).
+  const auto epsilon_search = [&](const std::vector<char>& candidates) {
+    std::vector<char> chosen(std::size_t(count), 0), processed(std::size_t(count), 0);
+    for (int c = 1; c < count; ++c) {
+      if (!candidates[c]) continue;
+      if (!(1.0 / clusters[c].birth < epsilon)) {
+        chosen[c] = 1;
+        continue;
+      }
+      if (processed[c]) continue;
+      int up = c;
+      while (true) {
+        if (parent(up) == 0) {
+          up = options.allow_single_cluster ? 0 : up;
+          break;
+        }
+        up = parent(up);
+        if (1.0 / clusters[up].birth > epsilon) break;
+      }
+      chosen[up] = 1;
+      std::vector<char> inside(std::size_t(count), 0);  // up's subtree: parents precede children
+      inside[up] = 1;
+      for (int d = up + 1; d < count; ++d) inside[d] = inside[parent(d)], processed[d] |= inside[d];
+    }
+    return chosen;
+  };
+  if (options.cluster_selection_method == cluster_selection::eom) {
+    // Children before parents: keep a cluster if it is at least as stable as the best selection
+    // below it (which it then replaces); the root competes only with allow_single_cluster.
+    std::vector<double> best(std::size_t(count), 0.0);
+    std::vector<char> kept(std::size_t(count), 0);
+    for (int c = count - 1; c >= 0; --c) {
+      double below = 0;
+      for (int d = c + 1; d < count; ++d)
+        if (parent(d) == c) below += best[d];
+      kept[c] = (c > 0 || options.allow_single_cluster) && !(below > clusters[c].stability);
+      best[c] = kept[c] ? clusters[c].stability : below;
+    }
+    // Selected: kept with no kept ancestor.
+    std::vector<char> covered(std::size_t(count), 0);
+    for (int c = 0; c < count; ++c) {
+      if (c > 0) covered[c] = covered[parent(c)] || selected[parent(c)];
+      selected[c] = kept[c] && !covered[c];
+    }
+    if (epsilon != 0 && count > 1 && !selected[0]) selected = epsilon_search(selected);
+  } else {
+    std::vector<char> leaves(std::size_t(count), 0);
+    for (int c = 1; c < count; ++c) leaves[c] = !has_children[c];
+    selected = epsilon != 0 ? epsilon_search(leaves) : leaves;
+  }
+
+  // An item belongs to its nearest selected cluster upwards; below only the root it is noise, except
+  // when the root is the single cluster: then items that left it at lambda >= the threshold.
+  const int selected_count = int(std::count(selected.begin(), selected.end(), 1));
+  const double root_threshold = epsilon != 0 ? 1.0 / epsilon : clusters[0].death;
+  hdbscan_result result{std::vector<int>(std::size_t(n), -1), std::vector<float>(std::size_t(n), 0.0f)};
+  for (int i = 0; i < n; ++i) {
+    int c = point_cluster[i];
+    while (c != 0 && !selected[c]) c = parent(c);
+    if (c == 0 && !(selected[0] && selected_count == 1 && options.allow_single_cluster && point_lambda[i] >= root_threshold))
+      continue;
+    result.labels[i] = c;
+    const double death = clusters[c].death;
+    result.probabilities[i] = death == 0 || point_lambda[i] == inf ? 1.0f : float(std::min(point_lambda[i], death) / death);
+  }
+  result.labels = relabel_by_first_appearance(result.labels);
+  return result;
+}
+
+template <class Exec>
+hdbscan_result hdbscan(const Exec& exec, matrix_view<const float> embeddings, hdbscan_options options) {
+  detail::check_hdbscan_options(options);
+  check(can_use_matrix(embeddings, "hdbscan embeddings"));
+  if (embeddings.rows == 0) raise(errc::invalid_argument, "hdbscan: embeddings are empty (0 items)");
+  const std::vector<float> similarity = detail::self_similarity(exec, embeddings, "hdbscan embeddings");
+  return hdbscan_from_similarity({similarity.data(), embeddings.rows, embeddings.rows}, options);
 }
 
 namespace detail {

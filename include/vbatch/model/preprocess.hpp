@@ -35,12 +35,16 @@
 // first three is red, and the two are swapped when they differ (blobFromImage's swapRB).
 //
 // The arithmetic is rounded IEEE float operations in a fixed order (no fused multiply-adds on the
-// GPU), so every executor and thread count gives the same bytes.
+// GPU nor on the host), so every executor and thread count gives the same bytes. On the CPU, boxes
+// run a row schedule (AVX2 or AVX-512 where the CPU has them) with those same operations; aligned
+// faces and the GPU run the per-pixel body.
 
 #include <algorithm>
 #include <array>
+#include <climits>
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <vector>
@@ -51,6 +55,14 @@
 #include "vbatch/core/executor.hpp"
 #include "vbatch/core/view.hpp"
 #include "vbatch/model/tensor.hpp"
+
+// nvcc compiles only the CUDA backend's translation units; they never run the CPU row schedule's SIMD.
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && !defined(__CUDACC__)
+#define VBATCH_PREPROCESS_X86_SIMD 1
+#include <immintrin.h>
+#else
+#define VBATCH_PREPROCESS_X86_SIMD 0
+#endif
 
 namespace vbatch::inline v0::model {
 
@@ -109,6 +121,7 @@ struct crop_plan {
   float m[6];
   int clamp_x0, clamp_y0, clamp_x1, clamp_y1;
   int content_x0, content_y0, content_x1, content_y1;
+  bool separable = false;  // a box: bx = ay = 0, so a column's taps depend on x alone, a row's on y
 };
 
 // The least-squares similarity taking points `from` to points `to` (2-D Umeyama: for centred
@@ -187,12 +200,22 @@ inline crop_plan plan(const crop& c, int src_w, int src_h, int width, int height
     m[3] = 0, m[4] = sy, m[5] = y1 + (0.5 - p.content_y0) * sy - 0.5;
     p.clamp_x0 = int(std::floor(x1)), p.clamp_x1 = int(std::ceil(x1 + box_w)) - 1;
     p.clamp_y0 = int(std::floor(y1)), p.clamp_y1 = int(std::ceil(y1 + box_h)) - 1;
+    p.separable = true;
   }
   for (int k = 0; k < 6; ++k) p.m[k] = static_cast<float>(m[k]);
   // Pixel index i is continuous coordinate i + 0.5 on both sides.
   transform = {float(m[0]), float(m[1]), float(0.5 * (1 - m[0] - m[1]) + m[2]),
                float(m[3]), float(m[4]), float(0.5 * (1 - m[3] - m[4]) + m[5])};
   return p;
+}
+
+// A rounded product kept out of fused multiply-adds: a host compiler allowed FMA (-march=native)
+// may contract a * b + c, the device's __fmul_rn never is. The empty asm costs no instruction.
+VBATCH_HOST_DEVICE inline float unfused(float v) {
+#if !defined(__CUDA_ARCH__) && defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  asm("" : "+x"(v));
+#endif
+  return v;
 }
 
 struct preprocess_kernel {
@@ -209,24 +232,283 @@ struct preprocess_kernel {
     return static_cast<float>(*(sources.pixel(p.source, y, x) + ch));
   }
 
+  // The top-left source tap (x0, y0) of output pixel (x, y) and the weights (ax, ay) of the next.
+  VBATCH_HOST_DEVICE static void source_of(const crop_plan& p, int x, int y, int& x0, float& ax, int& y0, float& ay) {
+    using namespace boxes::detail;
+    const float fx = static_cast<float>(x), fy = static_cast<float>(y);
+    const float sx = add_rn(add_rn(unfused(mul_rn(p.m[0], fx)), unfused(mul_rn(p.m[1], fy))), p.m[2]);
+    const float sy = add_rn(add_rn(unfused(mul_rn(p.m[3], fx)), unfused(mul_rn(p.m[4], fy))), p.m[5]);
+    x0 = static_cast<int>(floorf(sx)), y0 = static_cast<int>(floorf(sy));
+    ax = sub_rn(sx, static_cast<float>(x0)), ay = sub_rn(sy, static_cast<float>(y0));
+  }
+
+  // a·w0 + b·w1: the interpolation along x (w0 = 1 - ax, w1 = ax) and then along y.
+  VBATCH_HOST_DEVICE static float lerp(float a, float b, float w0, float w1) {
+    using namespace boxes::detail;
+    return add_rn(unfused(mul_rn(a, w0)), unfused(mul_rn(b, w1)));
+  }
+
+  VBATCH_HOST_DEVICE float normalise(float v, int k) const {
+    using namespace boxes::detail;
+    return div_rn(sub_rn(unfused(mul_rn(v, scale)), mean[k]), std[k]);
+  }
+
+  // The reference body: every executor's result equals it byte for byte (the CUDA path runs it).
   VBATCH_HOST_DEVICE void operator()(int i, int y, int x) const {
     using namespace boxes::detail;
     const crop_plan& p = plans[i];
     const bool content = x >= p.content_x0 && x <= p.content_x1 && y >= p.content_y0 && y <= p.content_y1;
-    const float fx = static_cast<float>(x), fy = static_cast<float>(y);
-    const float sx = add_rn(add_rn(mul_rn(p.m[0], fx), mul_rn(p.m[1], fy)), p.m[2]);
-    const float sy = add_rn(add_rn(mul_rn(p.m[3], fx), mul_rn(p.m[4], fy)), p.m[5]);
-    const int x0 = static_cast<int>(floorf(sx)), y0 = static_cast<int>(floorf(sy));
-    const float ax = sub_rn(sx, static_cast<float>(x0)), ay = sub_rn(sy, static_cast<float>(y0));
+    int x0, y0;
+    float ax, ay;
+    source_of(p, x, y, x0, ax, y0, ay);
     for (int k = 0; k < out.c; ++k) {
       float v = pad;
       if (content) {
         const int ch = channel_of[k];
-        const float top = add_rn(mul_rn(tap(p, x0, y0, ch), sub_rn(1.0f, ax)), mul_rn(tap(p, x0 + 1, y0, ch), ax));
-        const float bottom = add_rn(mul_rn(tap(p, x0, y0 + 1, ch), sub_rn(1.0f, ax)), mul_rn(tap(p, x0 + 1, y0 + 1, ch), ax));
-        v = add_rn(mul_rn(top, sub_rn(1.0f, ay)), mul_rn(bottom, ay));
+        const float top = lerp(tap(p, x0, y0, ch), tap(p, x0 + 1, y0, ch), sub_rn(1.0f, ax), ax);
+        const float bottom = lerp(tap(p, x0, y0 + 1, ch), tap(p, x0 + 1, y0 + 1, ch), sub_rn(1.0f, ax), ax);
+        v = lerp(top, bottom, sub_rn(1.0f, ay), ay);
       }
-      out(i, k, y, x) = div_rn(sub_rn(mul_rn(v, scale), mean[k]), std[k]);
+      out(i, k, y, x) = normalise(v, k);
+    }
+  }
+};
+
+// ---- The CPU schedule of boxes ----------------------------------------------------------------
+// In a separable plan the taps and weight of output column x do not depend on y, nor those of
+// row y on x. So, per crop, a table of every content column's two taps and weights; per output
+// row, its two source rows interpolated along x (kept while the next output rows read the same
+// source rows), then along y and normalised over the contiguous output row. Each value is the same
+// rounded operations in the same order as preprocess_kernel's, so the bytes are its bytes
+// (tests/model/preprocess_test.cpp); aligned faces run preprocess_kernel per pixel. Bands of rows
+// are the parallel work items, so threads share a crop and the thread count changes no byte.
+
+enum class cpu_path { per_pixel, rows, rows_avx2, rows_avx512 };
+
+inline cpu_path best_cpu_path() {
+#if VBATCH_PREPROCESS_X86_SIMD
+  static const cpu_path path = __builtin_cpu_supports("avx512f") ? cpu_path::rows_avx512
+                               : __builtin_cpu_supports("avx2")  ? cpu_path::rows_avx2
+                                                                 : cpu_path::rows;
+  return path;
+#else
+  return cpu_path::rows;
+#endif
+}
+
+// A crop's content columns j = x - content_x0: the byte offsets in a source row of their two taps
+// (-1: outside the image, the pad value) and the weights 1 - ax and ax. Columns [gather_begin,
+// gather_end) have both taps inside the image and room to read 4 bytes at each (SIMD gathers).
+struct column_taps {
+  const int* off0;
+  const int* off1;
+  const float* w0;
+  const float* w1;
+  int gather_begin = 0, gather_end = 0;
+};
+
+// Whether byte offsets of taps fit the gathers' int32 (and pixels go left to right).
+inline bool rows_fit(const batch_view<const u8>& s) { return s.stride_w > 0 && std::int64_t{s.w} * s.stride_w <= INT_MAX - 8; }
+
+inline void plan_columns(const preprocess_kernel& k, const crop_plan& p, int* off0, int* off1, float* w0, float* w1,
+                         column_taps& t) {
+  const batch_view<const u8>& s = k.sources;
+  const std::int64_t last_read = std::int64_t{s.w - 1} * s.stride_w + s.c - 4;  // a 4-byte read stays in the row
+  const int columns = p.content_x1 - p.content_x0 + 1;
+  const auto offset = [&](int x) { return x < 0 || x >= s.w ? -1 : static_cast<int>(x * s.stride_w); };
+  bool gathering = false, gathered = false;
+  t = {off0, off1, w0, w1, 0, 0};
+  for (int j = 0; j < columns; ++j) {
+    int x0, y0;
+    float ax, ay;
+    preprocess_kernel::source_of(p, p.content_x0 + j, 0, x0, ax, y0, ay);  // bx = 0: any row gives these bits
+    off0[j] = offset(std::clamp(x0, p.clamp_x0, p.clamp_x1));
+    off1[j] = offset(std::clamp(x0 + 1, p.clamp_x0, p.clamp_x1));
+    w0[j] = boxes::detail::sub_rn(1.0f, ax), w1[j] = ax;
+    // The first run of columns that can gather; the rest take the scalar taps.
+    const bool can = off0[j] >= 0 && off1[j] >= 0 && off0[j] <= last_read && off1[j] <= last_read;
+    if (can && !gathering && !gathered) gathering = true, t.gather_begin = j;
+    if (!can && gathering) gathering = false, gathered = true, t.gather_end = j;
+  }
+  if (gathering) t.gather_end = columns;
+}
+
+#if VBATCH_PREPROCESS_X86_SIMD
+#define VBATCH_PREPROCESS_AVX2 __attribute__((target("avx2")))
+
+VBATCH_PREPROCESS_AVX2 inline __m256 unfused(__m256 v) {
+  asm("" : "+x"(v));
+  return v;
+}
+
+// Columns [gather_begin, ...) of a source row along x, 8 at a time: a 32-bit gather per tap brings
+// the pixel's channels (bytes 0..2). Returns the first column left to do.
+template <int Channels>
+VBATCH_PREPROCESS_AVX2 inline int along_x_avx2(const u8* row, const column_taps& t, const int* channel_of, float* const* dst) {
+  float* by_source[Channels];
+  for (int c = 0; c < Channels; ++c) by_source[channel_of[c]] = dst[c];
+  const __m256i byte = _mm256_set1_epi32(0xff);
+  const int* base = reinterpret_cast<const int*>(row);
+  int j = t.gather_begin;
+  for (; j + 8 <= t.gather_end; j += 8) {
+    __m256i g0 = _mm256_i32gather_epi32(base, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.off0 + j)), 1);
+    __m256i g1 = _mm256_i32gather_epi32(base, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.off1 + j)), 1);
+    const __m256 w0 = _mm256_loadu_ps(t.w0 + j), w1 = _mm256_loadu_ps(t.w1 + j);
+    for (int ch = 0; ch < Channels; ++ch, g0 = _mm256_srli_epi32(g0, 8), g1 = _mm256_srli_epi32(g1, 8)) {
+      const __m256 a = _mm256_cvtepi32_ps(_mm256_and_si256(g0, byte)), b = _mm256_cvtepi32_ps(_mm256_and_si256(g1, byte));
+      _mm256_storeu_ps(by_source[ch] + j, _mm256_add_ps(unfused(_mm256_mul_ps(a, w0)), unfused(_mm256_mul_ps(b, w1))));
+    }
+  }
+  return j;
+}
+
+// out[j] = ((top[j]·w0 + bottom[j]·w1)·scale - mean) / std, 8 at a time; returns the first j left.
+VBATCH_PREPROCESS_AVX2 inline int along_y_avx2(const float* top, const float* bottom, float w0, float w1, float scale, float mean,
+                                               float std, float* out, int n) {
+  const __m256 vw0 = _mm256_set1_ps(w0), vw1 = _mm256_set1_ps(w1), vscale = _mm256_set1_ps(scale);
+  const __m256 vmean = _mm256_set1_ps(mean), vstd = _mm256_set1_ps(std);
+  int j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const __m256 v = _mm256_add_ps(unfused(_mm256_mul_ps(_mm256_loadu_ps(top + j), vw0)),
+                                   unfused(_mm256_mul_ps(_mm256_loadu_ps(bottom + j), vw1)));
+    _mm256_storeu_ps(out + j, _mm256_div_ps(_mm256_sub_ps(unfused(_mm256_mul_ps(v, vscale)), vmean), vstd));
+  }
+  return j;
+}
+#define VBATCH_PREPROCESS_AVX512 __attribute__((target("avx512f")))
+
+VBATCH_PREPROCESS_AVX512 inline __m512 unfused(__m512 v) {
+  asm("" : "+v"(v));
+  return v;
+}
+
+// along_x_avx2 16 columns at a time. (The masked forms, all lanes on, spare GCC 12's
+// maybe-uninitialized warnings of the unmasked ones.)
+template <int Channels>
+VBATCH_PREPROCESS_AVX512 inline int along_x_avx512(const u8* row, const column_taps& t, const int* channel_of,
+                                                   float* const* dst) {
+  float* by_source[Channels];
+  for (int c = 0; c < Channels; ++c) by_source[channel_of[c]] = dst[c];
+  const __m512i byte = _mm512_set1_epi32(0xff), zero = _mm512_setzero_si512();
+  const __mmask16 all = 0xffff;
+  int j = t.gather_begin;
+  for (; j + 16 <= t.gather_end; j += 16) {
+    __m512i g0 = _mm512_mask_i32gather_epi32(zero, all, _mm512_loadu_si512(t.off0 + j), row, 1);
+    __m512i g1 = _mm512_mask_i32gather_epi32(zero, all, _mm512_loadu_si512(t.off1 + j), row, 1);
+    const __m512 w0 = _mm512_loadu_ps(t.w0 + j), w1 = _mm512_loadu_ps(t.w1 + j);
+    for (int ch = 0; ch < Channels; ++ch, g0 = _mm512_maskz_srli_epi32(all, g0, 8), g1 = _mm512_maskz_srli_epi32(all, g1, 8)) {
+      const __m512 a = _mm512_maskz_cvtepi32_ps(all, _mm512_and_si512(g0, byte));
+      const __m512 b = _mm512_maskz_cvtepi32_ps(all, _mm512_and_si512(g1, byte));
+      _mm512_storeu_ps(by_source[ch] + j, _mm512_add_ps(unfused(_mm512_mul_ps(a, w0)), unfused(_mm512_mul_ps(b, w1))));
+    }
+  }
+  return j;
+}
+
+// along_y_avx2 16 at a time.
+VBATCH_PREPROCESS_AVX512 inline int along_y_avx512(const float* top, const float* bottom, float w0, float w1, float scale,
+                                                   float mean, float std, float* out, int n) {
+  const __m512 vw0 = _mm512_set1_ps(w0), vw1 = _mm512_set1_ps(w1), vscale = _mm512_set1_ps(scale);
+  const __m512 vmean = _mm512_set1_ps(mean), vstd = _mm512_set1_ps(std);
+  int j = 0;
+  for (; j + 16 <= n; j += 16) {
+    const __m512 v = _mm512_add_ps(unfused(_mm512_mul_ps(_mm512_loadu_ps(top + j), vw0)),
+                                   unfused(_mm512_mul_ps(_mm512_loadu_ps(bottom + j), vw1)));
+    _mm512_storeu_ps(out + j, _mm512_div_ps(_mm512_sub_ps(unfused(_mm512_mul_ps(v, vscale)), vmean), vstd));
+  }
+  return j;
+}
+#endif
+
+// Index (i, band, 0): output rows [band · rows_per_band, ...) of crop i.
+struct preprocess_rows {
+  static constexpr int rows_per_band = 32;  // a new band recomputes at most two source rows
+  preprocess_kernel k;
+  const column_taps* taps;  // per crop
+  cpu_path path;
+
+  // Source row y0 of the plan as the taps read it: the clamped row, or -1 outside the image (all pad).
+  static int row_key(const crop_plan& p, const batch_view<const u8>& s, int y0) {
+    const int y = std::clamp(y0, p.clamp_y0, p.clamp_y1);
+    return y < 0 || y >= s.h ? -1 : y;
+  }
+
+  void along_x(const crop_plan& p, const column_taps& t, int key, float* const* dst) const {
+    const int columns = p.content_x1 - p.content_x0 + 1, channels = k.out.c;
+    const u8* row = key < 0 ? nullptr : k.sources.pixel(p.source, key, 0);
+    const auto scalar = [&](int from, int to) {
+      for (int j = from; j < to; ++j)
+        for (int c = 0; c < channels; ++c) {
+          const int ch = k.channel_of[c];
+          const float a = t.off0[j] < 0 || !row ? k.pad : static_cast<float>(row[t.off0[j] + ch]);
+          const float b = t.off1[j] < 0 || !row ? k.pad : static_cast<float>(row[t.off1[j] + ch]);
+          dst[c][j] = preprocess_kernel::lerp(a, b, t.w0[j], t.w1[j]);
+        }
+    };
+    int done = 0;
+#if VBATCH_PREPROCESS_X86_SIMD
+    if (path == cpu_path::rows_avx512 && row) {
+      scalar(0, t.gather_begin);
+      done = channels == 1 ? along_x_avx512<1>(row, t, k.channel_of, dst) : along_x_avx512<3>(row, t, k.channel_of, dst);
+    } else if (path == cpu_path::rows_avx2 && row) {
+      scalar(0, t.gather_begin);
+      done = channels == 1 ? along_x_avx2<1>(row, t, k.channel_of, dst) : along_x_avx2<3>(row, t, k.channel_of, dst);
+    }
+#endif
+    scalar(done, columns);
+  }
+
+  void along_y(const float* top, const float* bottom, float w0, float w1, int c, float* out, int n) const {
+    int j = 0;
+#if VBATCH_PREPROCESS_X86_SIMD
+    if (path == cpu_path::rows_avx512) j = along_y_avx512(top, bottom, w0, w1, k.scale, k.mean[c], k.std[c], out, n);
+    if (path == cpu_path::rows_avx2) j = along_y_avx2(top, bottom, w0, w1, k.scale, k.mean[c], k.std[c], out, n);
+#endif
+    for (; j < n; ++j) out[j] = k.normalise(preprocess_kernel::lerp(top[j], bottom[j], w0, w1), c);
+  }
+
+  void operator()(int i, int band, int) const {
+    const crop_plan& p = k.plans[i];
+    const int y_begin = band * rows_per_band, y_end = std::min(k.out.h, y_begin + rows_per_band);
+    if (!p.separable) {
+      for (int y = y_begin; y < y_end; ++y)
+        for (int x = 0; x < k.out.w; ++x) k(i, y, x);
+      return;
+    }
+    const int channels = k.out.c, width = k.out.w, columns = p.content_x1 - p.content_x0 + 1;
+    float padding[3];
+    for (int c = 0; c < channels; ++c) padding[c] = k.normalise(k.pad, c);
+    // Two source rows along x, each channel a run of `columns`; held[s] is the row in slot s.
+    const auto along = std::make_unique_for_overwrite<float[]>(std::size_t(2) * channels * columns);
+    int held[2] = {-2, -2};
+    const auto source_row = [&](int key, int keep) -> const float* {
+      for (int s = 0; s < 2; ++s)
+        if (held[s] == key) return along.get() + std::size_t(s) * channels * columns;
+      const int s = held[0] == keep ? 1 : 0;
+      float* dst[3];
+      for (int c = 0; c < channels; ++c) dst[c] = along.get() + (std::size_t(s) * channels + c) * columns;
+      along_x(p, taps[i], key, dst);
+      held[s] = key;
+      return dst[0];
+    };
+    for (int y = y_begin; y < y_end; ++y) {
+      if (y < p.content_y0 || y > p.content_y1) {
+        for (int c = 0; c < channels; ++c) std::fill_n(&k.out(i, c, y, 0), width, padding[c]);
+        continue;
+      }
+      int x0, y0;
+      float ax, ay;
+      preprocess_kernel::source_of(p, 0, y, x0, ax, y0, ay);  // ay = 0: any column gives these bits
+      const int top_key = row_key(p, k.sources, y0), bottom_key = row_key(p, k.sources, y0 + 1);
+      const float* top = source_row(top_key, bottom_key);
+      const float* bottom = source_row(bottom_key, top_key);
+      for (int c = 0; c < channels; ++c) {
+        float* out = &k.out(i, c, y, 0);
+        std::fill_n(out, p.content_x0, padding[c]);
+        std::fill(out + p.content_x1 + 1, out + width, padding[c]);
+        along_y(top + std::size_t(c) * columns, bottom + std::size_t(c) * columns, boxes::detail::sub_rn(1.0f, ay), ay, c,
+                out + p.content_x0, columns);
+      }
     }
   }
 };
@@ -269,28 +551,55 @@ inline std::vector<crop_transform> crop_transforms(int src_w, int src_h, std::sp
   return transforms;
 }
 
+namespace detail {
+// preprocess with the host schedule chosen (tests pin it); the CUDA executor always runs per pixel.
+template <class Exec>
+std::vector<crop_transform> preprocess_with(const Exec& exec, batch_view<const u8> sources, std::span<const crop> crops,
+                                            tensor_view<float> out, const preprocess_options& options, cpu_path path) {
+  check(can_preprocess(sources, crops, out, options));
+  std::vector<crop_transform> transforms(crops.size());
+  if (crops.empty()) return transforms;
+  std::vector<crop_plan> plans(crops.size());
+  for (std::size_t i = 0; i < crops.size(); ++i)
+    plans[i] = plan(crops[i], sources.w, sources.h, out.w, out.h, options, transforms[i]);
+
+  preprocess_kernel kernel{sources, nullptr, out, {0, 1, 2}, options.pad_value, options.scale, {}, {}};
+  if (out.c == 3 && options.source_order != options.order) kernel.channel_of[0] = 2, kernel.channel_of[2] = 0;
+  for (int k = 0; k < 3; ++k) kernel.mean[k] = options.mean[k], kernel.std[k] = options.std[k];
+  if constexpr (executor_traits<Exec>::host) {
+    if (path != cpu_path::per_pixel && rows_fit(sources)) {
+      kernel.plans = plans.data();
+      const std::size_t table = std::size_t(2) * out.w;  // per crop: two taps, two weights per column
+      const auto offsets = std::make_unique_for_overwrite<int[]>(table * out.n);
+      const auto weights = std::make_unique_for_overwrite<float[]>(table * out.n);
+      std::vector<column_taps> columns(crops.size());
+      for_each_index(exec, extent3{out.n, 1, 1}, [&](int i, int, int) {
+        if (!plans[i].separable) return;
+        int* o = offsets.get() + table * i;
+        float* w = weights.get() + table * i;
+        plan_columns(kernel, plans[i], o, o + out.w, w, w + out.w, columns[i]);
+      });
+      const int bands = (out.h + preprocess_rows::rows_per_band - 1) / preprocess_rows::rows_per_band;
+      for_each_index(exec, extent3{out.n, bands, 1}, preprocess_rows{kernel, columns.data(), path});
+      return transforms;
+    }
+  }
+  using memory = typename executor_traits<Exec>::memory;
+  const auto device_plans = buffer<crop_plan, memory>::from_host(plans);
+  kernel.plans = device_plans.data();
+  for_each_index(exec, extent3{out.n, out.h, out.w}, kernel);
+  executor_traits<Exec>::synchronize(exec);  // the plans must outlive the kernel
+  return transforms;
+}
+}  // namespace detail
+
 // Crops of `sources` (N,H,W,C u8) into out (crops.size(),C,H,W f32), both in the executor's
 // memory; crops stay on the host. Returns each item's network -> source transform. Returns once
 // the output is written.
 template <class Exec>
 std::vector<crop_transform> preprocess(const Exec& exec, batch_view<const u8> sources, std::span<const crop> crops,
                                        tensor_view<float> out, const preprocess_options& options = {}) {
-  check(can_preprocess(sources, crops, out, options));
-  std::vector<crop_transform> transforms(crops.size());
-  if (crops.empty()) return transforms;
-  std::vector<detail::crop_plan> plans(crops.size());
-  for (std::size_t i = 0; i < crops.size(); ++i)
-    plans[i] = detail::plan(crops[i], sources.w, sources.h, out.w, out.h, options, transforms[i]);
-
-  detail::preprocess_kernel kernel{sources, nullptr, out, {0, 1, 2}, options.pad_value, options.scale, {}, {}};
-  if (out.c == 3 && options.source_order != options.order) kernel.channel_of[0] = 2, kernel.channel_of[2] = 0;
-  for (int k = 0; k < 3; ++k) kernel.mean[k] = options.mean[k], kernel.std[k] = options.std[k];
-  using memory = typename executor_traits<Exec>::memory;
-  const auto device_plans = buffer<detail::crop_plan, memory>::from_host(plans);
-  kernel.plans = device_plans.data();
-  for_each_index(exec, extent3{out.n, out.h, out.w}, kernel);
-  executor_traits<Exec>::synchronize(exec);  // the plans must outlive the kernel
-  return transforms;
+  return detail::preprocess_with(exec, sources, crops, out, options, detail::best_cpu_path());
 }
 
 }  // namespace vbatch::inline v0::model
