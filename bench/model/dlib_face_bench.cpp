@@ -54,9 +54,11 @@ const std::vector<photo>& photos() {
       const auto v = p.pixels.view();
       p.image.set_size(v.h, v.w);
       for (int y = 0; y < v.h; ++y)
-        for (int x = 0; x < v.w; ++x) p.image(y, x) = dlib::rgb_pixel(v.pixel(0, y, x)[0], v.pixel(0, y, x)[1], v.pixel(0, y, x)[2]);
+        for (int x = 0; x < v.w; ++x)
+          p.image(y, x) = dlib::rgb_pixel(v.pixel(0, y, x)[0], v.pixel(0, y, x)[1], v.pixel(0, y, x)[2]);
       for (const model::dlib_face& f : detect(p.pixels.view(), 0)) {
-        const dlib::rectangle r(long(f.box.x1 + 0.5f), long(f.box.y1 + 0.5f), long(f.box.x2 + 0.5f) - 1, long(f.box.y2 + 0.5f) - 1);
+        const dlib::rectangle r(long(f.box.x1 + 0.5f), long(f.box.y1 + 0.5f), long(f.box.x2 + 0.5f) - 1,
+                                long(f.box.y2 + 0.5f) - 1);
         for (int k = 0; k < repeats; ++k) {
           p.crops.push_back(f.crop);
           p.chips.push_back(dlib::get_face_chip_details(predictor(p.image, r), 150, 0.25));
@@ -83,7 +85,8 @@ void batched(benchmark::State& state) {
     for (const photo& p : photos()) {
       vbatch::batch::fixed policy{batch};
       model::run_model(vbatch::cpu_par{}, embedder(), p.pixels.view(), p.crops, policy,
-                       model::matrix_view<float>{rows.data() + first * 128, int(p.crops.size()), 128}, embedder().preprocessing());
+                       model::matrix_view<float>{rows.data() + first * 128, int(p.crops.size()), 128},
+                       embedder().preprocessing());
       first += p.crops.size();
     }
     benchmark::DoNotOptimize(rows.data());

@@ -56,14 +56,14 @@
 
 #include "vbatch/batch/for_each_batch.hpp"
 #include "vbatch/batch/policy.hpp"
+#include "vbatch/core/buffer_pool.hpp"
 #include "vbatch/io/frame_source.hpp"
 #include "vbatch/io/image_io.hpp"
 #include "vbatch/model/masks.hpp"
 #include "vbatch/model/preprocess.hpp"
 #include "vbatch/pipeline/loader.hpp"
-#include "vbatch/pipeline/writer.hpp"
-#include "vbatch/core/buffer_pool.hpp"
 #include "vbatch/pipeline/pipeline.hpp"
+#include "vbatch/pipeline/writer.hpp"
 #include "vbatch/profile/profiler.hpp"
 #include "vbatch/profile/report.hpp"
 #include "vbatch/sample/rig_spec.hpp"
@@ -274,15 +274,13 @@ model_settings parse_model(const options& o) {
   if (o.model.rfind("onnx:", 0) != 0 || o.model.size() == 5)
     usage("--model '{}': expected onnx:PATH (an ONNX segmentation model)", o.model);
   m.file = o.model.substr(5);
-  int c = 0, h = 0, w = 0;
-  char x1 = 0, x2 = 0, rest = 0;
-  if (o.model_input.empty() || std::sscanf(o.model_input.c_str(), "%d%c%d%c%d%c", &c, &x1, &h, &x2, &w, &rest) != 5 ||
-      x1 != 'x' || x2 != 'x' || c != 3 || h < 1 || w < 1 || h > 4096 || w > 4096)
+  const auto chw = vbatch_tools::parse_chw(o.model_input);
+  if (!chw || (*chw)[0] != 3 || (*chw)[1] > 4096 || (*chw)[2] > 4096)
     usage(
         "--model-input '{}': expected 3xHxW, the network's input per view (3 colour channels, sides 1 to 4096), e.g. "
         "3x320x320; required with --model",
         o.model_input);
-  m.input = {c, h, w};
+  m.input = {(*chw)[0], (*chw)[1], (*chw)[2]};
   if (!(std::isfinite(o.model_scale) && o.model_scale != 0))
     usage("--model-scale {}: must be finite and non-zero", o.model_scale);
   m.preprocessing.scale = float(o.model_scale);

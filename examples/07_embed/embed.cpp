@@ -39,6 +39,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -98,19 +99,12 @@ struct embedder {
   model::preprocess_options preprocessing;
   std::function<void(model::tensor_view<const float>, model::matrix_view<float>)> run;
   // Faces of a frame (box, score, crop); empty for models that take whole images.
-  std::function<std::vector<std::pair<boxes::box_xyxy, model::crop>>(vbatch::batch_view<const u8>, int, std::vector<float>&)> detect;
+  std::function<std::vector<std::pair<boxes::box_xyxy, model::crop>>(vbatch::batch_view<const u8>, int, std::vector<float>&)>
+      detect;
   // The crop of a given box (a track file's): aligned for faces, the box itself otherwise.
   std::function<model::crop(vbatch::batch_view<const u8>, int, const boxes::box_xyxy&)> crop_of_box;
   float default_threshold = 0.5f;  // cosine distance that separates identities, for this model
 };
-
-std::optional<model::item_shape> parse_shape(const std::string& text) {
-  int c = 0, h = 0, w = 0;
-  char x1 = 0, x2 = 0, rest = 0;
-  if (std::sscanf(text.c_str(), "%d%c%d%c%d%c", &c, &x1, &h, &x2, &w, &rest) != 5 || x1 != 'x' || x2 != 'x') return std::nullopt;
-  if (c < 1 || h < 1 || w < 1 || c > 4 || h > 4096 || w > 4096) return std::nullopt;
-  return model::item_shape{c, h, w};
-}
 
 embedder load_dlib(const options& o) {
 #if VBATCH_HAVE_DLIB
@@ -149,18 +143,22 @@ embedder load_dlib(const options& o) {
 
 embedder load_onnx(const options& o, const std::string& path) {
 #if VBATCH_HAVE_OPENCV_DNN
-  const auto shape = parse_shape(o.input);
-  if (!shape) usage("--input '{}': expected CxHxW, e.g. 3x112x112 (C 1 to 4, sides 1 to 4096), required with --model onnx:", o.input);
-  auto network = std::make_shared<model::opencv_dnn<model::matrix_view<float>>>(path, model::opencv_dnn_options{.input = *shape});
+  const auto chw = vbatch_tools::parse_chw(o.input);
+  if (!chw || (*chw)[0] > 4 || (*chw)[1] > 4096 || (*chw)[2] > 4096)
+    usage("--input '{}': expected CxHxW, e.g. 3x112x112 (C 1 to 4, sides 1 to 4096), required with --model onnx:", o.input);
+  const model::item_shape shape{(*chw)[0], (*chw)[1], (*chw)[2]};
+  auto network = std::make_shared<model::opencv_dnn<model::matrix_view<float>>>(path, model::opencv_dnn_options{.input = shape});
   embedder e;
-  e.description = fmt::format("{} (OpenCV DNN), input {}x{}x{}", path, shape->c, shape->h, shape->w);
-  e.input = *shape;
+  e.description = fmt::format("{} (OpenCV DNN), input {}x{}x{}", path, shape.c, shape.h, shape.w);
+  e.input = shape;
   e.dimension = int(network->output_shape().elements());
   e.preprocessing.scale = o.scale;
   for (int k = 0; k < 3; ++k) e.preprocessing.mean[k] = o.mean[k], e.preprocessing.std[k] = o.std[k];
   e.preprocessing.order = o.bgr ? model::channel_order::bgr : model::channel_order::rgb;
   e.run = [network](model::tensor_view<const float> in, model::matrix_view<float> out) { (*network)(in, out); };
-  e.crop_of_box = [](vbatch::batch_view<const u8>, int i, const boxes::box_xyxy& b) { return model::crop{.source = i, .box = b}; };
+  e.crop_of_box = [](vbatch::batch_view<const u8>, int i, const boxes::box_xyxy& b) {
+    return model::crop{.source = i, .box = b};
+  };
   return e;
 #else
   (void)o, (void)path;
@@ -173,35 +171,42 @@ embedder load_onnx(const options& o, const std::string& path) {
 // Frames that share a size and a tracking context: a photo, a demo clip, or a track file's frames.
 struct scene {
   std::string name;
-  std::vector<fs::path> files;     // one per frame, or one photo for every frame of a demo clip
-  std::vector<int> frame_ids;      // per frame
-  std::string identity;            // --demo: who is in it ("" : every face someone different)
+  std::vector<fs::path> files;  // one per frame, or one photo for every frame of a demo clip
+  std::vector<int> frame_ids;   // per frame
+  std::string identity;         // --demo: who is in it ("" : every face someone different)
 };
+
+// The crops of `sources` resampled to width × height RGB u8 images (pixel values, not normalised):
+// demo frames and thumbnails.
+vbatch::batch_buffer<u8> sample_crops(const vbatch::cpu_par& exec, vbatch::batch_view<const u8> sources,
+                                      std::span<const model::crop> crops, int width, int height) {
+  const int n = int(crops.size());
+  std::vector<float> planes(std::size_t(n) * 3 * height * width);
+  model::preprocess_options raw;
+  raw.scale = 1;
+  const model::tensor_view<float> t{planes.data(), n, 3, height, width};
+  model::preprocess(exec, sources, crops, t, raw);
+  vbatch::batch_buffer<u8> images(vbatch::batch_shape{n, height, width, 3});
+  for (int i = 0; i < n; ++i)
+    for (int y = 0; y < height; ++y)
+      for (int x = 0; x < width; ++x)
+        for (int c = 0; c < 3; ++c) images.view().pixel(i, y, x)[c] = u8(std::clamp(std::lround(t(i, c, y, x)), 0L, 255L));
+  return images;
+}
 
 // A demo clip: 8 frames of a photo, each a window that shrinks 3 % a frame and drifts right and
 // down, resampled to at most 800 pixels on the long side.
-vbatch::batch_buffer<u8> render_clip(const fs::path& photo, const vbatch::executor auto& exec) {
+vbatch::batch_buffer<u8> render_clip(const fs::path& photo, const vbatch::cpu_par& exec) {
   const vbatch::batch_buffer<u8> image = vbatch::io::load_image(photo, 3);
   const auto v = image.view();
   const double fit = std::min(1.0, 800.0 / std::max(v.w, v.h));
   const int w = std::max(1, int(std::lround(v.w * fit))), h = std::max(1, int(std::lround(v.h * fit)));
-  constexpr int frames = 8;
   std::vector<model::crop> windows;
-  for (int f = 0; f < frames; ++f) {
+  for (int f = 0; f < 8; ++f) {
     const float s = 1.0f - 0.03f * float(f), cx = v.w * (0.5f + 0.004f * float(f)), cy = v.h * (0.5f + 0.003f * float(f));
     windows.push_back({.source = 0, .box = {cx - s * v.w / 2, cy - s * v.h / 2, cx + s * v.w / 2, cy + s * v.h / 2}});
   }
-  std::vector<float> planes(std::size_t(frames) * 3 * h * w);
-  model::preprocess_options raw;
-  raw.scale = 1;
-  model::preprocess(exec, vbatch::batch_view<const u8>(v), windows, model::tensor_view<float>{planes.data(), frames, 3, h, w}, raw);
-  vbatch::batch_buffer<u8> clip(vbatch::batch_shape{frames, h, w, 3});
-  const model::tensor_view<const float> t{planes.data(), frames, 3, h, w};
-  for (int f = 0; f < frames; ++f)
-    for (int y = 0; y < h; ++y)
-      for (int x = 0; x < w; ++x)
-        for (int c = 0; c < 3; ++c) clip.view().pixel(f, y, x)[c] = u8(std::clamp(std::lround(t(f, c, y, x)), 0L, 255L));
-  return clip;
+  return sample_crops(exec, v, windows, w, h);
 }
 
 vbatch::batch_buffer<u8> load_frames(const std::vector<fs::path>& files) {
@@ -210,8 +215,8 @@ vbatch::batch_buffer<u8> load_frames(const std::vector<fs::path>& files) {
   for (std::size_t i = 0; i < files.size(); ++i) {
     const vbatch::io::image_info info = vbatch::io::read_image_info(files[i]);
     if (info.width != first.width || info.height != first.height)
-      fail("{}: {}x{}, but {} is {}x{}: the frames of a track file must share one size", files[i].string(), info.width, info.height,
-           files.front().string(), first.width, first.height);
+      fail("{}: {}x{}, but {} is {}x{}: the frames of a track file must share one size", files[i].string(), info.width,
+           info.height, files.front().string(), first.width, first.height);
     vbatch::io::load_image_into(files[i], frames.view().images(int(i), 1));
   }
   return frames;
@@ -228,8 +233,8 @@ struct item {  // an embedded crop
 struct track_info {
   int scene = 0, id = 0;  // id within its scene
   std::vector<int> items;
-  std::vector<u8> thumbnail;  // the best crop, thumbnail² × 3
-  int truth = -1;             // --demo
+  vbatch::batch_buffer<u8> thumbnail;  // the best crop, one --thumbnail² RGB image
+  int truth = -1;                      // --demo
 };
 
 struct stage_times {
@@ -256,11 +261,13 @@ void embed_waiting(const embedder& e, std::vector<float>& input, std::vector<int
   std::vector<float> rows(std::size_t(n) * e.dimension);
   const model::tensor_view<const float> all{input.data(), n, e.input.c, e.input.h, e.input.w};
   const auto summary = vbatch::batch::for_each_batch(waiting, policy, [&](std::span<const int> batch, std::size_t first) {
-    e.run(all.items(int(first), int(batch.size())), model::matrix_view<float>{rows.data() + first * e.dimension, int(batch.size()), e.dimension});
+    e.run(all.items(int(first), int(batch.size())),
+          model::matrix_view<float>{rows.data() + first * e.dimension, int(batch.size()), e.dimension});
   });
   r.batches += summary.batches, r.retries += summary.retries;
   for (int k = 0; k < n; ++k)
-    std::copy_n(rows.data() + std::size_t(k) * e.dimension, e.dimension, embeddings.data() + std::size_t(waiting[k]) * e.dimension);
+    std::copy_n(rows.data() + std::size_t(k) * e.dimension, e.dimension,
+                embeddings.data() + std::size_t(waiting[k]) * e.dimension);
   waiting.clear();
 }
 
@@ -337,17 +344,7 @@ result run_flow(const options& o, const embedder& e, const std::vector<scene>& s
       const candidate& c = candidates[std::size_t(k)];
       auto [it, fresh] = track_index.try_emplace(c.track, int(r.tracks.size()));
       if (fresh) {  // the first of a track's crops is its best: its thumbnail
-        track_info t{int(s), c.track, {}, std::vector<u8>(std::size_t(side) * side * 3), -1};
-        std::vector<float> thumb(std::size_t(3) * side * side);
-        model::preprocess_options raw;
-        raw.scale = 1;
-        model::preprocess(exec, view, std::span(&c.crop, 1), model::tensor_view<float>{thumb.data(), 1, 3, side, side}, raw);
-        for (int y = 0; y < side; ++y)
-          for (int x = 0; x < side; ++x)
-            for (int ch = 0; ch < 3; ++ch)
-              t.thumbnail[(std::size_t(y) * side + x) * 3 + ch] =
-                  u8(std::clamp(std::lround(thumb[(std::size_t(ch) * side + y) * side + x]), 0L, 255L));
-        r.tracks.push_back(std::move(t));
+        r.tracks.push_back({int(s), c.track, {}, sample_crops(exec, view, std::span(&c.crop, 1), side, side), -1});
       }
       r.tracks[std::size_t(it->second)].items.push_back(int(r.items.size()));
       waiting.push_back(int(r.items.size()));
@@ -367,8 +364,7 @@ result run_flow(const options& o, const embedder& e, const std::vector<scene>& s
       input.clear();
     }
     r.times.embed += seconds_since(t0);
-    if (!o.quiet)
-      fmt::print("{}: {} frames, {} faces, {} tracks so far\n", sc.name, view.n, candidates.size(), r.tracks.size());
+    if (!o.quiet) fmt::print("{}: {} frames, {} faces, {} tracks so far\n", sc.name, view.n, candidates.size(), r.tracks.size());
   }
 
   // Each track's embedding: the normalised mean of its crops' normalised embeddings; then clusters.
@@ -387,9 +383,9 @@ result run_flow(const options& o, const embedder& e, const std::vector<scene>& s
     if (o.cluster == "dbscan")
       r.clusters = model::dbscan(exec, model::matrix_view<const float>(tracks), {.eps = threshold, .min_points = 1});
     else
-      r.clusters = model::agglomerative(exec, model::matrix_view<const float>(tracks),
-                                        {.threshold = threshold,
-                                         .linkage = o.cluster == "complete" ? model::linkage::complete : model::linkage::average});
+      r.clusters = model::agglomerative(
+          exec, model::matrix_view<const float>(tracks),
+          {.threshold = threshold, .linkage = o.cluster == "complete" ? model::linkage::complete : model::linkage::average});
   }
   r.times.cluster = seconds_since(t0);
   return r;
@@ -407,8 +403,8 @@ void write_contact_sheet(const fs::path& path, const result& r, int cluster, int
   std::fill_n(sheet.view().data, sheet.shape().elements(), u8{40});
   for (std::size_t m = 0; m < members.size(); ++m) {
     const int x0 = gap + int(m % std::size_t(columns)) * (side + gap), y0 = gap + int(m / std::size_t(columns)) * (side + gap);
-    const std::vector<u8>& thumb = r.tracks[std::size_t(members[m])].thumbnail;
-    for (int y = 0; y < side; ++y) std::copy_n(thumb.data() + std::size_t(y) * side * 3, side * 3, sheet.view().pixel(0, y0 + y, x0));
+    const auto thumb = r.tracks[std::size_t(members[m])].thumbnail.view();
+    for (int y = 0; y < side; ++y) std::copy_n(thumb.pixel(0, y, 0), side * 3, sheet.view().pixel(0, y0 + y, x0));
   }
   vbatch::io::save_image(path, sheet.view());
 }
@@ -448,9 +444,12 @@ nlohmann::json report_json(const options& o, const embedder& e, const std::vecto
   const stage_times& s = r.times;
   const double total = std::max(s.total(), 1e-9);
   j["stages"] = {{"decode", s.decode}, {"detect", s.detect}, {"embed", s.embed}, {"cluster", s.cluster}, {"write", s.write}};
-  j["shares"] = {{"decode", s.decode / total}, {"detect", s.detect / total}, {"embed", s.embed / total}, {"cluster", s.cluster / total},
+  j["shares"] = {{"decode", s.decode / total},
+                 {"detect", s.detect / total},
+                 {"embed", s.embed / total},
+                 {"cluster", s.cluster / total},
                  {"write", s.write / total}};
-  j["counts"] = {{"frames", r.frames}, {"faces", r.faces}, {"embedded", r.items.size()}, {"tracks", r.tracks.size()},
+  j["counts"] = {{"frames", r.frames},   {"faces", r.faces},     {"embedded", r.items.size()}, {"tracks", r.tracks.size()},
                  {"clusters", clusters}, {"batches", r.batches}, {"retries", r.retries}};
   if (truth) j["truth"] = {{"adjusted_rand_index", truth->ari}, {"purity", truth->purity}};
   return j;
@@ -508,7 +507,8 @@ int run(options o) {
     std::vector<int> truth_labels;
     for (std::size_t t = 0; t < r.tracks.size(); ++t) {
       const std::string& who = scenes[std::size_t(r.tracks[t].scene)].identity;
-      const std::string key = who.empty() ? fmt::format("{}#{}", scenes[std::size_t(r.tracks[t].scene)].name, r.tracks[t].id) : who;
+      const std::string key =
+          who.empty() ? fmt::format("{}#{}", scenes[std::size_t(r.tracks[t].scene)].name, r.tracks[t].id) : who;
       truth_labels.push_back(people.try_emplace(key, int(people.size())).first->second);
     }
     truth = truth_scores{model::adjusted_rand_index(r.clusters, truth_labels), model::purity(r.clusters, truth_labels)};
@@ -528,10 +528,11 @@ int run(options o) {
     const double total = std::max(s.total(), 1e-9);
     fmt::print("{} frames, {} faces found, {} crops embedded in {} batches ({} retried), {} tracks -> {} clusters\n", r.frames,
                r.faces, r.items.size(), r.batches, r.retries, r.tracks.size(), clusters);
-    fmt::print("stages: decode {:.2f} s ({:.0f} %), detect {:.2f} s ({:.0f} %), embed {:.2f} s ({:.0f} %: {:.1f} crops/s), "
-               "cluster {:.3f} s, write {:.2f} s; total {:.2f} s\n",
-               s.decode, 100 * s.decode / total, s.detect, 100 * s.detect / total, s.embed, 100 * s.embed / total,
-               s.embed > 0 ? double(r.items.size()) / s.embed : 0.0, s.cluster, s.write, seconds_since(start));
+    fmt::print(
+        "stages: decode {:.2f} s ({:.0f} %), detect {:.2f} s ({:.0f} %), embed {:.2f} s ({:.0f} %: {:.1f} crops/s), "
+        "cluster {:.3f} s, write {:.2f} s; total {:.2f} s\n",
+        s.decode, 100 * s.decode / total, s.detect, 100 * s.detect / total, s.embed, 100 * s.embed / total,
+        s.embed > 0 ? double(r.items.size()) / s.embed : 0.0, s.cluster, s.write, seconds_since(start));
     if (truth) fmt::print("against who is who: adjusted Rand index {:.3f}, purity {:.3f}\n", truth->ari, truth->purity);
     fmt::print("wrote {}: embeddings.npy, track_embeddings.npy, items.json, cluster_0..{}.png\n", o.out.string(), clusters - 1);
   }
@@ -554,13 +555,18 @@ int main(int argc, char** argv) {
   vbatch_tools::add_version_flag(app);
   auto* inputs = app.add_option("inputs", o.inputs, "Images: files or directories (.jpg, .jpeg, .png)");
   app.add_option("-o,--output", o.out, "Output directory")->required();
-  app.add_flag("--demo", o.demo, "Run on real photos from PyPI packages, made into clips, and score the clusters")->excludes(inputs);
+  app.add_flag("--demo", o.demo, "Run on real photos from PyPI packages, made into clips, and score the clusters")
+      ->excludes(inputs);
   app.add_option("--model", o.model, "dlib (face detector + 128-D face ResNet) or onnx:PATH (an embedding network)")
       ->capture_default_str();
   app.add_option("--models", o.models, "Directory of dlib's model files (default: where face-recognition-models is installed)");
   app.add_option("--tracks", o.tracks, "A track file (MOT format, e.g. from `track`): embed its boxes, by track");
-  app.add_option("--best", o.best, "Crops embedded per track: its best by score")->check(CLI::Range(1, 1000))->capture_default_str();
-  app.add_option("--batch", o.batch, "Crops per model call (halved on out of memory)")->check(CLI::Range(1, 4096))->capture_default_str();
+  app.add_option("--best", o.best, "Crops embedded per track: its best by score")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  app.add_option("--batch", o.batch, "Crops per model call (halved on out of memory)")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
   app.add_option("--cluster", o.cluster, "average or complete linkage, or dbscan")
       ->check(CLI::IsMember({"average", "complete", "dbscan"}))
       ->capture_default_str();

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -52,6 +53,16 @@ inline std::optional<std::vector<double>> parse_numbers(std::string_view text) {
     if (comma == text.size()) return values;
     first = comma + 1;
   }
+}
+
+// The C, H, W of "CxHxW" (a network's input, e.g. 3x224x224), each at least 1, or nothing.
+inline std::optional<std::array<int, 3>> parse_chw(const std::string& text) {
+  int c = 0, h = 0, w = 0;
+  char x1 = 0, x2 = 0, rest = 0;
+  if (std::sscanf(text.c_str(), "%d%c%d%c%d%c", &c, &x1, &h, &x2, &w, &rest) != 5 || x1 != 'x' || x2 != 'x' || c < 1 || h < 1 ||
+      w < 1)
+    return std::nullopt;
+  return std::array<int, 3>{c, h, w};
 }
 
 // A bad command line: exit status 2, like CLI11's own parse errors. Everything else is 1.

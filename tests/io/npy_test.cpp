@@ -51,7 +51,8 @@ TEST(Npy, SavedFileHoldsTheBytesAndBadInputsLeaveNothing) {
   vb::io::save_npy(dir / "e.npy", v, 10, 4);
   const std::vector<unsigned char> saved = vb::read_file(dir / "e.npy");
   EXPECT_EQ(std::string(saved.begin(), saved.end()), vb::io::npy_bytes(v, 10, 4));
-  EXPECT_TRUE(throws_error([&] { vb::io::save_npy(dir / "bad.npy", v, 3, 4); }, vb::errc::invalid_argument, {"40 values", "3x4"}));
+  EXPECT_TRUE(
+      throws_error([&] { vb::io::save_npy(dir / "bad.npy", v, 3, 4); }, vb::errc::invalid_argument, {"40 values", "3x4"}));
   EXPECT_FALSE(std::filesystem::exists(dir / "bad.npy"));
   EXPECT_TRUE(throws_error([&] { vb::io::save_npy(dir / "missing" / "e.npy", v, 10, 4); }, vb::errc::io, {"e.npy"}));
   std::filesystem::remove_all(dir);

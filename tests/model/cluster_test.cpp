@@ -285,7 +285,6 @@ TEST(Dbscan, RejectsBadInput) {
   EXPECT_TRUE(model::dbscan(vbatch::cpu_serial{}, model::matrix_view<const float>{nullptr, 0, 4}, {}).empty());
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // HDBSCAN
 
@@ -331,8 +330,9 @@ hdbscan_case read_hdbscan_case(const std::string& name) {
   return c;
 }
 
-const std::vector<std::string> hdbscan_cases = {"eom_blobs",      "eom_min_samples", "leaf_nested",            "eom_epsilon",
-                                                "leaf_epsilon",   "single_cluster",  "single_cluster_epsilon", "blobs_48d"};
+const std::vector<std::string> hdbscan_cases = {
+    "eom_blobs",      "eom_min_samples",        "leaf_nested", "eom_epsilon", "leaf_epsilon",
+    "single_cluster", "single_cluster_epsilon", "blobs_48d"};
 
 // The same partition, numbering aside, and the same noise items.
 ::testing::AssertionResult same_partition(const std::vector<int>& a, const std::vector<int>& b) {
@@ -340,7 +340,8 @@ const std::vector<std::string> hdbscan_cases = {"eom_blobs",      "eom_min_sampl
   const double ari = model::adjusted_rand_index(a, b);
   for (std::size_t i = 0; i < a.size(); ++i)
     if ((a[i] < 0) != (b[i] < 0))
-      return ::testing::AssertionFailure() << "item " << i << " is noise in one only (" << a[i] << " vs " << b[i] << "); ARI " << ari;
+      return ::testing::AssertionFailure() << "item " << i << " is noise in one only (" << a[i] << " vs " << b[i] << "); ARI "
+                                           << ari;
   if (ari != 1.0) return ::testing::AssertionFailure() << "ARI " << ari;
   return ::testing::AssertionSuccess();
 }
@@ -426,7 +427,9 @@ TEST(Hdbscan, SameOnEveryExecutorAndFromSimilarity) {
 
 TEST(Hdbscan, RejectsBadInput) {
   const labelled_embeddings e = synthetic_clusters(2, 3, 4, 0.1f, 19);
-  const auto run = [&](model::hdbscan_options options) { return [=, &e] { model::hdbscan(vbatch::cpu_serial{}, e.view(), options); }; };
+  const auto run = [&](model::hdbscan_options options) {
+    return [=, &e] { model::hdbscan(vbatch::cpu_serial{}, e.view(), options); };
+  };
   EXPECT_TRUE(throws_error(run({.min_cluster_size = 1}), vbatch::errc::invalid_argument, {"hdbscan", "min_cluster_size = 1"}));
   EXPECT_TRUE(throws_error(run({.min_cluster_size = 3, .min_samples = 0}), vbatch::errc::invalid_argument,
                            {"hdbscan", "min_samples = 0"}));
@@ -438,15 +441,27 @@ TEST(Hdbscan, RejectsBadInput) {
                            {"hdbscan", "cluster_selection_epsilon = -0.1"}));
   EXPECT_TRUE(throws_error(run({.min_cluster_size = 3, .cluster_selection_epsilon = std::nanf("")}),
                            vbatch::errc::invalid_argument, {"hdbscan", "cluster_selection_epsilon = nan"}));
-  EXPECT_TRUE(throws_error([] { model::hdbscan(vbatch::cpu_serial{}, model::matrix_view<const float>{nullptr, 0, 4}, {}); },
-                           vbatch::errc::invalid_argument, {"hdbscan", "embeddings are empty"}));
-  EXPECT_TRUE(throws_error([] { model::hdbscan_from_similarity(model::matrix_view<const float>{nullptr, 0, 0}, {}); },
-                           vbatch::errc::invalid_argument, {"hdbscan", "similarity is 0x0"}));
-  EXPECT_TRUE(throws_error([&] { model::hdbscan(vbatch::cpu_serial{}, {e.values.data(), -2, 4}, {}); },
-                           vbatch::errc::invalid_argument, {"hdbscan embeddings", "negative size"}));
+  EXPECT_TRUE(throws_error(
+      [] {
+        model::hdbscan(vbatch::cpu_serial{}, model::matrix_view<const float>{nullptr, 0, 4}, {});
+      },
+      vbatch::errc::invalid_argument, {"hdbscan", "embeddings are empty"}));
+  EXPECT_TRUE(throws_error(
+      [] {
+        model::hdbscan_from_similarity(model::matrix_view<const float>{nullptr, 0, 0}, {});
+      },
+      vbatch::errc::invalid_argument, {"hdbscan", "similarity is 0x0"}));
+  EXPECT_TRUE(throws_error(
+      [&] {
+        model::hdbscan(vbatch::cpu_serial{}, {e.values.data(), -2, 4}, {});
+      },
+      vbatch::errc::invalid_argument, {"hdbscan embeddings", "negative size"}));
   const std::vector<float> s(6);
-  EXPECT_TRUE(throws_error([&] { model::hdbscan_from_similarity({s.data(), 2, 3}, {}); }, vbatch::errc::invalid_argument,
-                           {"hdbscan", "similarity is 2x3"}));
+  EXPECT_TRUE(throws_error(
+      [&] {
+        model::hdbscan_from_similarity({s.data(), 2, 3}, {});
+      },
+      vbatch::errc::invalid_argument, {"hdbscan", "similarity is 2x3"}));
   EXPECT_EQ(model::hdbscan(vbatch::cpu_serial{}, e.view(), {.min_cluster_size = 2}).labels.size(), 6u);
 }
 

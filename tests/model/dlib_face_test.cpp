@@ -85,7 +85,8 @@ TEST(DlibFace, DetectorFindsOneFacePerPortraitAndEveryFaceOfAGroup) {
     EXPECT_GT(f.box.x2 - f.box.x1, 60) << name;
     for (const model::point2& q : f.points) {  // landmarks lie in (or just around) the face box
       const float margin = 0.2f * (f.box.x2 - f.box.x1);
-      EXPECT_TRUE(q.x > f.box.x1 - margin && q.x < f.box.x2 + margin && q.y > f.box.y1 - margin && q.y < f.box.y2 + margin) << name;
+      EXPECT_TRUE(q.x > f.box.x1 - margin && q.x < f.box.x2 + margin && q.y > f.box.y1 - margin && q.y < f.box.y2 + margin)
+          << name;
     }
   }
   // align() on a detector's box gives that detection's landmarks and crop.
@@ -149,8 +150,8 @@ TEST(DlibFace, BatchedPathAgreesWithDlibsOneFaceAtATimePath) {
 
     std::vector<float> batched(std::size_t(n) * 128);
     vb::batch::backoff policy{vb::batch::fixed{2}};
-    model::run_model(vb::cpu_par{2}, embedder(), p.pixels.view(), crops, policy, model::matrix_view<float>{batched.data(), n, 128},
-                     embedder().preprocessing());
+    model::run_model(vb::cpu_par{2}, embedder(), p.pixels.view(), crops, policy,
+                     model::matrix_view<float>{batched.data(), n, 128}, embedder().preprocessing());
     const auto reference = embedder().reference(chips);
     // Measured: 0.003-0.009, and 0.078 for biden.jpg, a face over 3x the chip that dlib smooths
     // through its image pyramid first; 0.6 separates people.
@@ -182,8 +183,11 @@ TEST(DlibFace, BadFilesAndShapesGiveErrorsNamingThem) {
   EXPECT_TRUE(throws_error([] { model::dlib_face_detector d(models_dir / "shape_predictor_68_face_landmarks.dat"); },
                            vb::errc::corrupt_data, {"68-point"}));
   std::vector<float> in(3 * 100 * 100), out(128);
-  EXPECT_TRUE(throws_error([&] { embedder()(model::tensor_view<const float>{in.data(), 1, 3, 100, 100}, {out.data(), 1, 128}); },
-                           vb::errc::invalid_argument, {"1x3x100x100"}));
+  EXPECT_TRUE(throws_error(
+      [&] {
+        embedder()(model::tensor_view<const float>{in.data(), 1, 3, 100, 100}, {out.data(), 1, 128});
+      },
+      vb::errc::invalid_argument, {"1x3x100x100"}));
   vb::batch_buffer<vb::u8> gray(vb::batch_shape{1, 8, 8, 1});
   EXPECT_TRUE(throws_error([&] { detector()(gray.view(), 0); }, vb::errc::invalid_argument, {"channels"}));
   EXPECT_TRUE(throws_error([&] { detector().align(gray.view(), 0, {4, 4, 4, 9}); }, vb::errc::invalid_argument, {"box"}));

@@ -132,7 +132,8 @@ std::vector<double> reference_segmenter(model::tensor_view<const float> in) {
 // Conv 2->1 1x1, Sigmoid.
 std::vector<double> reference_upsampler(model::tensor_view<const float> in) {
   const auto batch_norm = [](std::vector<double>& planes, int channels, int side, double offset) {
-    const std::vector<float> scale = reference_weights(channels, offset, 0.5), bias = reference_weights(channels, offset + 0.3, 0.2),
+    const std::vector<float> scale = reference_weights(channels, offset, 0.5),
+                             bias = reference_weights(channels, offset + 0.3, 0.2),
                              mean = reference_weights(channels, offset + 0.6, 0.1);
     for (int c = 0; c < channels; ++c) {
       const double var = float(1.0 + 0.25 * c);
@@ -168,7 +169,8 @@ std::vector<double> reference_upsampler(model::tensor_view<const float> in) {
       for (int y = 0; y < size; ++y)
         for (int x = 0; x < size; ++x) {
           double v = up_b[o];
-          for (int c = 0; c < 4; ++c) v += double{up_w[((c * 2 + o) * 2 + y % 2) * 2 + x % 2]} * down[(c * half + y / 2) * half + x / 2];
+          for (int c = 0; c < 4; ++c)
+            v += double{up_w[((c * 2 + o) * 2 + y % 2) * 2 + x % 2]} * down[(c * half + y / 2) * half + x / 2];
           up[(o * size + y) * size + x] = v;
         }
     batch_norm(up, 2, size, 11.0);

@@ -24,8 +24,8 @@ inline std::string npy_bytes(std::span<const float> values, std::int64_t rows, s
   static_assert(std::endian::native == std::endian::little, "npy_bytes writes the machine's floats as '<f4'");
   if (rows < 0 || cols < 0 || std::uint64_t(rows) * std::uint64_t(cols) != values.size())
     raise(errc::invalid_argument, "npy: {} values for a {}x{} (rows,cols) matrix", values.size(), rows, cols);
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", " +
-                       std::to_string(cols) + "), }";
+  std::string header =
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", " + std::to_string(cols) + "), }";
   constexpr std::size_t preamble = 10;  // magic (6), version (2), header length (2)
   header.append(63 - (preamble + header.size()) % 64, ' ');
   header += '\n';

@@ -21,8 +21,8 @@
 #include <map>
 #include <numeric>
 #include <optional>
-#include <tuple>
 #include <span>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -243,9 +243,9 @@ inline void check_hdbscan_options(const hdbscan_options& options) {
 // A cluster of the condensed tree. Clusters are numbered in creation order, root 0, so a parent's
 // number is below its children's. lambda = 1 / distance (infinite at distance 0).
 struct condensed_cluster {
-  int parent;          // -1 for the root
-  double birth;        // lambda at which it split off its parent (0 for the root)
-  double death = 0;    // largest lambda at which an item or a child cluster left it
+  int parent;        // -1 for the root
+  double birth;      // lambda at which it split off its parent (0 for the root)
+  double death = 0;  // largest lambda at which an item or a child cluster left it
   double stability = 0;
 };
 

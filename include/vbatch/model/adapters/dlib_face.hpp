@@ -59,7 +59,8 @@ namespace dlib_net {
 // affine (frozen batch-norm) layers, each stage opened by a strided block whose shortcut is a 2×2
 // average pool, global average pooling and a 128-wide linear map, under the metric loss.
 template <int channels, int stride, class Input>
-using conv_pair = dlib::affine<dlib::con<channels, 3, 3, 1, 1, dlib::relu<dlib::affine<dlib::con<channels, 3, 3, stride, stride, Input>>>>>;
+using conv_pair =
+    dlib::affine<dlib::con<channels, 3, 3, 1, 1, dlib::relu<dlib::affine<dlib::con<channels, 3, 3, stride, stride, Input>>>>>;
 template <int channels, class Input>
 using residual = dlib::relu<dlib::add_prev1<conv_pair<channels, 1, dlib::tag1<Input>>>>;
 template <int channels, class Input>
@@ -107,9 +108,9 @@ struct dlib_face {
 };
 
 struct dlib_detector_options {
-  int upsample = 1;          // times to double the image before detecting: finds faces down to ~40 px (0: ~80 px)
-  double min_score = 0;      // the HOG detector's threshold offset; lower finds more (and more false) faces
-  int chip_size = 150;       // the embedder's input
+  int upsample = 1;      // times to double the image before detecting: finds faces down to ~40 px (0: ~80 px)
+  double min_score = 0;  // the HOG detector's threshold offset; lower finds more (and more false) faces
+  int chip_size = 150;   // the embedder's input
   double chip_padding = 0.25;
 };
 
@@ -121,11 +122,12 @@ class dlib_face_detector {
       : options_(options), detector_(dlib::get_frontal_face_detector()) {
     if (options.upsample < 0 || options.upsample > 3)
       raise(errc::invalid_argument, "dlib_face_detector: upsample {} must be 0 to 3", options.upsample);
-    if (options.chip_size < 8) raise(errc::invalid_argument, "dlib_face_detector: chip_size {} must be at least 8", options.chip_size);
+    if (options.chip_size < 8)
+      raise(errc::invalid_argument, "dlib_face_detector: chip_size {} must be at least 8", options.chip_size);
     detail::dlib_load(predictor_, landmarks_file);
     if (predictor_.num_parts() != 5)
-      raise(errc::corrupt_data, "dlib({}): a {}-point landmark model; the face chips need the 5-point one", landmarks_file.string(),
-            predictor_.num_parts());
+      raise(errc::corrupt_data, "dlib({}): a {}-point landmark model; the face chips need the 5-point one",
+            landmarks_file.string(), predictor_.num_parts());
   }
 
   // The faces of image `index` of `frames` (RGB u8, 3 channels, host memory), best score first.
@@ -142,7 +144,8 @@ class dlib_face_detector {
     } catch (const std::bad_alloc&) {
       raise(errc::out_of_memory, "dlib_face_detector: out of memory on a {}x{} image", frames.w, frames.h);
     }
-    std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.detection_confidence > b.detection_confidence; });
+    std::sort(found.begin(), found.end(),
+              [](const auto& a, const auto& b) { return a.detection_confidence > b.detection_confidence; });
     const double down = std::ldexp(1.0, -options_.upsample);
     const auto back = [&](double v) { return (v + 0.5) * down - 0.5; };  // pyramid_up doubles about pixel centres
     std::vector<dlib_face> faces;
@@ -158,7 +161,8 @@ class dlib_face_detector {
   // and aligned crop.
   dlib_face align(batch_view<const u8> frames, int index, const boxes::box_xyxy& box, float score = 1) const {
     if (!(box.x2 > box.x1 && box.y2 > box.y1) || !std::isfinite(box.x1 + box.y1 + box.x2 + box.y2))
-      raise(errc::invalid_argument, "dlib_face_detector: box ({}, {}, {}, {}) is empty or not finite", box.x1, box.y1, box.x2, box.y2);
+      raise(errc::invalid_argument, "dlib_face_detector: box ({}, {}, {}, {}) is empty or not finite", box.x1, box.y1, box.x2,
+            box.y2);
     return face_in(to_dlib(frames, index), index, box, score);
   }
 
@@ -250,7 +254,8 @@ class dlib_face_embedder {
       raise(errc::invalid_argument, "dlib({}): input is {}x{}x{}x{} (N,C,H,W); the network takes Nx3x150x150", file_, in.n, in.c,
             in.h, in.w);
     if (out.rows != in.n || out.cols != 128 || (in.n > 0 && out.data == nullptr))
-      raise(errc::invalid_argument, "dlib({}): outputs are {}x{} (rows,cols) for {} items of 128", file_, out.rows, out.cols, in.n);
+      raise(errc::invalid_argument, "dlib({}): outputs are {}x{} (rows,cols) for {} items of 128", file_, out.rows, out.cols,
+            in.n);
     if (in.n == 0) return;
     const std::lock_guard lock(mutex_);
     try {
