@@ -29,6 +29,8 @@
 //   allocation that a kernel's out-of-bounds write breaks (cudaErrorIllegalAddress, reported after
 //   the launch, at synchronisation and at free). Out-of-bounds reads are AddressSanitizer's job:
 //   the sanitizer build runs these tests too.
+// - Launch limits as a device checks them (threads per block, grid x, y and z): a launch beyond
+//   them fails with cudaErrorInvalidConfiguration.
 // What it does not model: warps (no __shfl/__ballot, no warp-synchronous code), the memory model
 // (every access is immediately visible), concurrency between blocks or streams, performance.
 
@@ -288,8 +290,9 @@ void run_block_serial(Kernel kernel, const Args& args, dim3 block, uint3 index) 
 template <class... Params, class... Args>
 void launch(void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t shared_bytes, cudaStream_t, Args&&... args) {
   const unsigned long long threads = 1ull * block.x * block.y * block.z;
-  if (grid.x == 0 || grid.y == 0 || grid.z == 0 || threads == 0 || threads > 1024 || block.z > 64 || grid.y > 65535 ||
-      grid.z > 65535 || shared_bytes > 48 * 1024) {
+  // A device's limits: 1024 threads per block, block z <= 64, grid x <= 2^31 - 1, grid y and z <= 65,535.
+  if (grid.x == 0 || grid.y == 0 || grid.z == 0 || threads == 0 || threads > 1024 || block.z > 64 || grid.x > 2147483647u ||
+      grid.y > 65535 || grid.z > 65535 || shared_bytes > 48 * 1024) {
     record(cudaErrorInvalidConfiguration);
     return;
   }
