@@ -162,28 +162,14 @@ inline void solve_block(const std::vector<double>& block, int n_rows, int n_cols
 
 }  // namespace detail
 
-inline assignment assign_optimal(const batch_view<const float>& costs, float max_cost = std::numeric_limits<float>::infinity()) {
-  check(detail::can_assign_costs(costs, max_cost));
-  const int rows = costs.h, cols = costs.w;
-  std::vector<int> row_to_col(rows, -1);
+namespace detail {
 
-  // One pass over the input: the costs in double, NaN where a pair is not allowed, and the range
-  // of the allowed ones.
-  const double no = std::numeric_limits<double>::quiet_NaN();
-  std::vector<double> dense(std::size_t(rows) * cols);
-  std::size_t allowed = 0;
-  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-  for (int r = 0; r < rows; ++r) {
-    const float* row = costs.pixel(0, r, 0);
-    for (int c = 0; c < cols; ++c) {
-      const float x = row[c * costs.stride_w];
-      if (x == -std::numeric_limits<float>::infinity()) check(detail::minus_infinity_at(r, c));
-      const bool ok = detail::allowed_cost(x, max_cost);
-      if (ok) ++allowed, lo = std::min(lo, double(x)), hi = std::max(hi, double(x));
-      dense[std::size_t(r) * cols + c] = ok ? double(x) : no;
-    }
-  }
-  if (allowed == 0) return detail::finish_assignment(costs, std::move(row_to_col));
+// The optimal assignment of `dense` (row-major, NaN: not allowed; `allowed` entries are numbers
+// from lo to hi no greater than max_cost), as a column (or -1) per row.
+inline std::vector<int> solve_optimal(const std::vector<double>& dense, int rows, int cols, std::size_t allowed, double lo,
+                                      double hi, double max_cost) {
+  std::vector<int> row_to_col(rows, -1);
+  if (allowed == 0) return row_to_col;
 
   // The gate is a price per pair. A price beyond any difference of two totals makes an extra pair
   // always worth more than any saving in cost (max pairs first, then least cost), so a larger or
@@ -194,7 +180,7 @@ inline assignment assign_optimal(const batch_view<const float>& costs, float max
     for (int r = 0; r < rows; ++r) block_rows.push_back(r);
     for (int c = 0; c < cols; ++c) block_cols.push_back(c);
     detail::solve_block(dense, rows, cols, gate, block_rows, block_cols, row_to_col);
-    return detail::finish_assignment(costs, std::move(row_to_col));
+    return row_to_col;
   }
 
   // Rows and columns linked by allowed pairs form independent blocks (the objective is a sum over
@@ -238,7 +224,59 @@ inline assignment assign_optimal(const batch_view<const float>& costs, float max
     detail::solve_block(block, static_cast<int>(block_rows.size()), static_cast<int>(block_cols.size()), gate, block_rows,
                         block_cols, row_to_col);
   }
-  return detail::finish_assignment(costs, std::move(row_to_col));
+  return row_to_col;
+}
+
+}  // namespace detail
+
+inline assignment assign_optimal(const batch_view<const float>& costs, float max_cost = std::numeric_limits<float>::infinity()) {
+  check(detail::can_assign_costs(costs, max_cost));
+  const int rows = costs.h, cols = costs.w;
+  // One pass over the input: the costs in double, NaN where a pair is not allowed, and the range
+  // of the allowed ones.
+  const double no = std::numeric_limits<double>::quiet_NaN();
+  std::vector<double> dense(std::size_t(rows) * cols);
+  std::size_t allowed = 0;
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  for (int r = 0; r < rows; ++r) {
+    const float* row = costs.pixel(0, r, 0);
+    for (int c = 0; c < cols; ++c) {
+      const float x = row[c * costs.stride_w];
+      if (x == -std::numeric_limits<float>::infinity()) check(detail::minus_infinity_at(r, c));
+      const bool ok = detail::allowed_cost(x, max_cost);
+      if (ok) ++allowed, lo = std::min(lo, double(x)), hi = std::max(hi, double(x));
+      dense[std::size_t(r) * cols + c] = ok ? double(x) : no;
+    }
+  }
+  return detail::finish_assignment(costs, detail::solve_optimal(dense, rows, cols, allowed, lo, hi, max_cost));
+}
+
+// The same on a row-major R×C matrix of doubles (for costs that float would round: a SORT-exact
+// tracker's IoUs, py-motmetrics' distances). The same rules; `cost` sums the doubles.
+inline assignment assign_optimal(std::span<const double> costs, int rows, int cols,
+                                 double max_cost = std::numeric_limits<double>::infinity()) {
+  if (rows < 0 || cols < 0 || costs.size() != static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols))
+    raise(errc::invalid_argument, "assignment: {} costs for a {} x {} matrix", costs.size(), rows, cols);
+  if (std::isnan(max_cost)) raise(errc::invalid_argument, "assignment: max_cost is NaN");
+  const double inf = std::numeric_limits<double>::infinity();
+  std::vector<double> dense(costs.size());
+  std::size_t allowed = 0;
+  double lo = inf, hi = -inf;
+  for (int r = 0; r < rows; ++r)
+    for (int c = 0; c < cols; ++c) {
+      const double x = costs[std::size_t(r) * cols + c];
+      if (x == -inf) check(detail::minus_infinity_at(r, c));
+      const bool ok = x <= max_cost && x < inf;
+      if (ok) ++allowed, lo = std::min(lo, x), hi = std::max(hi, x);
+      dense[std::size_t(r) * cols + c] = ok ? x : std::numeric_limits<double>::quiet_NaN();
+    }
+  assignment a;
+  a.row_to_col = detail::solve_optimal(dense, rows, cols, allowed, lo, hi, max_cost);
+  a.col_to_row.assign(cols, -1);
+  for (int r = 0; r < rows; ++r)
+    if (a.row_to_col[r] >= 0)
+      a.col_to_row[a.row_to_col[r]] = r, a.cost += dense[std::size_t(r) * cols + a.row_to_col[r]], ++a.pairs;
+  return a;
 }
 
 inline assignment assign_greedy(const batch_view<const float>& costs, float max_cost = std::numeric_limits<float>::infinity()) {
@@ -265,6 +303,76 @@ inline assignment assign_greedy(const batch_view<const float>& costs, float max_
   for (const pair& p : pairs)
     if (row_to_col[p.r] < 0 && !col_taken[p.c]) row_to_col[p.r] = p.c, col_taken[p.c] = 1;
   return detail::finish_assignment(costs, std::move(row_to_col));
+}
+
+// The classical rectangular assignment on a row-major R×C matrix of finite doubles: min(R, C)
+// pairs of least total cost, with the tie-breaking of scipy.optimize.linear_sum_assignment (the
+// same successive shortest augmenting paths, Crouse 2016: a tall matrix solved transposed, rows
+// added in order, columns scanned from the last, a free column winning a tie, the same dual
+// updates), so that equal-cost alternatives come out as scipy's. A SORT-exact tracker needs it:
+// SORT pairs zero-IoU leftovers by this rule, and the order of its new tracks follows.
+inline assignment linear_sum_assignment(std::span<const double> costs, int rows, int cols) {
+  if (rows < 0 || cols < 0 || costs.size() != static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols))
+    raise(errc::invalid_argument, "linear_sum_assignment: {} costs for a {} x {} matrix", costs.size(), rows, cols);
+  for (std::size_t k = 0; k < costs.size(); ++k)
+    if (!std::isfinite(costs[k]))
+      raise(errc::invalid_argument, "linear_sum_assignment: cost ({}, {}) is {}", k / std::max(cols, 1), k % std::max(cols, 1),
+            costs[k]);
+  const bool transposed = cols < rows;
+  const int n = transposed ? cols : rows, m = transposed ? rows : cols;  // n <= m
+  const auto cost = [&](int r, int c) {
+    return transposed ? costs[std::size_t(c) * cols + r] : costs[std::size_t(r) * cols + c];
+  };
+  const double inf = std::numeric_limits<double>::infinity();
+  std::vector<double> u(n, 0.0), v(m, 0.0), dist(m);
+  std::vector<int> via(m, -1), col_of(n, -1), row_of(m, -1), open_cols(m);
+  std::vector<char> row_seen(n), col_seen(m);
+  for (int start = 0; start < n; ++start) {
+    for (int k = 0; k < m; ++k) open_cols[k] = m - 1 - k;
+    std::fill(row_seen.begin(), row_seen.end(), 0);
+    std::fill(col_seen.begin(), col_seen.end(), 0);
+    std::fill(dist.begin(), dist.end(), inf);
+    int open = m, r = start, sink = -1;
+    double reach = 0;
+    while (sink < 0) {
+      row_seen[r] = 1;
+      double nearest = inf;
+      int pick = -1;
+      for (int k = 0; k < open; ++k) {
+        const int c = open_cols[k];
+        const double d = reach + cost(r, c) - u[r] - v[c];
+        if (d < dist[c]) via[c] = r, dist[c] = d;
+        if (dist[c] < nearest || (dist[c] == nearest && row_of[c] < 0)) nearest = dist[c], pick = k;
+      }
+      reach = nearest;
+      const int c = open_cols[pick];
+      if (row_of[c] < 0)
+        sink = c;
+      else
+        r = row_of[c];
+      col_seen[c] = 1;
+      open_cols[pick] = open_cols[--open];
+    }
+    u[start] += reach;
+    for (int k = 0; k < n; ++k)
+      if (row_seen[k] && k != start) u[k] += reach - dist[col_of[k]];
+    for (int c = 0; c < m; ++c)
+      if (col_seen[c]) v[c] -= reach - dist[c];
+    for (int c = sink;;) {
+      const int k = via[c];
+      row_of[c] = k;
+      std::swap(col_of[k], c);
+      if (k == start) break;
+    }
+  }
+  assignment a;
+  a.row_to_col.assign(rows, -1);
+  a.col_to_row.assign(cols, -1);
+  for (int k = 0; k < n; ++k) {
+    const int r = transposed ? col_of[k] : k, c = transposed ? k : col_of[k];
+    a.row_to_col[r] = c, a.col_to_row[c] = r, a.cost += costs[std::size_t(r) * cols + c], ++a.pairs;
+  }
+  return a;
 }
 
 // Row-major R×C matrices in a span.
