@@ -27,12 +27,18 @@
 
 namespace vbatch::inline v0::boxes {
 
+// A box (x, y, w, h) in double precision.
+struct box_xywh_d {
+  double x = 0, y = 0, w = 0, h = 0;
+};
+
 struct mot_record {
   int frame = 0;
   int id = -1;
   box_xywh box;
   float score = 1;
-  int line = 0;  // 1-based line of the source it came from
+  int line = 0;        // 1-based line of the source it came from
+  box_xywh_d exact{};  // the box as read, in double (for scoring as py-motmetrics does)
 };
 
 inline constexpr int mot_max_frame = 1'000'000'000;
@@ -106,6 +112,7 @@ inline status parse_mot(std::string_view text, std::string_view source, std::vec
     r.box = {static_cast<float>(v[2]), static_cast<float>(v[3]), static_cast<float>(v[4]), static_cast<float>(v[5])};
     r.score = static_cast<float>(v[6]);
     r.line = line_number;
+    r.exact = {v[2], v[3], v[4], v[5]};
     if (!is_finite(to_xyxy(r.box)))
       return fail(errc::corrupt_data, "{}:{}: the box does not fit in single precision", source, line_number);
     out.push_back(r);
