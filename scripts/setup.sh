@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(cmake ninja-build g++ pkg-config libstb-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
           libcli11-dev nlohmann-json3-dev libopencv-dev libturbojpeg0-dev libpng-dev ffmpeg libdlib-dev
-          libopenblas0-pthread)
+          libopenblas0-pthread python3-onnx)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -27,8 +27,22 @@ if python3 -m pip --version >/dev/null 2>&1; then
     [[ -f "$cache/${sdist/==/-}.tar.gz" ]] ||
       python3 -m pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: "$sdist" -d "$cache"
   done
+  # PaddleOCR's PP-OCRv4 text detector from PyPI's rapidocr-onnxruntime 1.4.4 (Apache-2.0): the
+  # real segmentation model of the OpenCV DNN and pipeline360 tests (docs/model.md), rewritten for
+  # OpenCV 4.6 by onnx_for_opencv.py (Debian's python3-onnx).
+  text_model="$cache/ppocr_v4_det_opencv.onnx"
+  if [[ ! -f $text_model ]]; then
+    wheel="$cache/rapidocr_onnxruntime-1.4.4-py3-none-any.whl"
+    [[ -f $wheel ]] ||
+      python3 -m pip download --quiet --disable-pip-version-check --no-deps rapidocr-onnxruntime==1.4.4 -d "$cache"
+    python3 -c 'import sys, zipfile
+open(sys.argv[2], "wb").write(zipfile.ZipFile(sys.argv[1]).read("rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx"))' \
+      "$wheel" "$cache/ch_PP-OCRv4_det_infer.onnx"
+    /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/onnx_for_opencv.py" "$cache/ch_PP-OCRv4_det_infer.onnx" "$text_model.part" >/dev/null
+    mv "$text_model.part" "$text_model"
+  fi
 else
-  echo "setup: note: no pip; the dlib face tests and embed --demo will be skipped" >&2
+  echo "setup: note: no pip; the dlib face tests, embed --demo and the real text detector tests will be skipped" >&2
 fi
 if [[ ! -x /usr/local/cuda/bin/nvcc ]]; then
   echo "setup: note: no CUDA toolkit at /usr/local/cuda; the CUDA compile check will be skipped" >&2

@@ -6,10 +6,12 @@
 //
 // Faces: the 11 found by the HOG detector in 4 real photos (obama.jpg, obama2.jpg, biden.jpg and
 // the group photo t1.jpg; see docs/model.md), each embedded 3 times: 33 crops per iteration.
-// - batched/N: model::run_model over the photo's faces, batch::fixed(N), preprocess on cpu_par;
-// - dlib_one_at_a_time: per face, dlib::extract_image_chip (u8 chip) and the network on 1 chip.
-// Counter: crops/s. dlib's layers run on BLAS (OpenBLAS's threads when installed); the figure is
-// CPU inference, not GPU.
+// - batched/N: model::run_model over the photo's faces, batch::fixed(N), preprocess on cpu_par, the
+//   embedder splitting each batch over every core, OpenBLAS on 1 thread (set_openblas_threads);
+// - dlib_one_at_a_time/T: per face, dlib::extract_image_chip (u8 chip) and the network on 1 chip,
+//   OpenBLAS on T threads (dlib's own path gets its parallelism only from the BLAS).
+// Counter: crops/s. dlib's layers run on the BLAS (OpenBLAS when installed); the figure is CPU
+// inference, not GPU.
 
 #include <benchmark/benchmark.h>
 
@@ -17,6 +19,7 @@
 
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "vbatch/batch/policy.hpp"
@@ -80,6 +83,7 @@ std::size_t crop_count() {
 void batched(benchmark::State& state) {
   const std::size_t batch = std::size_t(state.range(0));
   std::vector<float> rows(crop_count() * 128);
+  const int blas_threads = model::set_openblas_threads(1);
   for (auto _ : state) {
     std::size_t first = 0;
     for (const photo& p : photos()) {
@@ -91,11 +95,13 @@ void batched(benchmark::State& state) {
     }
     benchmark::DoNotOptimize(rows.data());
   }
+  if (blas_threads > 0) model::set_openblas_threads(blas_threads);
   state.counters["crops/s"] = benchmark::Counter(double(crop_count()), benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(batched)->Arg(1)->Arg(8)->Arg(32)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void dlib_one_at_a_time(benchmark::State& state) {
+  const int blas_threads = model::set_openblas_threads(int(state.range(0)));
   for (auto _ : state) {
     for (const photo& p : photos())
       for (const dlib::chip_details& c : p.chips) {
@@ -104,9 +110,14 @@ void dlib_one_at_a_time(benchmark::State& state) {
         benchmark::DoNotOptimize(embedder().reference(chip));
       }
   }
+  if (blas_threads > 0) model::set_openblas_threads(blas_threads);
   state.counters["crops/s"] = benchmark::Counter(double(crop_count()), benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(dlib_one_at_a_time)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(dlib_one_at_a_time)
+    ->Arg(1)
+    ->Arg(int(std::thread::hardware_concurrency()))
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 

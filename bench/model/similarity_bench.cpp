@@ -1,6 +1,8 @@
 // Cosine similarity of 10,000 × 512-d embeddings against themselves (a 10,000 × 10,000 matrix),
-// beside a plain matrix multiply of the same size: cv::gemm (CV_32F) where OpenCV is installed,
-// else a naive triple loop, as the machine's matrix-multiply rate.
+// beside a plain matrix multiply of the same size as the machine's matrix-multiply rate: the BLAS's
+// sgemm where one is installed (Debian's libblas.so.3; OpenBLAS's when libopenblas0 is installed,
+// as scripts/setup.sh does for dlib), cv::gemm (CV_32F) where OpenCV is installed, else a naive
+// triple loop.
 //
 //   similarity_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 //
@@ -16,6 +18,11 @@
 
 #if VBATCH_HAVE_OPENCV
 #include <opencv2/core.hpp>
+#endif
+#if VBATCH_HAVE_CBLAS
+#include <cblas.h>
+// OpenBLAS's thread control; absent (null) when libblas.so.3 is another BLAS.
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
 #endif
 
 namespace {
@@ -52,6 +59,23 @@ void BM_vbatch_cosine_similarity(benchmark::State& state) {
   report(state);
 }
 BENCHMARK(BM_vbatch_cosine_similarity)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+#if VBATCH_HAVE_CBLAS
+void BM_blas_sgemm(benchmark::State& state) {
+  const std::vector<float>& e = embeddings();
+  std::vector<float> out(std::size_t(items) * items);
+  if (openblas_set_num_threads) openblas_set_num_threads(static_cast<int>(state.range(0)));
+  for (auto _ : state) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, items, items, dimension, 1.0f, e.data(), dimension, e.data(), dimension,
+                0.0f, out.data(), items);  // E·Eᵀ
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  if (!openblas_set_num_threads) state.SetLabel("not OpenBLAS: thread count not set");
+  report(state);
+}
+BENCHMARK(BM_blas_sgemm)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+#endif
 
 #if VBATCH_HAVE_OPENCV
 void BM_opencv_gemm(benchmark::State& state) {

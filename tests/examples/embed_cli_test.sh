@@ -105,6 +105,15 @@ else
   bad "demo: --batch 1 --threads 1 differs from the defaults"
 fi
 
+run_ok "demo: hdbscan clusters the tracks" --demo -o demo_h -q --cluster hdbscan
+py "demo: hdbscan: every track in a cluster (numbered 0..K-1), the truth scored" '
+assert j["cluster"] == {"method": "hdbscan", "min_cluster_size": 2}, j["cluster"]
+assert "adjusted_rand_index" in j["truth"], j["truth"]
+labels = [t["cluster"] for t in j["tracks"]]
+assert len(labels) == 10 and min(labels) == 0 and sorted(set(labels)) == list(range(len(set(labels)))), labels
+for i in j["items"]: assert i["cluster"] == labels[i["track"]]' demo_h
+expect_error "hdbscan: a min cluster size below 2 is a usage error" 2 "--min-cluster-size" bad_h --demo -o bad_h --cluster hdbscan --min-cluster-size 1
+
 run_ok "photos: every face of each photo" "$P/obama.jpg" "$P/obama2.jpg" "$P/biden.jpg" "$P/t1.jpg" -o photos -q
 py "photos: one track per face; Obama's two photos together, everyone else apart" '
 t = j["tracks"]

@@ -19,6 +19,7 @@ cd "$W"
 #                            anything else: "bad: why" and exit status 1
 # img.py report FILE K=V...  checks a report.json: stage items (stage:NAME=N) and totals (KEY=N)
 # img.py embedder VIEW...    the class embedder.onnx scores highest on each view (an RGB PNG)
+# img.py text DIR            checks the text detector's masks of text_panorama.jpg's four views
 # img.py segmenter T BGR (VIEW MASK)...
 #                            recomputes tests/data/models/segmenter.onnx's mask of each view (an RGB
 #                            PNG) with pipeline360's default preprocessing (BGR=1: channels swapped)
@@ -188,6 +189,27 @@ elif cmd == "segmenter":
                     print(f"bad: {mask_path} ({x},{y}) is {m}, the model scores {s:.6f} (threshold {threshold})"); sys.exit(1)
                 total += m == 255
     print(f"ok {total}")
+elif cmd == "text":
+    # The text detector's masks of the four views of text_panorama.jpg: as many separate bands of
+    # marked rows as the sign in view has lines, and (almost) every marked pixel between
+    # sign-coloured pixels of its row.
+    for cam, want in enumerate([3, 2, 2, 0]):
+        view = pixels(f"{args[0]}/views/frame_00000_cam_0{cam}.png", 2)
+        mask = gray_pixels(f"{args[0]}/masks/frame_00000_cam_0{cam}.png")
+        h, w = len(mask), len(mask[0])
+        marked_rows, on_sign, total = [], 0, 0
+        for y in range(h):
+            sign = [x for x in range(w) if min(view[y][3 * x:3 * x + 3]) >= 225]
+            xs = [x for x in range(w) if mask[y][x]]
+            total += len(xs)
+            on_sign += sum(1 for x in xs if sign and sign[0] < x < sign[-1])
+            if xs: marked_rows.append(y)
+        lines = sum(1 for i, y in enumerate(marked_rows) if i == 0 or y > marked_rows[i - 1] + 1)
+        if lines != want:
+            print(f"bad: view {cam}: {lines} bands of text marked, the sign has {want} lines"); sys.exit(1)
+        if want and (total < 0.005 * w * h or on_sign < 0.98 * total):
+            print(f"bad: view {cam}: {total} pixels marked, {on_sign} of them on the sign"); sys.exit(1)
+    print("ok")
 elif cmd == "embedder":
     print(" ".join(str(embedder_class(pixels(f, 2))) for f in args))
 EOF
@@ -323,7 +345,9 @@ expect_error "truncated frame" 1 "trunc_0003.jpg" /nonexistent trunc_0003.jpg -o
 seg=(--model "onnx:$MODELS/segmenter.onnx" --model-input 3x16x16)
 mdemo=(--demo 2 --demo-size 1024x512 --size 96x64 --rig ring:4 --format png --dilate 0)
 "$TOOL" "${mdemo[@]}" -q -o probe "${seg[@]}" >run.out 2>run.err || true
+dnn=1
 if grep -q "built without OpenCV's dnn module" run.err; then
+  dnn=0
   # A build without OpenCV: --model onnx: says so, and nothing else of this section applies.
   expect_error "--model onnx: without OpenCV dnn says so" 1 "built without OpenCV's dnn module" nodnn "${mdemo[@]}" -o nodnn "${seg[@]}"
   echo "skip the model runs (this pipeline360 was built without OpenCV's dnn module)"
@@ -414,6 +438,26 @@ sys.exit(0 if sys.argv[2] in text and "input 3x16x16" in text and "channel 0 pro
   expect_error "--model-mask without --model" 2 "--model" mout "${mdemo[@]}" -o mout --model-mask prob:0
   expect_error "missing model file" 1 "missing.onnx" mout "${mdemo[@]}" -o mout --model onnx:missing.onnx --model-input 3x16x16
   expect_error "corrupt model file" 1 "broken.onnx" mout "${mdemo[@]}" -o mout --model onnx:broken.onnx --model-input 3x16x16
+fi
+
+# ---- a real pretrained model: PaddleOCR's text detector on a panorama with signs ---------------
+# $VBATCH_TEXT_MODEL (scripts/setup.sh; PP-OCRv4's detector rewritten for OpenCV 4.6) on
+# tests/data/images/text_panorama.jpg: signs with 3, 2 and 2 lines of text ahead, to the right and
+# behind (across the seam), shapes and bars but no text to the left. Four 90-degree views.
+if [[ $dnn -eq 1 && -n ${VBATCH_TEXT_MODEL:-} && -f ${VBATCH_TEXT_MODEL:-} ]]; then
+  mkdir -p pano && cp "$MODELS/../images/text_panorama.jpg" pano/
+  text=(pano --rig ring:4 --size 640x480 --format png --dilate 0 --model "onnx:$VBATCH_TEXT_MODEL" --model-input 3x480x640
+        --model-mean 0.5,0.5,0.5 --model-std 0.5,0.5,0.5 --model-bgr --model-mask prob:0,0.3)
+  run_ok "text detector: a real model on a real flow" "${text[@]}" -q -o text4 --model-batch 4
+  if r=$(python3 img.py text text4); then
+    ok "text detector: every line of text marked in each view, only on the signs, none in the view without text"
+  else
+    bad "text detector masks: $r"
+  fi
+  run_ok "text detector: model batch 1" "${text[@]}" -q -o text1 --model-batch 1
+  if diff -r text1/masks text4/masks >/dev/null; then ok "text detector: masks do not depend on the model batch"; else bad "text detector: masks differ between model batches 1 and 4"; fi
+else
+  echo "note: no text detector model (scripts/setup.sh puts it in place): the real-model checks do not apply"
 fi
 
 echo "($((SECONDS - start)) s)"

@@ -1,7 +1,8 @@
 // dlib's pretrained face models through the vbatch adapters, on real photos (PyPI packages, put in
 // place by scripts/setup.sh; cmake/vbatchFindFaceData.cmake says where):
 // - the embedder on u8 chips equals dlib's own network call on the same chips within 1e-4, for a
-//   batch of all faces and for batches of one;
+//   batch of all faces and for batches of one, and a batch split over 3 threads equals 1 thread
+//   byte for byte;
 // - the batched path (our chips from model::preprocess, run_model with batches of 2) agrees with
 //   dlib's one-face-at-a-time path (extract_image_chip + the network) to well within dlib's
 //   same-person threshold, and the chip we sample equals dlib's chip to within a few levels;
@@ -127,6 +128,14 @@ TEST(DlibFace, EmbedderOnU8ChipsEqualsDlibsOwnNetworkCall) {
       EXPECT_NEAR(all[i * 128 + k], expected[i](k), 1e-4) << "face " << i << " value " << k;
       EXPECT_NEAR(one[i * 128 + k], expected[i](k), 1e-4) << "face " << i << " value " << k;
     }
+
+  // A batch split over 3 network copies on 3 threads gives the same bytes as one thread.
+  for (const int threads : {1, 3}) {
+    model::dlib_face_embedder split(models_dir / "dlib_face_recognition_resnet_model_v1.dat", vb::cpu_par{.threads = threads});
+    std::vector<float> got(std::size_t(n) * 128);
+    split(t, model::matrix_view<float>{got.data(), n, 128});
+    EXPECT_EQ(got, all) << threads << " threads";
+  }
 }
 
 TEST(DlibFace, BatchedPathAgreesWithDlibsOneFaceAtATimePath) {

@@ -7,6 +7,10 @@
 // serialised; missing and corrupt files and wrong shapes give errors naming the file or
 // parameter. The reference recomputes the weights from the formula make_models.py uses, never
 // reading ONNX.
+// A real pretrained model too, where scripts/setup.sh put it in place (VBATCH_TEXT_MODEL):
+// PaddleOCR's PP-OCRv4 text detector, as rewritten for OpenCV 4.6 by scripts/onnx_for_opencv.py,
+// on two crops of tests/data/images/text_panorama.jpg equals ONNX Runtime's probability maps of
+// the unchanged model (tests/data/models/make_ppocr_reference.py), alone and in batches.
 // Without OpenCV these tests are not built.
 
 #include <gtest/gtest.h>
@@ -18,11 +22,13 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <fstream>
 #include <random>
 #include <span>
 #include <thread>
 #include <vector>
 
+#include "vbatch/io/image_io.hpp"
 #include "vbatch/model/adapters/opencv_dnn.hpp"
 
 namespace {
@@ -406,6 +412,58 @@ TEST(ModelOpenCVDnn, EmptyBatchIsAccepted) {
   const model::opencv_dnn<tensors> embedder = load(model_file("embedder.onnx"));
   EXPECT_NO_THROW(embedder({nullptr, 0, 3, size, size}, {nullptr, 0, 8, 1, 1}));
 }
+
+#ifdef VBATCH_TEXT_MODEL
+// A crop of the text panorama as the detector's input (rapidocr's: BGR, (v / 255 - 0.5) / 0.5,
+// planar), `copies` times, and ONNX Runtime's probability map of it.
+struct text_case {
+  int w = 0, h = 0;
+  std::vector<float> input, expected;
+
+  text_case(const char* name, int copies) {
+    const vb::batch_buffer<vb::u8> image = vb::io::load_image(model_file((std::string(name) + ".png").c_str()), 3);
+    const auto v = image.view();
+    w = v.w, h = v.h;
+    input.resize(std::size_t(copies) * 3 * h * w);
+    const model::tensor_view<float> t{input.data(), copies, 3, h, w};
+    for (int i = 0; i < copies; ++i)
+      for (int c = 0; c < 3; ++c)
+        for (int y = 0; y < h; ++y)
+          for (int x = 0; x < w; ++x) t(i, c, y, x) = (float(v.pixel(0, y, x)[2 - c]) * (1.0f / 255) - 0.5f) / 0.5f;
+    expected.resize(std::size_t(h) * w);
+    std::ifstream f(model_file((std::string(name) + ".f32").c_str()), std::ios::binary);
+    f.read(reinterpret_cast<char*>(expected.data()), std::streamsize(expected.size() * sizeof(float)));
+    EXPECT_TRUE(f) << name << ".f32 holds fewer than " << expected.size() << " values";
+  }
+};
+
+TEST(ModelOpenCVDnn, RealTextDetectorEqualsOnnxRuntimeAloneAndInBatches) {
+  for (const char* name : {"ppocr_text", "ppocr_shapes"}) {
+    const text_case one(name, 1), three(name, 3);
+    const model::opencv_dnn<tensors> detector(VBATCH_TEXT_MODEL, {.input = {3, one.h, one.w}});
+    ASSERT_EQ(detector.output_shape(), (model::item_shape{1, one.h, one.w}));
+    // Batches of 1, 3, 1: the fusion bug of OpenCV 4.6 showed after a change of batch size.
+    for (const text_case* c : {&one, &three, &one}) {
+      const int n = int(c->input.size() / (3 * std::size_t(c->h) * c->w));
+      std::vector<float> out(std::size_t(n) * c->h * c->w);
+      detector({c->input.data(), n, 3, c->h, c->w}, {out.data(), n, 1, c->h, c->w});
+      double worst = 0;
+      int set = 0;
+      for (int i = 0; i < n; ++i)
+        for (std::size_t k = 0; k < c->expected.size(); ++k) {
+          worst = std::max(worst, double(std::abs(out[i * c->expected.size() + k] - c->expected[k])));
+          set += out[i * c->expected.size() + k] > 0.3f;
+        }
+      EXPECT_LT(worst, tolerance) << name << ", batch of " << n;
+      // What the maps say: the sign's text covers a tenth of its crop; the shapes have none.
+      if (std::string(name) == "ppocr_text")
+        EXPECT_GT(set, n * int(c->expected.size()) / 20) << name;
+      else
+        EXPECT_EQ(set, 0) << name;
+    }
+  }
+}
+#endif
 
 }  // namespace
 

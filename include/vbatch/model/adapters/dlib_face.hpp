@@ -23,9 +23,9 @@
 // 0.6); on a chip of u8 pixels they agree to float rounding (tests/model/dlib_face_test.cpp).
 //
 // Threads: the detector runs calls from several threads in parallel, each on its own copy of dlib's
-// detector (which keeps scratch state); the embedder's network keeps scratch state too, so calls
-// on one embedder take a mutex and dlib parallelises each call's layers on its BLAS threads
-// (OpenBLAS: about 10x the reference BLAS here; scripts/setup.sh installs it).
+// detector (which keeps scratch state); the embedder splits each batch over its threads, each
+// slice on its own copy of the network (which keeps its layers' outputs). dlib's layers run on the
+// BLAS (OpenBLAS: about 10x the reference BLAS here; scripts/setup.sh installs it).
 // Errors (vbatch::error, messages start with "dlib(<file>)"): a missing file is errc::io, one dlib
 // cannot deserialise errc::corrupt_data; dlib running out of memory is errc::out_of_memory (so
 // run_model backs off); a view of the wrong shape is errc::invalid_argument naming the parameter.
@@ -46,12 +46,28 @@
 #include <dlib/image_transforms.h>
 
 #include "vbatch/core/error.hpp"
+#include "vbatch/core/executor.hpp"
 #include "vbatch/core/view.hpp"
 #include "vbatch/model/batch_model.hpp"
 #include "vbatch/model/preprocess.hpp"
 #include "vbatch/model/tensor.hpp"
 
+// OpenBLAS's thread control, null when the process's BLAS is another one.
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+extern "C" int openblas_get_num_threads() __attribute__((weak));
+
 namespace vbatch::inline v0::model {
+
+// Sets OpenBLAS's thread count for the whole process and returns the previous one (0 when the BLAS
+// is not OpenBLAS: nothing changes). dlib's layers call the BLAS once per sample, and OpenBLAS
+// threads each call, which competes with dlib_face_embedder's own slices: an application that
+// embeds on several threads runs faster with 1 (here 1.5x; docs/model.md).
+inline int set_openblas_threads(int threads) {
+  if (!openblas_set_num_threads || !openblas_get_num_threads) return 0;
+  const int previous = openblas_get_num_threads();
+  openblas_set_num_threads(threads);
+  return previous;
+}
 
 namespace dlib_net {
 // The layers of dlib_face_recognition_resnet_model_v1.dat, which deserialisation checks one by
@@ -231,7 +247,11 @@ class dlib_face_embedder {
  public:
   using output_view = matrix_view<float>;
 
-  explicit dlib_face_embedder(const std::filesystem::path& file) : file_(file.string()) { detail::dlib_load(net_, file); }
+  // `exec`: how many threads one call's batch is split over (0: every core), each slice on its own
+  // copy of the network.
+  explicit dlib_face_embedder(const std::filesystem::path& file, cpu_par exec = {}) : file_(file.string()), exec_(exec) {
+    detail::dlib_load(prototype_, file);
+  }
 
   item_shape input_shape() const { return {3, 150, 150}; }
   item_shape output_shape() const { return {128, 1, 1}; }
@@ -239,7 +259,7 @@ class dlib_face_embedder {
   // The preprocessing the network was trained with: (v - the input layer's channel means) / 256,
   // RGB. Pass this to run_model and model::preprocess.
   preprocess_options preprocessing() const {
-    const auto& input = net_.input_layer();
+    const auto& input = prototype_.input_layer();
     preprocess_options o;
     o.scale = 1;
     o.mean = {input.get_avg_red(), input.get_avg_green(), input.get_avg_blue()};
@@ -257,17 +277,25 @@ class dlib_face_embedder {
       raise(errc::invalid_argument, "dlib({}): outputs are {}x{} (rows,cols) for {} items of 128", file_, out.rows, out.cols,
             in.n);
     if (in.n == 0) return;
-    const std::lock_guard lock(mutex_);
+    // dlib's CPU layers convolve one sample after another on one BLAS call each (too small for
+    // OpenBLAS to thread), so a batch gains its speed here: contiguous slices on parallel copies.
+    // Each sample's arithmetic is the same whatever the slicing, so results do not depend on it.
+    const int slices = std::min(exec_.thread_count(), in.n);
+    const std::size_t item = s.elements();
     try {
-      // The tensor is the input layer's output: dlib's planar (N,K,R,C) floats, the same layout.
-      input_.set_size(in.n, s.c, s.h, s.w);
-      std::copy(in.data, in.data + in.elements(), input_.host());
-      const dlib::tensor& result = net_.subnet().forward(input_);
-      if (result.num_samples() != in.n || result.k() * result.nr() * result.nc() != 128)
-        raise(errc::invalid_argument, "dlib({}): the network gave {} outputs of {} values", file_, result.num_samples(),
-              result.k() * result.nr() * result.nc());
-      const float* r = result.host();
-      for (int i = 0; i < in.n; ++i) std::copy(r + i * 128, r + (i + 1) * 128, out.row(i));
+      for_each_index(exec_, extent3{slices, 1, 1}, [&](int k, int, int) {
+        const int first = int(std::int64_t{in.n} * k / slices), count = int(std::int64_t{in.n} * (k + 1) / slices) - first;
+        std::unique_ptr<network> copy = take_network();
+        copy->input.set_size(count, s.c, s.h, s.w);  // dlib's planar (N,K,R,C) floats: the same layout
+        std::copy(in.data + first * item, in.data + (first + count) * item, copy->input.host());
+        const dlib::tensor& result = copy->net.subnet().forward(copy->input);
+        if (result.num_samples() != count || result.k() * result.nr() * result.nc() != 128)
+          raise(errc::invalid_argument, "dlib({}): the network gave {} outputs of {} values", file_, result.num_samples(),
+                result.k() * result.nr() * result.nc());
+        const float* r = result.host();
+        for (int i = 0; i < count; ++i) std::copy(r + i * 128, r + (i + 1) * 128, out.row(first + i));
+        give_back(std::move(copy));
+      });
     } catch (const std::bad_alloc&) {
       raise(errc::out_of_memory, "dlib({}): out of memory on a batch of {}", file_, in.n);
     }
@@ -275,15 +303,36 @@ class dlib_face_embedder {
 
   // dlib's own path, for comparisons: u8 chips through the network's input layer, one batch.
   std::vector<dlib::matrix<float, 0, 1>> reference(const std::vector<dlib::matrix<dlib::rgb_pixel>>& chips) {
-    const std::lock_guard lock(mutex_);
-    return net_(chips);
+    std::unique_ptr<network> copy = take_network();
+    std::vector<dlib::matrix<float, 0, 1>> result = copy->net(chips);
+    give_back(std::move(copy));
+    return result;
   }
 
  private:
+  struct network {
+    dlib_net::face_resnet net;
+    dlib::resizable_tensor input;
+  };
+
+  // An idle copy of the network, or a new one: dlib's layers keep their outputs, so one per thread.
+  std::unique_ptr<network> take_network() {
+    const std::lock_guard lock(mutex_);
+    if (idle_.empty()) return std::make_unique<network>(network{prototype_, {}});
+    std::unique_ptr<network> n = std::move(idle_.back());
+    idle_.pop_back();
+    return n;
+  }
+  void give_back(std::unique_ptr<network> n) {
+    const std::lock_guard lock(mutex_);
+    idle_.push_back(std::move(n));
+  }
+
   std::string file_;
-  dlib_net::face_resnet net_;
-  dlib::resizable_tensor input_;
-  std::mutex mutex_;
+  cpu_par exec_;
+  dlib_net::face_resnet prototype_;  // never run: the copies are made from it under the mutex
+  std::vector<std::unique_ptr<network>> idle_;
+  std::mutex mutex_;  // guards idle_ and copying prototype_
 };
 
 static_assert(batch_model<dlib_face_embedder>);
