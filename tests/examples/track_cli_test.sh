@@ -9,6 +9,7 @@ set -euo pipefail
 TOOL=${1:?usage: track_cli_test.sh PATH/TO/track WORK_DIR}
 W=${2:?usage: track_cli_test.sh PATH/TO/track WORK_DIR}
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+DATA=$(cd "$(dirname "${BASH_SOURCE[0]}")/../data" && pwd)  # committed reference outputs
 rm -rf "$W" && mkdir -p "$W"
 cd "$W"
 
@@ -130,6 +131,49 @@ else
   echo "skip MOT15 checks: no \$VBATCH_SHARED_DATA_DIR/mot15"
 fi
 
+# ---- presets, ByteTrack, evaluation, exports, several sequences -------------------------------
+run_ok "--preset sort --motion kalman" dets.txt -o sort_small.txt --preset sort
+if awk -F, 'NF != 10 { exit 1 }' sort_small.txt && [[ -s sort_small.txt ]]; then ok "--preset sort writes tracks"; else bad "--preset sort: $(tr '\n' ' ' <sort_small.txt)"; fi
+run_ok "--motion kalman" dets.txt -o kalman_small.txt --motion kalman
+check_tracks "--motion kalman: output boxes are detections" dets.txt kalman_small.txt
+# Weak detections (0.3) keep a track alive with --byte but never start one.
+run_ok "--byte --high 0.8" dets.txt -o byte_small.txt --byte --high 0.8 --low 0.2 --min-hits 1
+if ! grep -q '^5,[0-9]*,900,' byte_small.txt; then ok "--byte: the weak false positive starts no track"; else bad "--byte: $(tr '\n' ' ' <byte_small.txt)"; fi
+run_ok "--summary and --top (json, area)" dets.txt -o s.txt --summary summary.json --top 2 --top-by area --top-out best.json
+if grep -q '"best_score"' summary.json && grep -q '"rank": 2' best.json; then ok "json exports"; else bad "json exports: $(head -c 300 summary.json best.json)"; fi
+run_ok "--summary and --top (csv, score)" dets.txt -o s.txt --summary summary.csv --top 2 --top-out best.csv
+if head -1 best.csv | grep -q '^sequence,id,rank,frame,x,y,w,h,score,area$' &&
+  awk -F, 'NR > 1 { n[$2]++; if ($3 == 1) s1[$2] = $9; else if ($9 > s1[$2]) exit 1 } END { for (i in n) if (n[i] > 2) exit 1 }' best.csv; then
+  ok "--top 2: at most 2 per track, best first"
+else bad "--top: $(tr '\n' ' ' <best.csv)"; fi
+if [[ $(($(wc -l <summary.csv) - 1)) -eq 2 ]]; then ok "--summary: one line per track"; else bad "--summary: $(tr '\n' ' ' <summary.csv)"; fi
+# The hand-made scene scored against itself as ground truth: every reported box is a match.
+awk -F, 'NF { printf "%s,%d,%s,%s,%s,%s,1,-1,-1,-1\n", $1, ($3 < 300) ? 1 : 2, $3, $4, $5, $6 }' small.txt >gt_small.txt
+run_ok "--eval" dets.txt -o e.txt --eval gt_small.txt --report report.json
+if grep -q "MOTA 1.0000  IDF1 1.0000" run.out && grep -q '"mota": 1,' report.json; then ok "--eval: a perfect score"; else bad "--eval: $(cat run.out)"; fi
+printf '1,1,1,2,3,4,1\n1,1,x,2,3,4,1\n' >bad_gt.txt
+expect_error "--eval with a bad line" 1 "bad_gt.txt:2: field 3 (x)" dets.txt -o out.txt --eval bad_gt.txt
+expect_error "--eval missing" 1 "no_gt.txt: cannot open" dets.txt -o out.txt --eval no_gt.txt
+if [[ -n ${VBATCH_SHARED_DATA_DIR:-} && -f $MOT/TUD-Campus/det.txt ]]; then
+  # --preset sort is SORT: its boxes within SORT's two printed decimals, the same ids.
+  run_ok "MOT15 TUD-Campus --preset sort" "$MOT/TUD-Campus/det.txt" -o sort_campus.txt --preset sort
+  msg=$(awk -F, 'NR == FNR { ref[$1 "," $2] = $3 "," $4 "," $5 "," $6; n++; next }
+    { split(ref[$1 "," $2], r, ","); if (!(($1 "," $2) in ref)) { print "extra " $0; exit 1 }
+      for (k = 1; k <= 4; k++) { d = $(k + 2) - r[k]; if (d > 0.0101 || d < -0.0101) { print "differs: " $0; exit 1 } } m++ }
+    END { if (m != n) { print m " boxes for SORT'"'"'s " n; exit 1 } }' "$DATA/mot15_sort/TUD-Campus.txt" sort_campus.txt 2>&1) &&
+    ok "--preset sort reproduces SORT on TUD-Campus" || bad "--preset sort vs SORT: $msg"
+  # --eval equals py-motmetrics (tests/data/mot_metrics/reference.txt: MOTA 0.6267409470752089).
+  run_ok "MOT15 TUD-Campus --eval" "$MOT/TUD-Campus/det.txt" -o e.txt --preset sort --eval "$DATA/mot_metrics/TUD-Campus.gt.txt" --report r.json
+  if grep -q '"mota": 0.62674094707520' r.json && grep -q '"idf1": 0.60645161290322' r.json; then ok "--eval: py-motmetrics' MOTA and IDF1"; else bad "--eval: $(cat r.json)"; fi
+  # Several sequences in one call: one output each, the same whatever the thread count.
+  run_ok "two sequences, 2 threads" "$MOT/TUD-Campus/det.txt" "$MOT/TUD-Stadtmitte" -o many2 --preset sort --threads 2 --eval "$DATA/mot_metrics" --report many2.json
+  run_ok "two sequences, 1 thread" "$MOT/TUD-Campus/det.txt" "$MOT/TUD-Stadtmitte" -o many1 --preset sort --threads 1
+  if cmp -s many2/TUD-Campus.txt sort_campus.txt && cmp -s many1/TUD-Stadtmitte.txt many2/TUD-Stadtmitte.txt; then ok "several sequences: outputs independent of threads"; else bad "several sequences differ"; fi
+  if [[ $(grep -c '"mota"' many2.json) -eq 2 ]]; then ok "several sequences: one score each in the report"; else bad "report: $(cat many2.json)"; fi
+  mkdir -p dup_out
+  expect_error "two inputs, one sequence name" 1 "both are sequence TUD-Campus" "$MOT/TUD-Campus/det.txt" "$MOT/TUD-Campus" -o dup_out
+fi
+
 # ---- input errors: exit 1, the message names the file and line, nothing written ---------------
 printf '1,-1,1,2,3,4,0.9\n1,-1,5,6,7,8,0.8\n2,-1,x,2,3,4,0.9\n' >bad_number.txt
 printf '1,-1,1,2,3,4,0.9\n2,-1,1,2,3\n' >few_fields.txt
@@ -158,7 +202,13 @@ expect_error "--iou 0" 2 "--iou 0" dets.txt -o out.txt --iou 0
 expect_error "--iou 1.5" 2 "--iou" dets.txt -o out.txt --iou 1.5
 expect_error "--min-hits -1" 2 "--min-hits" dets.txt -o out.txt --min-hits -1
 expect_error "--max-age x" 2 "--max-age" dets.txt -o out.txt --max-age x
-expect_error "--motion kalman" 2 "--motion: kalman" dets.txt -o out.txt --motion kalman
+expect_error "--motion warp" 2 "--motion: warp" dets.txt -o out.txt --motion warp
+expect_error "--preset deepsort" 2 "--preset: deepsort" dets.txt -o out.txt --preset deepsort
+expect_error "--top without --top-out" 2 "--top-out" dets.txt -o out.txt --top 3
+expect_error "--top-out without --top" 2 "--top N" dets.txt -o out.txt --top-out best.csv
+expect_error "--summary .txt" 2 "must end in .csv or .json" dets.txt -o out.txt --summary s.txt
+expect_error "--report .txt" 2 "must end in .json" dets.txt -o out.txt --report r.txt
+expect_error "--byte --low above --high" 2 "low_score 0.75 above high_score 0.5" dets.txt -o out.txt --byte --low 0.75 --high 0.5
 expect_error "--assign hungarian" 2 "--assign: hungarian" dets.txt -o out.txt --assign hungarian
 expect_error "--demo with an input" 2 "--demo" dets.txt --demo -o out.txt
 expect_error "unknown option" 2 "--frobnicate" dets.txt -o out.txt --frobnicate
