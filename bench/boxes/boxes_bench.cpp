@@ -337,7 +337,7 @@ void vbatch_tracker_synthetic(benchmark::State& state) {
 }
 BENCHMARK(vbatch_tracker_synthetic)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-// All 11 MOT15 training sequences (5,500 frames, 35,147 detections), SORT's defaults.
+// All 11 MOT15 training sequences (5,500 frames, 35,147 detections), one core, by configuration.
 void vbatch_tracker_mot15(benchmark::State& state) {
   using frames = std::map<int, std::pair<std::vector<box_xyxy>, std::vector<float>>>;
   static const std::vector<frames> sequences = [] {
@@ -358,15 +358,25 @@ void vbatch_tracker_mot15(benchmark::State& state) {
   if (sequences.empty()) return state.SkipWithError("no MOT15 data under VBATCH_SHARED_DATA_DIR");
   std::int64_t frame_count = 0;
   for (const frames& s : sequences) frame_count += s.rbegin()->first - s.begin()->first + 1;
+  // 0: vbatch's defaults; 1: SORT's Kalman filter, vbatch's lifecycle; 2: sort_preset(); 3: the
+  // best configuration of docs/boxes.md (SORT + two-stage association, max_age 5).
+  static const char* const names[] = {"iou", "kalman", "sort", "byte_tuned"};
+  const int config = static_cast<int>(state.range(0));
+  tracker_options o = tracker_preset(config == 3 ? "sort" : names[config]);
+  if (config == 3) {
+    o.association = association_policy::two_stage;
+    o.high_score = 0.8f, o.low_score = 0.5f, o.low_iou_threshold = 0.5f, o.max_age = 5, o.min_hits = 1, o.iou_threshold = 0.2f;
+  }
+  o.keep_history = false;
   for (auto _ : state)
     for (const frames& s : sequences) {
-      iou_tracker tracker;
+      iou_tracker tracker(o);
       for (const auto& [frame, d] : s) benchmark::DoNotOptimize(tracker.update(frame, d.first, d.second).data());
     }
-  state.SetLabel(std::to_string(sequences.size()) + " sequences");
+  state.SetLabel(std::to_string(sequences.size()) + " sequences, " + names[config]);
   state.counters["frames/s"] = benchmark::Counter(double(state.iterations()) * double(frame_count), benchmark::Counter::kIsRate);
 }
-BENCHMARK(vbatch_tracker_mot15)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(vbatch_tracker_mot15)->DenseRange(0, 3)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 
