@@ -3,9 +3,12 @@
 // the greedy rule; validity of every result; the checks.
 
 #include <cmath>
+#include <fstream>
 #include <functional>
 #include <limits>
 #include <random>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include "test_util.hpp"
@@ -182,7 +185,8 @@ TEST(Assign, GreedyIsValidAndNeverBetterThanOptimal) {
     const int rows = 1 + trial % 6, cols = 1 + (trial / 6) % 6;
     const matrix m = random_matrix(rows, cols, rng, 0.2, trial % 2 == 0);
     const float gate = trial % 3 == 0 ? inf : 0.7f;
-    const vb::boxes::assignment g = vb::boxes::assign_greedy(m.costs, rows, cols, gate), o = vb::boxes::assign_optimal(m.costs, rows, cols, gate);
+    const vb::boxes::assignment g = vb::boxes::assign_greedy(m.costs, rows, cols, gate),
+                                o = vb::boxes::assign_optimal(m.costs, rows, cols, gate);
     ASSERT_TRUE(valid(m, g, gate));
     ASSERT_FALSE(better(score(m, g.row_to_col, gate), score(m, o.row_to_col, gate), !std::isinf(gate))) << trial;
   }
@@ -191,7 +195,8 @@ TEST(Assign, GreedyIsValidAndNeverBetterThanOptimal) {
 TEST(Assign, LargerMatricesStayValidAndDeterministic) {
   std::mt19937 rng(3);
   const matrix m = random_matrix(120, 150, rng, 0.5, false);
-  const vb::boxes::assignment a = vb::boxes::assign_optimal(m.costs, 120, 150, 0.8f), b = vb::boxes::assign_optimal(m.costs, 120, 150, 0.8f);
+  const vb::boxes::assignment a = vb::boxes::assign_optimal(m.costs, 120, 150, 0.8f),
+                              b = vb::boxes::assign_optimal(m.costs, 120, 150, 0.8f);
   EXPECT_TRUE(valid(m, a, 0.8f));
   EXPECT_EQ(a.row_to_col, b.row_to_col);
   EXPECT_GT(a.pairs, 90);
@@ -209,7 +214,8 @@ TEST(Assign, StridedCostViews) {
 
 TEST(Assign, ChecksNameTheProblem) {
   const std::vector<float> c{1, 2, 3, 4};
-  EXPECT_TRUE(throws_error([&] { vb::boxes::assign_optimal(c, 3, 2); }, vb::errc::invalid_argument, {"4 costs for a 3 x 2 matrix"}));
+  EXPECT_TRUE(
+      throws_error([&] { vb::boxes::assign_optimal(c, 3, 2); }, vb::errc::invalid_argument, {"4 costs for a 3 x 2 matrix"}));
   EXPECT_TRUE(throws_error([&] { vb::boxes::assign_optimal(c, 2, 2, NAN); }, vb::errc::invalid_argument, {"max_cost is NaN"}));
   const std::vector<float> minus{1, -inf, 3, 4};
   EXPECT_TRUE(throws_error([&] { vb::boxes::assign_greedy(minus, 2, 2); }, vb::errc::invalid_argument, {"cost (0, 1) is -inf"}));
@@ -218,6 +224,40 @@ TEST(Assign, ChecksNameTheProblem) {
         vb::boxes::assign_optimal(vb::batch_view<const float>::dense(c.data(), {2, 1, 2, 1}));
       },
       vb::errc::invalid_argument, {"one R x C matrix"}));
+}
+
+}  // namespace
+
+namespace {
+
+// linear_sum_assignment gives scipy's answer, ties included: 400 tie-heavy matrices (0-7 rows and
+// columns; costs from {0, -0.25, -0.5}, mostly zeros, {0, 1}, or two decimals) with scipy 1.17.1's
+// answers in tests/data/lsap/scipy_cases.txt. A solver that breaks ties otherwise fails here.
+TEST(Assign, LinearSumAssignmentBreaksTiesAsScipy) {
+  std::ifstream in(std::string(VBATCH_TEST_DATA_DIR) + "/lsap/scipy_cases.txt");
+  ASSERT_TRUE(in) << "tests/data/lsap/scipy_cases.txt";
+  int cases = 0, ties = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream words(line);
+    int rows = 0, cols = 0;
+    words >> rows >> cols;
+    std::vector<double> costs(std::size_t(rows) * cols);
+    for (double& c : costs) words >> c;
+    std::string bar;
+    words >> bar;
+    std::vector<int> expected(rows);
+    for (int& c : expected) words >> c;
+    const vbatch::boxes::assignment a = vbatch::boxes::linear_sum_assignment(costs, rows, cols);
+    EXPECT_EQ(a.row_to_col, expected) << line;
+    EXPECT_EQ(a.pairs, std::min(rows, cols));
+    // How many of these cases another optimal answer exists for (assign_optimal's may differ).
+    const vbatch::boxes::assignment b = vbatch::boxes::assign_optimal(std::span<const double>(costs), rows, cols);
+    ties += b.row_to_col != expected;
+    ++cases;
+  }
+  EXPECT_EQ(cases, 400);
+  vbatch_test::record("lsap_cases_with_other_optima", ties);
 }
 
 }  // namespace
