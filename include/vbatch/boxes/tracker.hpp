@@ -391,7 +391,10 @@ class iou_tracker {
         }
       }
     const auto costs = batch_view<const float>::dense(ious_.data(), {1, rows, cols, 1});
-    const float max_cost = (1 - w) * (1.0f - gate) + w * (blend ? std::min(options_.max_appearance_distance, 1.0f) : 0.0f);
+    // Without appearance 1 - v <= 1 - gate exactly (subtraction is monotonic); with it, the bound
+    // is widened by a few ulps so that rounding in the blend cannot push an allowed pair past it.
+    const float max_cost =
+        blend ? ((1 - w) * (1.0f - gate) + w * options_.max_appearance_distance) * (1 + 1e-6f) + 1e-6f : 1.0f - gate;
     const assignment a = options_.greedy ? assign_greedy(costs, max_cost) : assign_optimal(costs, max_cost);
     for (int j = 0; j < cols; ++j)
       if (a.col_to_row[j] >= 0) track_of_detection[dets[j]] = tracks[a.col_to_row[j]], track_paired[tracks[a.col_to_row[j]]] = 1;
