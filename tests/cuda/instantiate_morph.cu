@@ -1,8 +1,9 @@
 // Compile-and-link check of morphology on the CUDA backend (built by nvcc for every architecture
 // in VBATCH_CUDA_ARCHITECTURES). It instantiates every morph kernel for the device: each
 // operation (erode, dilate, open, close, gradient, tophat, blackhat) for u8 and f32 with the
-// per-pixel algorithms the GPU runs (automatic, direct, separable: direct_kernel, row_pass_kernel,
-// column_pass_kernel, difference_kernel, copy_kernel), and the mask helpers (union, intersection,
+// per-pixel algorithms the GPU runs (automatic, direct, separable, segment_levels: direct_kernel,
+// row_pass_kernel, column_pass_kernel, row_level_kernel, segment_levels_kernel, difference_kernel,
+// copy_kernel), and the mask helpers (union, intersection,
 // threshold, invert). Nothing runs: this machine has no GPU.
 
 #include "vbatch/core/cuda/executor.hpp"
@@ -26,6 +27,7 @@ void every_operation(cudaStream_t stream) {
     for (auto op : operations) {
       morph::morphology(exec, op, images.view(), out.view(), e);
       morph::morphology(exec, op, images.view(), out.view(), e, {2, morph::algorithm::direct});
+      morph::morphology(exec, op, images.view(), out.view(), e, {2, morph::algorithm::segment_levels});
       if (e.is_rect()) morph::morphology(exec, op, images.view(), out.view(), e, {3, morph::algorithm::separable});
     }
   morph::dilate(exec, images.view(), images.view(), morph::square(3));  // in place

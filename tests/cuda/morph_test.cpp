@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 #include <vector>
 
@@ -76,6 +77,40 @@ TEST(MorphCudaEmulation, EveryOperationOnTheDeviceEqualsTheCpu) {
       }
 }
 
+// segment_levels (and automatic, which picks it for most non-rectangles) on the device against the
+// CPU's own schedules: disks of radius 0 to 20 (up to 41x41, larger than the 19x27 images, so runs
+// leave the image on both sides), ellipses, crosses and random custom elements with random anchors
+// (anchor cell set or not), u8 masks, u8 and f32 images with 1 and 3 channels, batches of 2 and 3,
+// every operation, 1 or 2 iterations, in 8x4 and 5x3 blocks.
+TEST(MorphCudaEmulation, SegmentLevelsOnTheDeviceEqualTheCpuOnRandomCases) {
+  std::mt19937 rng(11);
+  std::vector<morph::structuring_element> shapes;
+  for (int r = 0; r <= 20; ++r) shapes.push_back(morph::disk(r));
+  shapes.insert(shapes.end(), {morph::ellipse(9, 5), morph::ellipse(4, 7), morph::ellipse(17, 17, {3, 12}), morph::cross(5, 3),
+                               morph::cross(9, 9, {1, 7}), morph::cross(1, 6)});
+  for (int k = 0; k < 12; ++k) shapes.push_back(random_element(rng, 2 + k * 3, k % 2 == 0));
+  const auto mask = random_mask({3, 19, 27, 1}, 21);
+  const auto gray = random_gray<u8>({2, 19, 27, 3}, 22);
+  auto gray_f = random_gray<float>({2, 19, 27, 1}, 23);
+  // Infinities: where a run leaves the image next to them, the border value (+-FLT_MAX) shows.
+  for (std::int64_t k = 0; k < gray_f.shape().elements(); k += 7) gray_f.data()[k] = k % 2 ? INFINITY : -INFINITY;
+  const auto gray_f3 = random_gray<float>({2, 11, 13, 3}, 24);  // finite: every operation
+  int case_index = 0;
+  for (const auto& e : shapes) {
+    const morph::operation op = all_operations[case_index % std::size(all_operations)];
+    const morph::operation basic = case_index % 2 ? morph::operation::dilate : morph::operation::erode;
+    const morph::options levels{1 + case_index % 2, morph::algorithm::segment_levels};
+    const int geometry_count = 1 + case_index % 2;
+    expect_device_equals_cpu(mask, e, op, levels, geometry_count);
+    expect_device_equals_cpu(mask, e, basic, {1, morph::algorithm::automatic});
+    expect_device_equals_cpu(gray, e, basic, levels, geometry_count);
+    const bool subtracts = op == morph::operation::gradient || op == morph::operation::tophat || op == morph::operation::blackhat;
+    expect_device_equals_cpu(gray_f, e, subtracts ? basic : op, levels);  // inf - inf would be NaN
+    expect_device_equals_cpu(gray_f3, e, op, {1, morph::algorithm::segment_levels});
+    ++case_index;
+  }
+}
+
 TEST(MorphCudaEmulation, InPlaceAndMaskHelpersOnTheDevice) {
   const auto mask = random_mask({2, 13, 21, 1}, 4);
   auto d = to_device(mask);
@@ -106,7 +141,7 @@ TEST(MorphCudaEmulation, CpuOnlyAlgorithmsAreRefusedOnTheDevice) {
       [&] {
         morph::dilate(vb::cuda{}, d.view(), d.view(), morph::square(3), {1, morph::algorithm::packed});
       },
-      vbatch::errc::unsupported, {"packed", "CPU executors only"}));
+      vbatch::errc::unsupported, {"packed", "CPU executors only", "segment_levels"}));
 }
 
 }  // namespace

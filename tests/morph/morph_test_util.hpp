@@ -142,7 +142,8 @@ inline constexpr morph::operation all_operations[] = {
 
 // The algorithms that accept this element and image type on the CPU.
 inline std::vector<morph::algorithm> algorithms_for(const morph::structuring_element& e, bool u8_one_channel) {
-  std::vector<morph::algorithm> out{morph::algorithm::automatic, morph::algorithm::direct, morph::algorithm::segments};
+  std::vector<morph::algorithm> out{morph::algorithm::automatic, morph::algorithm::direct, morph::algorithm::segments,
+                                    morph::algorithm::segment_levels};
   if (e.is_rect()) out.insert(out.end(), {morph::algorithm::separable, morph::algorithm::van_herk});
   if (u8_one_channel) out.push_back(morph::algorithm::packed);
   return out;

@@ -147,4 +147,21 @@ TEST(MorphSchedule, WholeOperationsAreTheSameWithoutSimd) {
     }
 }
 
+// automatic on the GPU: segment_levels where it reads less than direct (operation counts in
+// morphology.hpp), direct for the smallest elements.
+TEST(MorphSchedule, SegmentLevelsIsChosenWhereItDoesLessWork) {
+  const auto pays = [](const morph::structuring_element& e, int w = 1920) {
+    return morph::detail::segment_levels_pays(morph::detail::fold(e, 1, w, 1080), w);
+  };
+  EXPECT_TRUE(pays(morph::disk(3)));
+  EXPECT_TRUE(pays(morph::disk(15)));
+  EXPECT_TRUE(pays(morph::disk(30)));
+  EXPECT_TRUE(pays(morph::ellipse(31, 9)));
+  EXPECT_FALSE(pays(morph::disk(2)));
+  EXPECT_FALSE(pays(morph::cross(3, 3)));
+  EXPECT_FALSE(pays(morph::disk(15), 2)) << "on a 2-pixel-wide image every run is at most 2 long";
+  EXPECT_EQ(morph::detail::segment_levels_needed(morph::detail::fold(morph::disk(15), 1, 1920, 1080), 1920), 4);
+  EXPECT_EQ(morph::detail::segment_levels_needed(morph::detail::fold(morph::disk(15), 1, 5, 5), 5), 2);
+}
+
 }  // namespace
