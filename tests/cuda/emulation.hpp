@@ -114,6 +114,7 @@ struct state {
   cudaError_t last_error = cudaSuccess;
   std::size_t device_bytes = 0, device_capacity = std::size_t{1} << 34;  // a 16 GiB "device"
   std::vector<CUstream_st*> streams;
+  std::size_t allocations = 0;  // successful cudaMalloc/cudaMallocHost calls: tests check reuse
 };
 inline state& global() {
   static state s;
@@ -155,6 +156,7 @@ inline cudaError_t allocate(void** p, std::size_t bytes, space where) {
   if (!base) return record(cudaErrorMemoryAllocation);
   std::memset(base + bytes, guard_value, guard_bytes);
   s.live[base] = {bytes, where};
+  ++s.allocations;
   if (where == space::device) s.device_bytes += bytes;
   *p = base;
   return cudaSuccess;

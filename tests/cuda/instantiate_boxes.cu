@@ -1,7 +1,8 @@
 // Compile-and-link check of the boxes kernels for the CUDA executor (built by nvcc for every
 // architecture in VBATCH_CUDA_ARCHITECTURES): the pairwise IoU and GIoU kernels over device
-// views, and NMS with its suppression-bitmask kernel on the device (ranking and scan on the
-// host). Nothing runs: this machine has no GPU, and without one the program exits at once.
+// views, and NMS with its suppression-bitmask and scan kernels on the device (ranking on the
+// host), with the per-thread workspace and a caller's. Nothing runs: this machine has no GPU, and without one the program exits
+// at once.
 
 #include <vector>
 
@@ -33,7 +34,10 @@ void nms_on_device(cudaStream_t stream) {
   const std::vector<int> offsets = uniform_offsets(4, 50);
   const nms_batch_result agnostic = nms_batched(vbatch::cuda{stream}, boxes, scores, {}, offsets, {.iou_threshold = 0.5f});
   const nms_batch_result aware = nms_batched(vbatch::cuda{stream}, boxes, scores, classes, offsets, {.max_detections = 10});
-  (void)agnostic, (void)aware;
+  nms_workspace workspace;
+  const nms_batch_result reused = nms_batched(vbatch::cuda{stream}, workspace, boxes, scores, classes, offsets);
+  release_nms_workspace();
+  (void)agnostic, (void)aware, (void)reused;
 }
 
 }  // namespace
