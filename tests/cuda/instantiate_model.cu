@@ -1,9 +1,11 @@
 // Compile-and-link check of the model kernels for the CUDA executor (built by nvcc for every
-// architecture in VBATCH_CUDA_ARCHITECTURES): batched preprocessing of crops, L2 normalisation and
+// architecture in VBATCH_CUDA_ARCHITECTURES): batched preprocessing of crops (f32 and f16), L2 normalisation and
 // the cosine-similarity matrix of embeddings in device memory, and score maps to masks. Nothing runs: this machine has no GPU,
 // and without one the program exits at once.
 
 #include <vector>
+
+#include <cuda_fp16.h>
 
 #include "vbatch/core/cuda/executor.hpp"
 #include "vbatch/core/cuda/memory.hpp"
@@ -28,6 +30,11 @@ void preprocess_on_device(cudaStream_t stream) {
   const std::vector<model::crop> crops{{0, {10, 20, 200, 220}}, {1, {}}, {1, {0, 0, 64, 48}}, {0, {100, 100, 300, 400}}};
   const model::tensor_view<float> out{blob.data(), 4, 3, 112, 112};
   model::preprocess(vbatch::cuda{stream}, batch_view<const u8>(frames.view()), crops, out, {});
+  // f16 for half-precision models: the layout of CUDA's __half.
+  static_assert(sizeof(f16) == sizeof(__half) && alignof(f16) == alignof(__half));
+  buffer<f16, device_memory> half_blob(4 * 3 * 112 * 112);
+  model::preprocess(vbatch::cuda{stream}, batch_view<const u8>(frames.view()), crops,
+                    model::tensor_view<f16>{half_blob.data(), 4, 3, 112, 112}, {});
 }
 
 void masks_on_device(cudaStream_t stream) {

@@ -1,6 +1,6 @@
 // Model preprocessing executed under the CPU emulation of CUDA: sources and output in device
 // memory, launch geometries with partial blocks, and every crop kind (boxes past the image edge,
-// letterboxes, aligned faces) must equal the CPU backend byte for byte.
+// letterboxes, aligned faces) must equal the CPU backend byte for byte, in f32 and in f16.
 
 #include "cuda/emulation.hpp"  // first: it replaces the CUDA runtime
 
@@ -89,6 +89,26 @@ TEST(CudaEmulation, PreprocessOfBoxesEqualsTheCpuRowScheduleAndPerPixelBody) {
       vb::check_cuda(cudaMemcpy(got.data(), out.data(), out.bytes(), cudaMemcpyDeviceToHost), "download");
       EXPECT_EQ(std::memcmp(got.data(), rows.data(), out.bytes()), 0) << channels << " channels, resize " << int(resize);
     }
+  }
+}
+
+// f16 outputs on the device: the CPU's f16 bytes (the f32 values rounded to nearest even).
+TEST(CudaEmulation, HalfPreprocessOnTheDeviceEqualsTheCpu) {
+  const auto frames = vbatch_test::random_images<vb::u8>({2, 30, 41, 3}, 12);
+  const std::vector<model::crop> crops = {{.source = 1, .box = {2.5f, 3, 30, 17.75f}},
+                                          {.source = 0, .landmarks = face(20, 15, 20, 0.3f)}};
+  vb::batch_buffer<vb::u8, vb::device_memory> device_frames(frames.shape());
+  vb::copy(vb::cuda{}, vb::batch_view<const vb::u8>(frames.view()), device_frames.view());
+  const int n = int(crops.size()), h = 17, w = 21;
+  const model::preprocess_options o{.mean = {0.485f, 0.456f, 0.406f}, .std = {0.229f, 0.224f, 0.225f}};
+  std::vector<vb::f16> expected(std::size_t(n) * 3 * h * w), got(expected.size());
+  model::preprocess(vb::cpu_serial{}, frames.view(), crops, model::tensor_view<vb::f16>{expected.data(), n, 3, h, w}, o);
+  for (const vb::cuda& exec : geometries) {
+    vb::buffer<vb::f16, vb::device_memory> out(expected.size());
+    model::preprocess(exec, vb::batch_view<const vb::u8>(device_frames.view()), crops,
+                      model::tensor_view<vb::f16>{out.data(), n, 3, h, w}, o);
+    vb::check_cuda(cudaMemcpy(got.data(), out.data(), out.bytes(), cudaMemcpyDeviceToHost), "download");
+    EXPECT_EQ(got, expected) << "block " << exec.block_x << "x" << exec.block_y;
   }
 }
 

@@ -1,7 +1,8 @@
 // run_model: a small model built here (mean pool per channel, then a fixed linear layer) over 37
 // crops with fixed batches of 1, 4 and 16 and with a back-off policy under a tracked memory limit
 // that makes large batches run out of memory: the same outputs every time, each equal to the model
-// run on its crop alone, no item lost or run twice.
+// run on its crop alone, no item lost or run twice. A half-precision model (input_element = f16)
+// gets the f32 preprocessing rounded to half.
 
 #include <gtest/gtest.h>
 
@@ -99,6 +100,35 @@ TEST(RunModel, OutputsAreTheSameForEveryBatchSizeAndEqualEachItemAlone) {
     EXPECT_EQ(run(net, policy, frames, crops, options), alone) << "batches of " << size;
     EXPECT_EQ(net.batch_sizes.size(), (37 + size - 1) / size);
   }
+}
+
+// The same model on f16 inputs: it records what it was given, as floats.
+struct half_pool_linear {
+  using input_element = vb::f16;
+  using output_view = model::matrix_view<float>;
+  std::vector<float> seen;
+
+  model::item_shape input_shape() const { return {3, 16, 12}; }
+  model::item_shape output_shape() const { return {embedding_size, 1, 1}; }
+  void operator()(model::tensor_view<const vb::f16> in, output_view out) {
+    for (std::int64_t k = 0; k < in.elements(); ++k) seen.push_back(vb::to_float(in.data[k]));
+    for (int i = 0; i < in.n; ++i)
+      for (int d = 0; d < embedding_size; ++d) out(i, d) = vb::to_float(in(i, d % 3, d, d));
+  }
+};
+static_assert(model::batch_model<half_pool_linear>);
+
+TEST(RunModel, HalfPrecisionModelGetsTheFloatInputsRoundedToHalf) {
+  const auto frames = vbatch_test::random_images<vb::u8>({4, 40, 56, 3}, 5);
+  const std::vector<model::crop> crops = crops_37();
+  std::vector<float> f32(crops.size() * 3 * 16 * 12);
+  model::preprocess(vb::cpu_serial{}, frames.view(), crops, {f32.data(), int(crops.size()), 3, 16, 12}, options);
+  half_pool_linear net;
+  batch::fixed policy(8);
+  std::vector<float> out(crops.size() * embedding_size);
+  model::run_model(vb::cpu_par{2}, net, frames.view(), crops, policy, {out.data(), int(crops.size()), embedding_size}, options);
+  ASSERT_EQ(net.seen.size(), f32.size());
+  for (std::size_t k = 0; k < f32.size(); ++k) ASSERT_EQ(net.seen[k], vb::to_float(vb::to_f16(f32[k]))) << k;
 }
 
 TEST(RunModel, BacksOffUnderAMemoryLimitWithNoItemLost) {

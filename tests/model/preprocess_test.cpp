@@ -329,6 +329,24 @@ TEST(PreprocessSchedule, RowsEqualThePerPixelBodyForRandomRequests) {
   }
 }
 
+// f16 outputs, for half-precision models: the f32 values rounded to nearest even, on every
+// executor and thread count.
+TEST(Preprocess, HalfOutputIsTheFloatOutputRounded) {
+  std::mt19937 rng(1605);
+  for (int trial = 0; trial < 60; ++trial) {
+    const random_request r = random_case(rng);
+    const std::vector<float> f32 = run_with(vb::cpu_serial{}, r, model::detail::best_cpu_path());
+    std::vector<vb::f16> expected(f32.size());
+    for (std::size_t k = 0; k < f32.size(); ++k) expected[k] = vb::to_f16(f32[k]);
+    for (int threads : {1, 2}) {
+      std::vector<vb::f16> got(f32.size(), vb::f16{0x7e00});
+      model::preprocess(vb::cpu_par{threads}, vb::batch_view<const vb::u8>(r.sources.view()), r.crops,
+                        model::tensor_view<vb::f16>{got.data(), int(r.crops.size()), r.channels, r.height, r.width}, r.options);
+      EXPECT_EQ(got, expected) << "trial " << trial << ", " << threads << " threads";
+    }
+  }
+}
+
 // Large enough for the SIMD runs (8 columns) and for several row bands of a crop, and sources
 // that are views: pixels wider than their channels, rows with a pitch, a crop of a larger image.
 TEST(PreprocessSchedule, RowsEqualThePerPixelBodyOnStridedViewsAndLargeOutputs) {
@@ -365,7 +383,7 @@ TEST(PreprocessSchedule, GatheredColumnsStayInsideTheRow) {
     const model::crop c{.source = 0, .box = {20, 0, 50, 10}};  // ends at the right edge: upscaled, its last taps are column 49
     model::crop_transform unused;
     const model::detail::crop_plan p = model::detail::plan(c, 50, 10, 64, 8, {}, unused);
-    model::detail::preprocess_kernel k{src.view(), &p, {}, {0, 1, 2}, 0, 1, {}, {}};
+    model::detail::preprocess_kernel<float> k{src.view(), &p, {}, {0, 1, 2}, 0, 1, {}, {}};
     int off0[64], off1[64];
     float w0[64], w1[64];
     model::detail::column_taps t;

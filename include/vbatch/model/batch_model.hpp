@@ -11,11 +11,11 @@
 //   batch::backoff policy{batch::fixed{64}};
 //   model::run_model(exec, net, frames, crops, policy, model::matrix_view<float>{emb, n, 512}, options);
 //
-// A batch_model takes an (N, C, H, W) f32 batch in the executor's memory (input_shape() is one
-// item's C, H, W) and writes N outputs of output_shape() each: the rows of a matrix_view (an
-// embedding or scores of output_shape().elements() values) or the items of a tensor_view (score
-// maps, per-item tensors). It must treat items independently, as inference does, so the outputs
-// do not depend on the batch size.
+// A batch_model takes an (N, C, H, W) f32 batch in the executor's memory (f16 if it declares
+// `using input_element = vbatch::f16;`, for half-precision networks; input_shape() is one item's C, H, W) and writes N outputs of
+// output_shape() each: the rows of a matrix_view (an embedding or scores of output_shape().elements() values) or the items of a
+// tensor_view (score maps, per-item tensors). It must treat items independently, as inference does, so the outputs do not depend
+// on the batch size.
 //
 // run_model preprocesses each batch (model/preprocess.hpp) into an input buffer in the
 // executor's memory and calls the model on it with the batch's slice of the outputs. The policy
@@ -47,11 +47,26 @@ struct item_shape {
   friend constexpr bool operator==(const item_shape&, const item_shape&) = default;
 };
 
+// The element a model takes: its `input_element` (f16 for a half-precision network) if it
+// declares one, else float.
 template <class M>
-concept batch_model = (std::same_as<typename M::output_view, matrix_view<float>> ||
-                       std::same_as<typename M::output_view, tensor_view<float>>)&&requires(M& model, const M& const_model,
-                                                                                            tensor_view<const float> inputs,
-                                                                                            typename M::output_view outputs) {
+struct model_input {
+  using type = float;
+};
+template <class M>
+requires requires { typename M::input_element; }
+struct model_input<M> {
+  using type = typename M::input_element;
+};
+template <class M>
+using model_input_t = typename model_input<M>::type;
+
+template <class M>
+concept batch_model = input_element<model_input_t<M>> &&
+    (std::same_as<typename M::output_view, matrix_view<float>> ||
+     std::same_as<typename M::output_view, tensor_view<float>>)&&requires(M& model, const M& const_model,
+                                                                          tensor_view<const model_input_t<M>> inputs,
+                                                                          typename M::output_view outputs) {
   { const_model.input_shape() } -> std::convertible_to<item_shape>;
   { const_model.output_shape() } -> std::convertible_to<item_shape>;
   model(inputs, outputs);
@@ -86,17 +101,18 @@ batch::run_summary run_model(const Exec& exec, Model& model, batch_view<const u8
   check(detail::can_hold_outputs(outputs, crops.size(), model.output_shape()));
   // Sized for the current batch: kept while the size holds, freed before a smaller one is taken,
   // so that a back-off gives its memory back.
-  buffer<float, typename executor_traits<Exec>::memory> input;
+  using element = model_input_t<Model>;
+  buffer<element, typename executor_traits<Exec>::memory> input;
   return batch::for_each_batch(crops, policy, [&](std::span<const crop> batch, std::size_t first) {
     const int count = static_cast<int>(batch.size());
     const std::size_t needed = static_cast<std::size_t>(count * in.elements());
     if (input.size() != needed) {
       input = {};
-      input = buffer<float, typename executor_traits<Exec>::memory>(needed);
+      input = buffer<element, typename executor_traits<Exec>::memory>(needed);
     }
-    const tensor_view<float> inputs{input.data(), count, in.c, in.h, in.w};
+    const tensor_view<element> inputs{input.data(), count, in.c, in.h, in.w};
     preprocess(exec, sources, batch, inputs, options);
-    model(tensor_view<const float>(inputs), detail::output_slice(outputs, static_cast<int>(first), count));
+    model(tensor_view<const element>(inputs), detail::output_slice(outputs, static_cast<int>(first), count));
   });
 }
 

@@ -1,6 +1,6 @@
 #pragma once
-// Batched model preprocessing: crops of u8 source images to a normalised f32 (N,C,H,W) tensor in
-// one pass per batch, on any executor (CPU or CUDA).
+// Batched model preprocessing: crops of u8 source images to a normalised f32 or f16 (N,C,H,W)
+// tensor in one pass per batch, on any executor (CPU or CUDA).
 //
 //   std::vector<model::crop> crops = {{.source = 0, .box = {10, 20, 110, 220}},          // a person box
 //                                     {.source = 1, .landmarks = face_points}};           // an aligned face
@@ -37,7 +37,8 @@
 // The arithmetic is rounded IEEE float operations in a fixed order (no fused multiply-adds on the
 // GPU nor on the host), so every executor and thread count gives the same bytes. On the CPU, boxes
 // run a row schedule (AVX2 or AVX-512 where the CPU has them) with those same operations; aligned
-// faces and the GPU run the per-pixel body.
+// faces, f16 outputs and the GPU run the per-pixel body. An f16 output holds the f32 values
+// rounded to nearest even (vbatch::to_f16), for half-precision models.
 
 #include <algorithm>
 #include <array>
@@ -51,6 +52,7 @@
 
 #include "vbatch/boxes/box.hpp"
 #include "vbatch/core/buffer.hpp"
+#include "vbatch/core/element.hpp"
 #include "vbatch/core/error.hpp"
 #include "vbatch/core/executor.hpp"
 #include "vbatch/core/view.hpp"
@@ -218,10 +220,12 @@ VBATCH_HOST_DEVICE inline float unfused(float v) {
   return v;
 }
 
+// Out: float, or f16 (each value computed in float, then rounded to half when stored).
+template <class Out>
 struct preprocess_kernel {
   batch_view<const u8> sources;
   const crop_plan* plans;
-  tensor_view<float> out;
+  tensor_view<Out> out;
   int channel_of[3];  // the source channel of each output channel
   float pad, scale, mean[3], std[3];
 
@@ -269,7 +273,10 @@ struct preprocess_kernel {
         const float bottom = lerp(tap(p, x0, y0 + 1, ch), tap(p, x0 + 1, y0 + 1, ch), sub_rn(1.0f, ax), ax);
         v = lerp(top, bottom, sub_rn(1.0f, ay), ay);
       }
-      out(i, k, y, x) = normalise(v, k);
+      if constexpr (std::is_same_v<Out, f16>)
+        out(i, k, y, x) = to_f16(normalise(v, k));
+      else
+        out(i, k, y, x) = normalise(v, k);
     }
   }
 };
@@ -310,7 +317,7 @@ struct column_taps {
 // Whether byte offsets of taps fit the gathers' int32 (and pixels go left to right).
 inline bool rows_fit(const batch_view<const u8>& s) { return s.stride_w > 0 && std::int64_t{s.w} * s.stride_w <= INT_MAX - 8; }
 
-inline void plan_columns(const preprocess_kernel& k, const crop_plan& p, int* off0, int* off1, float* w0, float* w1,
+inline void plan_columns(const preprocess_kernel<float>& k, const crop_plan& p, int* off0, int* off1, float* w0, float* w1,
                          column_taps& t) {
   const batch_view<const u8>& s = k.sources;
   const std::int64_t last_read = std::int64_t{s.w - 1} * s.stride_w + s.c - 4;  // a 4-byte read stays in the row
@@ -321,7 +328,7 @@ inline void plan_columns(const preprocess_kernel& k, const crop_plan& p, int* of
   for (int j = 0; j < columns; ++j) {
     int x0, y0;
     float ax, ay;
-    preprocess_kernel::source_of(p, p.content_x0 + j, 0, x0, ax, y0, ay);  // bx = 0: any row gives these bits
+    preprocess_kernel<float>::source_of(p, p.content_x0 + j, 0, x0, ax, y0, ay);  // bx = 0: any row gives these bits
     off0[j] = offset(std::clamp(x0, p.clamp_x0, p.clamp_x1));
     off1[j] = offset(std::clamp(x0 + 1, p.clamp_x0, p.clamp_x1));
     w0[j] = boxes::detail::sub_rn(1.0f, ax), w1[j] = ax;
@@ -423,7 +430,7 @@ VBATCH_PREPROCESS_AVX512 inline int along_y_avx512(const float* top, const float
 // Index (i, band, 0): output rows [band · rows_per_band, ...) of crop i.
 struct preprocess_rows {
   static constexpr int rows_per_band = 32;  // a new band recomputes at most two source rows
-  preprocess_kernel k;
+  preprocess_kernel<float> k;
   const column_taps* taps;  // per crop
   cpu_path path;
 
@@ -442,7 +449,7 @@ struct preprocess_rows {
           const int ch = k.channel_of[c];
           const float a = t.off0[j] < 0 || !row ? k.pad : static_cast<float>(row[t.off0[j] + ch]);
           const float b = t.off1[j] < 0 || !row ? k.pad : static_cast<float>(row[t.off1[j] + ch]);
-          dst[c][j] = preprocess_kernel::lerp(a, b, t.w0[j], t.w1[j]);
+          dst[c][j] = preprocess_kernel<float>::lerp(a, b, t.w0[j], t.w1[j]);
         }
     };
     int done = 0;
@@ -464,7 +471,7 @@ struct preprocess_rows {
     if (path == cpu_path::rows_avx512) j = along_y_avx512(top, bottom, w0, w1, k.scale, k.mean[c], k.std[c], out, n);
     if (path == cpu_path::rows_avx2) j = along_y_avx2(top, bottom, w0, w1, k.scale, k.mean[c], k.std[c], out, n);
 #endif
-    for (; j < n; ++j) out[j] = k.normalise(preprocess_kernel::lerp(top[j], bottom[j], w0, w1), c);
+    for (; j < n; ++j) out[j] = k.normalise(preprocess_kernel<float>::lerp(top[j], bottom[j], w0, w1), c);
   }
 
   void operator()(int i, int band, int) const {
@@ -498,7 +505,7 @@ struct preprocess_rows {
       }
       int x0, y0;
       float ax, ay;
-      preprocess_kernel::source_of(p, 0, y, x0, ax, y0, ay);  // ay = 0: any column gives these bits
+      preprocess_kernel<float>::source_of(p, 0, y, x0, ax, y0, ay);  // ay = 0: any column gives these bits
       const int top_key = row_key(p, k.sources, y0), bottom_key = row_key(p, k.sources, y0 + 1);
       const float* top = source_row(top_key, bottom_key);
       const float* bottom = source_row(bottom_key, top_key);
@@ -515,8 +522,13 @@ struct preprocess_rows {
 
 }  // namespace detail
 
-inline status can_preprocess(const batch_view<const u8>& sources, std::span<const crop> crops, const tensor_view<float>& out,
-                             const preprocess_options& o) {
+// The elements preprocess writes: f32, or f16 for half-precision models.
+template <class T>
+concept input_element = std::is_same_v<T, float> || std::is_same_v<T, f16>;
+
+template <input_element Out>
+status can_preprocess(const batch_view<const u8>& sources, std::span<const crop> crops, const tensor_view<Out>& out,
+                      const preprocess_options& o) {
   if (auto s = can_access(sources, "preprocess: sources"); !s) return s;
   if (out.n < 0 || out.c < 0 || out.h < 0 || out.w < 0)
     return fail(errc::invalid_argument, "preprocess: output {}x{}x{}x{} (N,C,H,W) has a negative size", out.n, out.c, out.h,
@@ -553,9 +565,9 @@ inline std::vector<crop_transform> crop_transforms(int src_w, int src_h, std::sp
 
 namespace detail {
 // preprocess with the host schedule chosen (tests pin it); the CUDA executor always runs per pixel.
-template <class Exec>
+template <class Exec, class Out>
 std::vector<crop_transform> preprocess_with(const Exec& exec, batch_view<const u8> sources, std::span<const crop> crops,
-                                            tensor_view<float> out, const preprocess_options& options, cpu_path path) {
+                                            tensor_view<Out> out, const preprocess_options& options, cpu_path path) {
   check(can_preprocess(sources, crops, out, options));
   std::vector<crop_transform> transforms(crops.size());
   if (crops.empty()) return transforms;
@@ -563,10 +575,10 @@ std::vector<crop_transform> preprocess_with(const Exec& exec, batch_view<const u
   for (std::size_t i = 0; i < crops.size(); ++i)
     plans[i] = plan(crops[i], sources.w, sources.h, out.w, out.h, options, transforms[i]);
 
-  preprocess_kernel kernel{sources, nullptr, out, {0, 1, 2}, options.pad_value, options.scale, {}, {}};
+  preprocess_kernel<Out> kernel{sources, nullptr, out, {0, 1, 2}, options.pad_value, options.scale, {}, {}};
   if (out.c == 3 && options.source_order != options.order) kernel.channel_of[0] = 2, kernel.channel_of[2] = 0;
   for (int k = 0; k < 3; ++k) kernel.mean[k] = options.mean[k], kernel.std[k] = options.std[k];
-  if constexpr (executor_traits<Exec>::host) {
+  if constexpr (executor_traits<Exec>::host && std::is_same_v<Out, float>) {  // f16 runs per pixel
     if (path != cpu_path::per_pixel && rows_fit(sources)) {
       kernel.plans = plans.data();
       const std::size_t table = std::size_t(2) * out.w;  // per crop: two taps, two weights per column
@@ -593,12 +605,19 @@ std::vector<crop_transform> preprocess_with(const Exec& exec, batch_view<const u
 }
 }  // namespace detail
 
-// Crops of `sources` (N,H,W,C u8) into out (crops.size(),C,H,W f32), both in the executor's
-// memory; crops stay on the host. Returns each item's network -> source transform. Returns once
-// the output is written.
+// Crops of `sources` (N,H,W,C u8) into out (crops.size(),C,H,W f32 or f16), both in the
+// executor's memory; crops stay on the host. Returns each item's network -> source transform.
+// Returns once the output is written. f16 values are the f32 ones rounded to nearest even, byte
+// for byte on every executor (the CPU computes them per pixel: no row schedule for f16).
+// (Two overloads, not a template on the element, so that a braced {data, n, c, h, w} converts.)
 template <class Exec>
 std::vector<crop_transform> preprocess(const Exec& exec, batch_view<const u8> sources, std::span<const crop> crops,
                                        tensor_view<float> out, const preprocess_options& options = {}) {
+  return detail::preprocess_with(exec, sources, crops, out, options, detail::best_cpu_path());
+}
+template <class Exec>
+std::vector<crop_transform> preprocess(const Exec& exec, batch_view<const u8> sources, std::span<const crop> crops,
+                                       tensor_view<f16> out, const preprocess_options& options = {}) {
   return detail::preprocess_with(exec, sources, crops, out, options, detail::best_cpu_path());
 }
 
