@@ -11,11 +11,12 @@
 //   batch::backoff policy{batch::fixed{64}};
 //   model::run_model(exec, net, frames, crops, policy, model::matrix_view<float>{emb, n, 512}, options);
 //
-// A batch_model takes an (N, C, H, W) f32 batch in the executor's memory (f16 if it declares
-// `using input_element = vbatch::f16;`, for half-precision networks; input_shape() is one item's C, H, W) and writes N outputs of
-// output_shape() each: the rows of a matrix_view (an embedding or scores of output_shape().elements() values) or the items of a
-// tensor_view (score maps, per-item tensors). It must treat items independently, as inference does, so the outputs do not depend
-// on the batch size.
+// A batch_model takes an (N, C, H, W) batch in the executor's memory, f32 (or f16 if it declares
+// `using input_element = vbatch::f16;`, for half-precision networks; input_shape() is one item's
+// C, H, W), and writes N outputs of output_shape() each: the rows of a matrix_view (an embedding
+// or scores of output_shape().elements() values) or the items of a tensor_view (score maps,
+// per-item tensors). It must treat items independently, as inference does, so the outputs do not
+// depend on the batch size.
 //
 // run_model preprocesses each batch (model/preprocess.hpp) into an input buffer in the
 // executor's memory and calls the model on it with the batch's slice of the outputs. The policy
