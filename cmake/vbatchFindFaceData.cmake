@@ -25,13 +25,8 @@ if(NOT VBATCH_FACE_MODELS_DIR)
   endif()
 endif()
 
-set(cache "$ENV{VBATCH_DATA_CACHE}")
-if(NOT cache)
-  set(cache "$ENV{XDG_CACHE_HOME}/vbatch")
-  if(NOT "$ENV{XDG_CACHE_HOME}")
-    set(cache "$ENV{HOME}/.cache/vbatch")
-  endif()
-endif()
+include(vbatchDataCache)
+set(cache "${VBATCH_DATA_CACHE_DIR}")
 set(photos "${CMAKE_BINARY_DIR}/face_photos")
 set(wanted face_recognition-1.3.0/tests/test_images/obama.jpg face_recognition-1.3.0/tests/test_images/obama2.jpg
            face_recognition-1.3.0/tests/test_images/obama3.jpg face_recognition-1.3.0/tests/test_images/biden.jpg
