@@ -409,7 +409,11 @@ using interp_choice = std::variant<vbatch::sample::interp::nearest, vbatch::samp
 int run(const options& o) {
   const auto start = clock_type::now();
   // 1. Arguments and cameras.
-  if (o.inputs.empty() && !o.demo) usage("no inputs: give frames or directories of frames, or --demo to try a synthetic one");
+  // Inputs first, then -o (not CLI11's ->required(), which would name -o first when both are missing).
+  if (o.inputs.empty() && !o.demo)
+    usage("no inputs: give frames or directories of frames, or --demo to try a synthetic one{}",
+          o.out.empty() ? "; and -o DIR for the views" : "");
+  if (o.out.empty()) usage("--output is required: the directory for the views (-o DIR)");
   const camera_setup setup = make_cameras(o);
   const map_choice map = o.map == "fixed"   ? map_choice{vbatch::sample::maps::cached_fixed{}}
                          : o.map == "float" ? map_choice{vbatch::sample::maps::cached_float{}}
@@ -557,7 +561,7 @@ int main(int argc, char** argv) {
   vbatch_tools::add_version_flag(app);
 
   app.add_option("inputs", o.inputs, "Equirectangular frames, or directories of .jpg/.jpeg/.png frames (natural order)");
-  app.add_option("-o,--output", o.out, "Output directory (created if missing)")->required();
+  app.add_option("-o,--output", o.out, "Output directory (created if missing); required");
   auto* demo = app.add_flag("--demo", o.demo, "Split a synthetic 4096x2048 panorama (also saved as DIR/demo_equirect.jpg)");
   demo->excludes(app.get_option("inputs"));
 

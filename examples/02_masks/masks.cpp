@@ -377,8 +377,11 @@ totals process(const options& o, const std::vector<mask_file>& files, morph::ope
 int run(options o) {
   const auto start = clock_type::now();
   // 1. Arguments and the element.
+  // Inputs first, then -o (not CLI11's ->required(), which would name -o first when both are missing).
   if (o.inputs.empty() && !o.demo)
-    usage("no inputs: give mask files, directories or a quoted glob, or --demo to try synthetic masks");
+    usage("no inputs: give mask files, directories or a quoted glob, or --demo to try synthetic masks{}",
+          o.out.empty() ? "; and -o DIR for the results" : "");
+  if (o.out.empty()) usage("--output is required: the directory for the results (-o DIR)");
   if (!o.images.empty() && o.compare.empty()) usage("--images {} is only used with --compare DIR", o.images.string());
   std::string label;
   const morph::structuring_element e = make_element(o, label);
@@ -468,7 +471,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("masks (vbatch) ") + vbatch::version_string);
 
   app.add_option("inputs", o.inputs, "Mask files, directories (searched recursively for .png/.jpg/.jpeg) or quoted globs");
-  app.add_option("-o,--output", o.out, "Output directory (created if missing); same relative names as the inputs")->required();
+  app.add_option("-o,--output", o.out, "Output directory (created if missing; required); same relative names as the inputs");
   app.add_flag("--demo", o.demo, "Process four synthetic 640x480 person masks (comparisons in OUTPUT/compare unless --compare)")
       ->excludes(app.get_option("inputs"));
   app.add_option("--op", o.op, "Operation: dilate, erode, open, close, gradient, tophat or blackhat")

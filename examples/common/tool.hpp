@@ -82,11 +82,63 @@ template <class... Args>
   throw std::runtime_error(fmt::format(f, std::forward<Args>(args)...));
 }
 
+// The edit distance between a and b, an adjacent transposition counting as one edit (so that
+// "--outptu" is one edit from "--output").
+inline std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i)
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.size()][b.size()];
+}
+
+// The app's option nearest to a misspelt one ("--outptu" -> "--output", "--thread=4" ->
+// "--threads"), or nothing when none is close: at most 2 edits, and fewer than a third of the
+// name, so that a short typo is not matched to an unrelated short option.
+inline std::optional<std::string> nearest_option(const CLI::App& app, std::string_view given) {
+  given = given.substr(0, given.find('='));
+  const std::size_t letters = given.size() - std::min(given.find_first_not_of('-'), given.size());
+  if (letters < 2) return std::nullopt;  // "-x": any one-letter option would be as near
+  std::optional<std::string> best;
+  std::size_t best_distance = std::min<std::size_t>(2, std::max<std::size_t>(1, letters / 3));
+  for (const CLI::Option* opt : app.get_options()) {
+    std::vector<std::string> names;
+    for (const std::string& l : opt->get_lnames()) names.push_back("--" + l);
+    for (const std::string& s : opt->get_snames()) names.push_back("-" + s);
+    for (const std::string& name : names) {
+      const std::size_t d = edit_distance(given, name);
+      if (d <= best_distance && (!best || d < best_distance)) best = name, best_distance = d;
+    }
+  }
+  return best;
+}
+
 // CLI11's parse with the tools' exit statuses: the status to exit with when parsing ends the run
-// (help and version exit 0; every parse error is a usage error, 2), or nothing to go on.
+// (help and version exit 0; every parse error is a usage error, 2), or nothing to go on. An
+// unknown option that is close to a known one gets a suggestion ("TOOL: --outptu: unknown
+// option; did you mean --output?").
 inline std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
   try {
     app.parse(argc, argv);
+  } catch (const CLI::ExtrasError& e) {
+    const std::vector<std::string> extras = app.remaining();
+    std::vector<std::optional<std::string>> near;
+    for (const std::string& arg : extras)
+      near.push_back(arg.size() > 1 && arg[0] == '-' ? nearest_option(app, arg) : std::nullopt);
+    if (std::none_of(near.begin(), near.end(), [](const auto& n) { return n.has_value(); })) return app.exit(e) == 0 ? 0 : 2;
+    for (std::size_t i = 0; i < extras.size(); ++i) {
+      const std::string arg = extras[i].substr(0, extras[i].find('='));
+      if (near[i])
+        fmt::print(stderr, "{}: {}: unknown option; did you mean {}?\n", app.get_name(), arg, *near[i]);
+      else
+        fmt::print(stderr, "{}: {}: unexpected argument\n", app.get_name(), arg);
+    }
+    fmt::print(stderr, "Run with --help for more information.\n");
+    return 2;
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }

@@ -127,6 +127,11 @@ expect_error "empty file" 1 "empty_0001.png" out empty_0001.png -o out
 expect_error "image over --max-pixels" 1 "exceeds the limit" out src/pano_0007.jpg -o out --max-pixels 100
 expect_error "empty directory" 1 "emptydir" out emptydir -o out
 expect_error "no inputs, no --demo" 2 "no inputs" out -o out
+# Nothing at all: the inputs are named first (CLI11's ->required() said "--output is required").
+expect_error "no inputs, no -o: the inputs first" 2 "e2p: no inputs: give frames" out
+expect_error "inputs but no -o" 2 "e2p: --output is required" out src/pano_0007.jpg
+expect_error "a misspelt flag gets a suggestion" 2 "e2p: --outptu: unknown option; did you mean --output?" out src/pano_0007.jpg --outptu out
+expect_error "a misspelt flag=value gets a suggestion" 2 "--thread: unknown option; did you mean --threads?" out src/pano_0007.jpg -o out --thread=2
 expect_error "two inputs with one frame id" 1 "dup_1.jpg and dup_01.jpg" out dup_1.jpg dup_01.jpg -o out
 expect_error "no digits and a collision" 1 "cannot derive a frame id from nodigits.jpg" out nodigits.jpg other_0.jpg -o out
 expect_error "NaN angle" 2 "--camera '0,nan,0,90'" out src/pano_0007.jpg -o out --camera 0,nan,0,90

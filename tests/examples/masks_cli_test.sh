@@ -121,6 +121,8 @@ cp demo/compare/demo_00.jpg sizes/z.jpg  # 1286x480: not the mask's size
 echo 'x' >not_a_dir
 
 expect_error "missing input" 1 "missing.png" out missing.png -o out
+expect_error "no inputs, no -o: the inputs first" 2 "masks: no inputs: give mask files" out
+expect_error "a misspelt flag gets a suggestion" 2 "masks: --iteration: unknown option; did you mean --iterations?" out --demo -o out --iteration=2
 expect_error "corrupt input" 1 "bad.png" out bad.png -o out
 expect_error "empty file" 1 "empty.png" out empty.png -o out
 expect_error "corrupt input among good ones" 1 "bad.png" out in bad.png -o out
