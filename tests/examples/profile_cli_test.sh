@@ -52,11 +52,51 @@ assert r["threads"] in (1, 2) and r["batch"] >= 1 and r["frames_per_second"] > 0
 PY
 if grep -q "<svg" report/profile_e2p.svg && grep -q "2 threads" report/profile_e2p.svg; then ok "the chart has a line per thread count"; else bad "SVG content"; fi
 
+# The recommendation is printed with its own rate (not the fastest point's), the fastest beside it
+# under its own name; both in the JSON (issue 17: "recommends batch 2 and shows batch 4's rate").
+if python3 - report/profile_e2p.json run.out <<'PY'; then ok "the recommended point's own rate, the fastest named apart"; else bad "recommended rate: $(grep -E '^(recommended|fastest)' run.out)"; fi
+import json, re, sys
+j = json.load(open(sys.argv[1]))
+out = open(sys.argv[2]).read()
+rate = {(s["threads"], p["batch"]): p["frames_per_second"] for s in j["sweeps"] for p in s["points"] if not p["out_of_memory"]}
+r, f = j["recommended"], j["fastest"]
+assert r["frames_per_second"] == rate[(r["threads"], r["batch"])], (r, rate)
+assert f["frames_per_second"] == max(rate.values()) == rate[(f["threads"], f["batch"])], (f, rate)
+assert f["frames_per_second"] >= r["frames_per_second"] >= 0.95 * f["frames_per_second"]
+m = re.search(r"^recommended: --threads (\d+) --batch (\d+) \(([0-9.]+) frames/s", out, re.M)
+assert m and (int(m[1]), int(m[2])) == (r["threads"], r["batch"]) and m[3] == f"{r['frames_per_second']:.2f}", m
+m = re.search(r"^fastest: +--threads (\d+) --batch (\d+) \(([0-9.]+) frames/s", out, re.M)
+assert m and (int(m[1]), int(m[2])) == (f["threads"], f["batch"]) and m[3] == f"{f['frames_per_second']:.2f}", m
+PY
+
+# Without --threads the sweep takes 1, 2, 4, ... and the cores this process may use (nproc
+# honours the CPU affinity; one core under taskset), not a fixed 1,2.
+want_threads() { python3 -c "import sys; n = int(sys.argv[1]); t = [1]
+while t[-1] * 2 < n: t.append(t[-1] * 2)
+print(t + [n] if t[-1] < n else t)" "$1"; }
+run_ok "--demo without --threads" --demo -o auto "${small[@]}"
+got=$(python3 -c "import json; print([s['threads'] for s in json.load(open('auto/profile_e2p.json'))['sweeps']])")
+if [[ $got == "$(want_threads "$(nproc)")" ]]; then ok "default threads: 1, 2, 4, ... up to the $(nproc) cores ($got)"; else bad "default threads on $(nproc) cores: $got"; fi
+if command -v taskset >/dev/null; then
+  taskset -c 0 "$TOOL" --demo -o one "${small[@]}" >run.out 2>run.err || true
+  got=$(python3 -c "import json; print([s['threads'] for s in json.load(open('one/profile_e2p.json'))['sweeps']])" 2>&1)
+  if [[ $got == "[1]" ]]; then ok "default threads on one core (taskset): [1]"; else bad "default threads on one core: $got"; fi
+fi
+
+# --help: examples and exit statuses, like the other tools.
+run_ok "--help again" --help
+if grep -q "^Examples:" run.out && grep -q "profile --demo -o" run.out && grep -q "^Exit status: 0 done; 1 .*; 2 a bad command line" run.out; then
+  ok "--help has examples and exit statuses"
+else
+  bad "--help lacks examples or exit statuses"
+fi
+
 # Frames from files.
 mkdir -p frames
 run_ok "--demo report to reuse its frame" --demo -o unused "${small[@]}" --threads 1
 cp /dev/null empty.jpg
 expect_error "no inputs" 2 "no inputs" -o r2
+expect_error "a misspelt flag gets a suggestion" 2 "--max-bacth: unknown option; did you mean --max-batch?" --demo -o r2 --max-bacth=4
 expect_error "bad --threads" 2 "--threads '0'" --demo -o r2 --threads 0
 expect_error "bad --threads list" 2 "--threads '1,x'" --demo -o r2 --threads 1,x
 expect_error "bad --size" 2 "--size '64by48'" --demo -o r2 --size 64by48
