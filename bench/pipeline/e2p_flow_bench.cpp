@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -27,6 +28,8 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -156,33 +159,83 @@ double median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
+constexpr const char* usage_text =
+    "usage: e2p_flow_bench [--e2p PATH] [--dir DIR] [--frames N] [--repeats R] [--threads T]\n"
+    "                      [--benchmark_filter=REGEX] [--benchmark_list_tests] [--benchmark_repetitions=R]\n"
+    "Times the 360-degree split end to end, files to files: the e2p tool (--e2p), a loop of the same parts\n"
+    "(cpu_par and serial) and an OpenCV loop, on --frames generated 8K JPEG frames in --dir (default\n"
+    "/tmp/vbatch-e2p-bench); repetitions take turns, medians are reported. Of Google Benchmark's flags,\n"
+    "--benchmark_filter (a regex on the variant names), --benchmark_list_tests and --benchmark_repetitions\n"
+    "(= --repeats) apply; the others do not (this is not a Google Benchmark program). Exit status: 0 done,\n"
+    "2 a bad command line.\n";
+
+// A bad command line: the message, then a pointer to --help; exit status 2.
+int bad_usage(const std::string& message) {
+  std::fprintf(stderr, "e2p_flow_bench: %s\nRun with --help for the usage.\n", message.c_str());
+  return 2;
+}
+
+// A positive count of a flag, or nothing.
+std::optional<int> parse_count(const std::string& text) {
+  int v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size() || v < 1) return std::nullopt;
+  return v;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string tool;
+  std::string tool, filter;
   fs::path dir = "/tmp/vbatch-e2p-bench";
   int frames = 12, repeats = 3, threads = 2;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string key = argv[i], value = argv[i + 1];
-    if (key == "--e2p")
+  bool list_only = false;
+  // --flag VALUE or --flag=VALUE; Google Benchmark's boolean flags take no value (or =true/=false).
+  for (int i = 1; i < argc; ++i) {
+    std::string key = argv[i], value;
+    const std::size_t eq = key.find('=');
+    const bool inline_value = eq != std::string::npos;
+    if (inline_value) value = key.substr(eq + 1), key.resize(eq);
+    if (key == "--help" || key == "-h") {
+      std::fputs(usage_text, stdout);
+      return 0;
+    }
+    if (key == "--benchmark_list_tests") {
+      if (inline_value && value != "true" && value != "false") return bad_usage(key + "=" + value + ": expected true or false");
+      list_only = value != "false";
+      continue;
+    }
+    const bool known = key == "--e2p" || key == "--dir" || key == "--frames" || key == "--repeats" || key == "--threads" ||
+                       key == "--benchmark_filter" || key == "--benchmark_repetitions";
+    if (!known && key.rfind("--benchmark_", 0) == 0)
+      return bad_usage(key + ": a Google Benchmark flag this timing program does not support (see --help)");
+    if (!known) return bad_usage(key + ": unknown option");
+    if (!inline_value) {
+      if (i + 1 >= argc) return bad_usage(key + ": a value is missing");
+      value = argv[++i];
+    }
+    if (key == "--e2p") {
       tool = value;
-    else if (key == "--dir")
+    } else if (key == "--dir") {
       dir = value;
-    else if (key == "--frames")
-      frames = std::atoi(value.c_str());
-    else if (key == "--repeats")
-      repeats = std::atoi(value.c_str());
-    else if (key == "--threads")
-      threads = std::atoi(value.c_str());
-    else {
-      std::fprintf(stderr, "usage: e2p_flow_bench [--e2p PATH] [--dir DIR] [--frames N] [--repeats R] [--threads T]\n");
-      return 2;
+    } else if (key == "--benchmark_filter") {
+      filter = value;
+    } else {
+      const std::optional<int> n = parse_count(value);
+      if (!n) return bad_usage(key + " '" + value + "': expected a positive integer");
+      (key == "--frames" ? frames : key == "--threads" ? threads : repeats) = *n;
     }
   }
-  const std::vector<fs::path> files = make_frames(dir / "frames", frames);
-  std::printf("%d frames of %dx%d (JPEG q%d) -> %d views of %dx%d each, %d threads, codecs: %s\n", frames, source_w, source_h,
-              quality, cameras, view_w, view_h, threads, vbatch::io::codec::fastest::describe().c_str());
+  std::regex pattern;
+  try {
+    pattern = std::regex(filter.empty() ? "." : filter);
+  } catch (const std::regex_error& e) {
+    return bad_usage("--benchmark_filter '" + filter + "': not a regular expression: " + e.what());
+  }
 
+  // The variants, by name (the number orders them and names their output folder); the frames
+  // are generated after --benchmark_list_tests has had its say.
+  std::vector<fs::path> files;
   std::map<std::string, std::function<double(const fs::path&)>> variants;
   if (!tool.empty()) variants["1 e2p tool"] = [&](const fs::path& out) { return run_tool(tool, dir / "frames", out, threads); };
   variants["2 loop, cpu_par remap"] = [&](const fs::path& out) { return run_loop(files, out, vbatch::cpu_par{threads}); };
@@ -190,6 +243,16 @@ int main(int argc, char** argv) {
 #if VBATCH_BENCH_OPENCV
   variants["4 opencv loop"] = [&](const fs::path& out) { return run_opencv(files, out, threads); };
 #endif
+  std::erase_if(variants, [&](const auto& v) { return !std::regex_search(v.first.substr(2), pattern); });
+  if (list_only) {
+    for (const auto& [name, run] : variants) std::printf("%s\n", name.substr(2).c_str());
+    return 0;
+  }
+  if (variants.empty()) return bad_usage("--benchmark_filter '" + filter + "' matches no variant (see --benchmark_list_tests)");
+
+  files = make_frames(dir / "frames", frames);
+  std::printf("%d frames of %dx%d (JPEG q%d) -> %d views of %dx%d each, %d threads, codecs: %s\n", frames, source_w, source_h,
+              quality, cameras, view_w, view_h, threads, vbatch::io::codec::fastest::describe().c_str());
   std::map<std::string, std::vector<double>> times;
   for (int r = 0; r < repeats; ++r)
     for (auto& [name, run] : variants) {

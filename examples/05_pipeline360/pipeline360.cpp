@@ -57,6 +57,7 @@
 #include "vbatch/batch/for_each_batch.hpp"
 #include "vbatch/batch/policy.hpp"
 #include "vbatch/core/buffer_pool.hpp"
+#include "vbatch/core/memory.hpp"
 #include "vbatch/io/frame_source.hpp"
 #include "vbatch/io/image_io.hpp"
 #include "vbatch/model/masks.hpp"
@@ -451,11 +452,18 @@ std::string output_name(long long id, int cam, std::string_view ext) {
 
 // ---- the flow ---------------------------------------------------------------------------------
 
+// The views' and the masks' batch buffers are allocated in tracked host memory (a counter per
+// kind), so that the report can give each one's peak: report.json's peak_memory_bytes.
+struct views_tag {};
+struct masks_tag {};
+using views_memory = vbatch::tracked_memory<vbatch::host_memory, views_tag>;
+using masks_memory = vbatch::tracked_memory<vbatch::host_memory, masks_tag>;
+
 // A batch of frames on its way through the stages: its views, then their masks.
 struct work_item {
-  std::size_t first = 0;                            // index of its first frame
-  std::shared_ptr<vbatch::batch_buffer<u8>> views;  // (B*K,H,W,3), view k of frame f at f*K + k
-  std::shared_ptr<vbatch::batch_buffer<u8>> masks;  // (B*K,H,W,1)
+  std::size_t first = 0;                                          // index of its first frame
+  std::shared_ptr<vbatch::batch_buffer<u8, views_memory>> views;  // (B*K,H,W,3), view k of frame f at f*K + k
+  std::shared_ptr<vbatch::batch_buffer<u8, masks_memory>> masks;  // (B*K,H,W,1)
 };
 
 struct outcome {
@@ -464,7 +472,7 @@ struct outcome {
   double segmented = 0, dilated = 0;  // share of mask pixels set by the segmenter, after dilation
 };
 
-std::int64_t count_set(const vbatch::batch_buffer<u8>& masks) {
+std::int64_t count_set(const vbatch::batch_buffer<u8, masks_memory>& masks) {
   return std::count(masks.data(), masks.data() + masks.shape().elements(), u8{255});
 }
 
@@ -509,7 +517,8 @@ outcome process(const options& o, const std::vector<frame>& frames, const vbatch
                                                .stage_name = "load"});
   pl::image_writer<> writer({.workers = o.encode_workers, .save = {o.quality}, .budget = &budget});
   // Buffers are recycled (no page faults per batch); the limits bound the batches in flight.
-  vbatch::buffer_pool<u8> views_pool(4), masks_pool(4);
+  vbatch::buffer_pool<u8, views_memory> views_pool(4);
+  vbatch::buffer_pool<u8, masks_memory> masks_pool(4);
   std::int64_t segmented = 0, dilated = 0;
   outcome result;
 
@@ -566,6 +575,8 @@ outcome process(const options& o, const std::vector<frame>& frames, const vbatch
                                pl::stage("dilate", dilate, {.queue = 1}), pl::stage("save", save, {.queue = 1, .kind = kind::io}));
   if (!r.failures.empty()) r.rethrow();
 
+  profiler.record_peak("views", views_memory::stats().peak);
+  profiler.record_peak("masks", masks_memory::stats().peak);
   result.report = profiler.report();
   result.frames = frames.size();
   result.batches = batches;
@@ -601,12 +612,14 @@ std::string table(const outcome& out) {
 std::string summary(const outcome& out) {
   const prof::run_report& r = out.report;
   const double wall = std::max(r.wall, 1e-9);
+  std::string peaks;  // the tracked batch buffers
+  for (const auto& [name, bytes] : r.peak_memory) peaks += fmt::format(", {} buffers {:.0f} MiB", name, double(bytes) / (1 << 20));
   return fmt::format(
-      "{} views in {:.2f} s: {:.1f} views/s, {:.4f} s/view; peak RSS {:.0f} MiB\n"
+      "{} views in {:.2f} s: {:.1f} views/s, {:.4f} s/view; peak RSS {:.0f} MiB{}\n"
       "busy time: I/O {:.0f} %, compute {:.0f} % (thread-seconds, summed over workers; stages overlap)\n"
       "masks: {:.2f} % of pixels set by the segmenter, {:.2f} % after dilation\n",
       out.views, r.wall, double(out.views) / wall, r.wall / double(std::max<std::size_t>(out.views, 1)),
-      double(r.peak_rss) / (1 << 20), 100 * r.io_share(), total_busy(r) > 0 ? 100 - 100 * r.io_share() : 0, 100 * out.segmented,
+      double(r.peak_rss) / (1 << 20), peaks, 100 * r.io_share(), total_busy(r) > 0 ? 100 - 100 * r.io_share() : 0, 100 * out.segmented,
       100 * out.dilated);
 }
 
@@ -654,7 +667,11 @@ std::string report_svg(const outcome& out) {
 
 int run(options o) {
   // 1. Arguments.
-  if (o.inputs.empty() && o.demo == 0) usage("no inputs: give frames or directories of frames, or --demo to try synthetic ones");
+  // Inputs first, then -o (not CLI11's ->required(), which would name -o first when both are missing).
+  if (o.inputs.empty() && o.demo == 0)
+    usage("no inputs: give frames or directories of frames, or --demo to try synthetic ones{}",
+          o.out.empty() ? "; and -o DIR for the views, masks and report" : "");
+  if (o.out.empty()) usage("--output is required: the directory for the views, masks and report (-o DIR)");
   if (o.demo > 0) parse_size(o.demo_size, "--demo-size");
   const vbatch::sample::rig cameras = make_rig(o);
   const threshold_segmenter stand_in = parse_segmenter(o.segmenter, o.threads);
@@ -728,7 +745,7 @@ int main(int argc, char** argv) {
   vbatch_tools::add_version_flag(app);
 
   auto* inputs = app.add_option("inputs", o.inputs, "Equirectangular frames, or directories of .jpg/.jpeg/.png frames");
-  app.add_option("-o,--output", o.out, "Output directory (created if missing)")->required();
+  app.add_option("-o,--output", o.out, "Output directory (created if missing); required");
   app.add_option("--demo", o.demo, "Run on N synthetic frames (default 4), saved in DIR/demo_frames/")
       ->expected(0, 1)
       ->default_str("4")

@@ -383,7 +383,10 @@ constexpr std::string_view demo_requests =
 int run(options o) {
   const auto start = clock_type::now();
   if (o.demo && !o.request_files.empty()) usage("--demo makes its own request list; --requests does not apply");
-  if (!o.demo && o.input.empty()) usage("no input: give a video file or a directory of images, or --demo");
+  // The input first, then -o (not CLI11's ->required(), which would name -o first when both are missing).
+  if (!o.demo && o.input.empty())
+    usage("no input: give a video file or a directory of images, or --demo{}", o.out.empty() ? "; and -o DIR for the frames" : "");
+  if (o.out.empty()) usage("--output is required: the directory for the frames (-o DIR)");
   if (o.every > 0 && (!o.frames.empty() || !o.request_files.empty() || o.demo))
     usage("--every extracts frames 0, N, 2N, ...; it does not mix with --frame, --requests or --demo");
   if (!o.demo && o.every == 0 && o.frames.empty() && o.request_files.empty())
@@ -443,14 +446,22 @@ int run(options o) {
   else
     r = sequence ? extract(*sequence, plan, capped, o) : extract(*video, plan, capped, o);
   const double pass_seconds = seconds_since(pass_start);
+  // A video that passed only the requested frames ended before one of them: count its frames
+  // (ffprobe decodes it once more) so that the messages can say how many it has. Its reader
+  // passed over the unselected frames without seeing them, past its end too: only the frames that
+  // exist count as skipped (frame 400 of a 300-frame clip does not make 399 skipped).
+  if (!r.plan.out_of_range.empty() && !r.plan.source_frames && video) r.plan.source_frames = video->count_frames();
+  if (r.plan.source_frames)
+    r.plan.frames_skipped = std::min(r.plan.frames_skipped, std::max<std::int64_t>(0, *r.plan.source_frames - r.plan.frames_read));
+  const std::size_t missing = r.plan.out_of_range.size() + r.capped.size();
 
   if (!o.quiet) {
     const std::size_t requested = o.every > 0 ? r.plan.served : requests.size();
     const std::size_t distinct = o.every > 0 ? r.plan.served : r.plan.distinct + r.capped.size();
     const std::int64_t passed = r.plan.frames_read + r.plan.frames_skipped;
     fmt::print("{}: {} requests, {} distinct frames -> {}\n", source_name, requested, distinct, o.out.string());
-    fmt::print("{} frames decoded and extracted, {} skipped; {} files written\n", r.plan.frames_read, r.plan.frames_skipped,
-               r.written.written);
+    fmt::print("{} frames decoded and extracted, {} skipped; {} files written{}\n", r.plan.frames_read, r.plan.frames_skipped,
+               r.written.written, missing > 0 ? fmt::format("; {} requested frames missing (out of range)", missing) : "");
     fmt::print("{:.2f} s for the pass ({:.1f} frames/s through the source), {:.2f} s in all\n", pass_seconds,
                passed / std::max(pass_seconds, 1e-9), seconds_since(start));
   }
@@ -468,10 +479,6 @@ int run(options o) {
     if (r.written.failures.size() > 10) fmt::print(stderr, "frames: and {} more failed writes\n", r.written.failures.size() - 10);
     status = 1;
   }
-  const std::size_t missing = r.plan.out_of_range.size() + r.capped.size();
-  // A video that passed only the requested frames ended before one of them: count its frames
-  // (ffprobe decodes it once more) so that the message can say how many it has.
-  if (!r.plan.out_of_range.empty() && !r.plan.source_frames && video) r.plan.source_frames = video->count_frames();
   if (!r.plan.out_of_range.empty()) fmt::print(stderr, "frames: {}\n", r.plan.describe_out_of_range(source_name));
   if (!r.capped.empty()) {
     std::string list;
@@ -513,7 +520,7 @@ int main(int argc, char** argv) {
 
   auto* input =
       app.add_option("input", o.input, "A video file (anything ffmpeg reads), or a directory of .jpg/.jpeg/.png frames");
-  app.add_option("-o,--output", o.out, "Output directory (created if missing)")->required();
+  app.add_option("-o,--output", o.out, "Output directory (created if missing); required");
   app.add_option("--requests", o.request_files, "Request list: 'FRAME [NAME]' per line (repeatable)");
   app.add_option("--frame", o.frames, "A frame to extract, from 0 (repeatable), named frame_{frame:06d}.{ext}")
       ->allow_extra_args(false);

@@ -222,6 +222,8 @@ printf '# nothing here\n\n' >bad_empty.txt
 printf '\x00\x01binary' >bad_binary.txt
 printf 'frame,name\n1\n' >bad_header.csv
 mkdir -p a_dir
+expect_error "no input, no -o: the input first" 2 "frames: no input: give a video file" out_err
+expect_error "a misspelt flag gets a suggestion" 2 "frames: --requsts: unknown option; did you mean --requests?" out_err seq --requsts list.txt -o out_err
 expect_error "too many fields" 1 "bad_fields.txt:3: 3 fields" out_err seq --requests bad_fields.txt -o out_err
 expect_error "not a number" 1 "bad_frame.txt:2: frame 'x'" out_err seq --requests bad_frame.txt -o out_err
 expect_error "negative frame" 1 "bad_negative.txt:2: frame '-3'" out_err seq --requests bad_negative.txt -o out_err
@@ -278,6 +280,19 @@ if [[ $have_ffmpeg -eq 1 ]]; then
   expect_out "video: says the others were written" run.err "3 of 4 requested frames missing (the 1 found were written)"
   expect_files "video: the frame that exists is written" out_range five.png
   expect_frames "video: and it is the right one" 0 out_range five.png:5
+
+  # Frame 400 of a 60-frame clip: only the frames that exist count as skipped (5 before frame 5,
+  # 54 after it), not the 394 the reader passed over past the end; the summary names the missing.
+  run_status "video: a frame past the end" 1 clip.mkv --frame 5 --frame 400 -o out_past --format png
+  expect_out "video: past the end, skipped counts only existing frames" run.out "1 frames decoded and extracted, 59 skipped; 1 files written; 1 requested frames missing (out of range)"
+  expect_out "video: past the end, named with the frame count" run.err "frame 400 requested but clip.mkv has 60 frames (0..59)"
+  rate=$(sed -n 's/.*s for the pass (\([0-9.]*\) frames\/s.*/\1/p' run.out)
+  secs=$(sed -n 's/^\([0-9.]*\) s for the pass.*/\1/p' run.out)
+  if python3 -c "import sys; r, s = float(sys.argv[1]), float(sys.argv[2]); sys.exit(0 if s == 0 or r <= 60 / max(s - 0.005, 1e-9) * 1.01 else 1)" "$rate" "$secs"; then
+    ok "video: past the end, the rate counts the 60 frames that exist"
+  else
+    bad "video: past the end, rate $rate frames/s over $secs s for a 60-frame clip"
+  fi
 
   run_status "video: --max-frames" 1 clip.mkv --frame 10 --frame 50 --max-frames 40 -o out_cap --format png
   expect_out "video: --max-frames names the frame not read" run.err "frame 50 not read: past --max-frames 40"

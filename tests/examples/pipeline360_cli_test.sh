@@ -255,6 +255,16 @@ if [[ -z $missing ]]; then ok "the summary shows the table and the figures"; els
 if [[ $(wc -l <run.out) -le 20 ]]; then ok "the summary is short ($(wc -l <run.out) lines)"; else bad "the summary has $(wc -l <run.out) lines"; fi
 if r=$(python3 img.py report demo/report.json frames=3 views=24 masks=24 batches=2 stage:load=3 stage:map=1 stage:remap=2 \
   stage:segment=2 stage:dilate=2 stage:save=2 stage:encode=48 stage:write=48); then ok "report.json: every stage, with its item count"; else bad "report.json: $r"; fi
+# peak_memory_bytes: the views' and masks' batch buffers (a batch of 2 frames: 16 views of
+# 320x240x3, 16 masks of 320x240), at least one batch's and at most the pools' 4 plus a last one.
+if python3 - demo/report.json <<'PY'; then ok "report.json: peak_memory_bytes has the views' and masks' buffers"; else bad "report.json: peak_memory_bytes: $(grep -A3 peak_memory demo/report.json | tr -d '\n ')"; fi
+import json, sys
+p = json.load(open(sys.argv[1]))["peak_memory_bytes"]
+views, masks = 16 * 320 * 240 * 3, 16 * 320 * 240
+assert sorted(p) == ["masks", "views"], p
+assert views <= p["views"] <= 5 * views and masks <= p["masks"] <= 5 * masks, p
+PY
+if grep -qE "peak RSS [0-9]+ MiB, views buffers [0-9]+ MiB, masks buffers [0-9]+ MiB" run.out; then ok "the summary gives the buffers' peaks"; else bad "summary: no buffer peaks: $(grep "peak" run.out)"; fi
 if grep -q "<svg" demo/report.svg && grep -q "segment (compute)" demo/report.svg && grep -q "</svg>" demo/report.svg; then
   ok "report.svg is a chart of the stages"
 else
@@ -305,6 +315,8 @@ expect_error "no inputs, no --demo" 2 "no inputs" out -o out
 expect_error "--demo with inputs" 2 "--demo" out src --demo -o out
 expect_error "--demo 0" 2 "--demo" out --demo 0 -o out
 expect_error "no -o" 2 "--output" out --demo
+expect_error "no inputs, no -o: the inputs first" 2 "pipeline360: no inputs: give frames" out
+expect_error "a misspelt flag gets a suggestion" 2 "pipeline360: --dilat: unknown option; did you mean --dilate?" out --demo -o out --dilat=5
 expect_error "bad --size" 2 "--size '0x240'" out --demo -o out --size 0x240
 expect_error "bad --size syntax" 2 "--size '320by240'" out --demo -o out --size 320by240
 expect_error "bad --demo-size" 2 "--demo-size 'big'" out --demo -o out --demo-size big
