@@ -3,12 +3,13 @@
 //   profile --demo -o report/                        # e2p on a synthetic 8K frame, 1, 2, 4, ... threads up to the cores
 //   profile frames/ -o report/ --threads 1,2,4 --max-batch 16 --rig ring:8 --size 1920x1080
 //
-// For each thread count (default: 1, 2, 4, ... and the number of cores this process may use) it sweeps batch sizes 1, 2, 4, ... (until out of memory, a plateau of the
-// rate, or --max-batch), running the operation on batches of frames held in memory, and records
-// per size the time, frames/s, output MPix/s and the peak memory the batch's buffers took. It
-// prints a table per thread count and the recommended configuration (the smallest batch, then
-// the fewest threads, within 5 % of the highest rate) with that configuration's own rate and the
-// highest one, and writes DIR/profile_e2p.json and DIR/profile_e2p.svg.
+// For each thread count (default: 1, 2, 4, ... and the number of cores this process may use) it
+// sweeps batch sizes 1, 2, 4, ... (until out of memory, a plateau of the rate, or --max-batch),
+// running the operation on batches of frames held in memory, and records per size the time,
+// frames/s, output MPix/s and the peak memory the batch's buffers took. It prints a table per
+// thread count and the recommended configuration (the smallest batch, then the fewest threads,
+// within 5 % of the highest rate) with that configuration's own rate and the highest one, and
+// writes DIR/profile_e2p.json and DIR/profile_e2p.svg.
 //
 // Exit status: 0 done, 1 an input or output problem, 2 a bad command line.
 
@@ -186,12 +187,13 @@ int run(const options& o) {
     for (const auto& p : points)
       if (!p.out_of_memory && p.items_per_second >= 0.95 * best->items_per_second && (!pick || p.size < pick->size))
         pick = &p, pick_threads = threads;
-  const auto mpix = [&](const vbatch::profile::sweep_point& p) { return p.items_per_second * views * double(view_w) * view_h / 1e6; };
+  const auto mpix = [&](const vbatch::profile::sweep_point& p) {
+    return p.items_per_second * views * double(view_w) * view_h / 1e6;
+  };
   fmt::print("\nrecommended: --threads {} --batch {} ({:.2f} frames/s, {:.0f} MPix/s out; kernel only, no file I/O)\n",
              pick_threads, pick->size, pick->items_per_second, mpix(*pick));
-  fmt::print("fastest:     --threads {} --batch {} ({:.2f} frames/s; the recommendation is within 5 % of it with a smaller "
-             "batch)\n",
-             best_threads, best->size, best->items_per_second);
+  fmt::print("fastest:     --threads {} --batch {} ({:.2f} frames/s; the recommendation is within 5 % of it)\n", best_threads,
+             best->size, best->items_per_second);
 
   vbatch::profile::json_writer j;
   j.begin_object().key("operation").value("e2p").key("frame_w").value(frame.w).key("frame_h").value(frame.h);
@@ -255,7 +257,9 @@ int main(int argc, char** argv) {
   app.add_option("--op", o.op, "Operation to profile (e2p)")->capture_default_str();
   app.add_option("--rig", o.rig, "Cameras: ring:N, rings3:N (pitch -30/0/+30) or cube")->capture_default_str();
   app.add_option("--size", o.size, "View size WxH (or N for NxN)")->capture_default_str();
-  app.add_option("--threads", o.threads, "Thread counts to try, comma separated, or auto: 1, 2, 4, ... and the cores this process may use")->capture_default_str();
+  app.add_option("--threads", o.threads,
+                 "Thread counts to try, comma separated, or auto: 1, 2, 4, ... and the cores this process may use")
+      ->capture_default_str();
   app.add_option("--max-batch", o.max_batch, "Largest batch to try")->check(CLI::Range(1, 4096))->capture_default_str();
   app.add_option("--repeats", o.repeats, "Timed runs per size (the fastest counts)")
       ->check(CLI::Range(1, 100))

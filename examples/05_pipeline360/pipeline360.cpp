@@ -613,14 +613,15 @@ std::string summary(const outcome& out) {
   const prof::run_report& r = out.report;
   const double wall = std::max(r.wall, 1e-9);
   std::string peaks;  // the tracked batch buffers
-  for (const auto& [name, bytes] : r.peak_memory) peaks += fmt::format(", {} buffers {:.0f} MiB", name, double(bytes) / (1 << 20));
+  for (const auto& [name, bytes] : r.peak_memory)
+    peaks += fmt::format(", {} buffers {:.0f} MiB", name, double(bytes) / (1 << 20));
   return fmt::format(
       "{} views in {:.2f} s: {:.1f} views/s, {:.4f} s/view; peak RSS {:.0f} MiB{}\n"
       "busy time: I/O {:.0f} %, compute {:.0f} % (thread-seconds, summed over workers; stages overlap)\n"
       "masks: {:.2f} % of pixels set by the segmenter, {:.2f} % after dilation\n",
       out.views, r.wall, double(out.views) / wall, r.wall / double(std::max<std::size_t>(out.views, 1)),
-      double(r.peak_rss) / (1 << 20), peaks, 100 * r.io_share(), total_busy(r) > 0 ? 100 - 100 * r.io_share() : 0, 100 * out.segmented,
-      100 * out.dilated);
+      double(r.peak_rss) / (1 << 20), peaks, 100 * r.io_share(), total_busy(r) > 0 ? 100 - 100 * r.io_share() : 0,
+      100 * out.segmented, 100 * out.dilated);
 }
 
 // The profiler's JSON, with the run's totals and settings added.

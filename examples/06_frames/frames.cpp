@@ -385,7 +385,8 @@ int run(options o) {
   if (o.demo && !o.request_files.empty()) usage("--demo makes its own request list; --requests does not apply");
   // The input first, then -o (not CLI11's ->required(), which would name -o first when both are missing).
   if (!o.demo && o.input.empty())
-    usage("no input: give a video file or a directory of images, or --demo{}", o.out.empty() ? "; and -o DIR for the frames" : "");
+    usage("no input: give a video file or a directory of images, or --demo{}",
+          o.out.empty() ? "; and -o DIR for the frames" : "");
   if (o.out.empty()) usage("--output is required: the directory for the frames (-o DIR)");
   if (o.every > 0 && (!o.frames.empty() || !o.request_files.empty() || o.demo))
     usage("--every extracts frames 0, N, 2N, ...; it does not mix with --frame, --requests or --demo");
@@ -452,7 +453,8 @@ int run(options o) {
   // exist count as skipped (frame 400 of a 300-frame clip does not make 399 skipped).
   if (!r.plan.out_of_range.empty() && !r.plan.source_frames && video) r.plan.source_frames = video->count_frames();
   if (r.plan.source_frames)
-    r.plan.frames_skipped = std::min(r.plan.frames_skipped, std::max<std::int64_t>(0, *r.plan.source_frames - r.plan.frames_read));
+    r.plan.frames_skipped =
+        std::min(r.plan.frames_skipped, std::max<std::int64_t>(0, *r.plan.source_frames - r.plan.frames_read));
   const std::size_t missing = r.plan.out_of_range.size() + r.capped.size();
 
   if (!o.quiet) {
