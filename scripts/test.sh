@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets up, builds everything (tests, tools, benchmarks, and the CUDA backend with nvcc when the
 # toolkit is there) and runs every test with CTest; then builds the tests again under
-# AddressSanitizer and UndefinedBehaviorSanitizer and runs them once more.
+# AddressSanitizer and UndefinedBehaviorSanitizer and runs them once more, and the tests of the
+# threaded parts (thread pool, pipeline, loader, writer, the staged ring under the CUDA
+# emulation) under ThreadSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -12,3 +14,4 @@ else
   cmake --workflow --preset test-nocuda
 fi
 cmake --workflow --preset sanitize
+cmake --workflow --preset tsan

@@ -233,3 +233,71 @@ TEST(ImageLoader, AnEmptyListGivesNothing) {
 }
 
 }  // namespace
+
+TEST(ImageLoader, UnderSkipABadFileIsZeroedListedAndTheRestIsDecoded) {
+  temp_dir dir;
+  std::vector<fs::path> files = make_images(dir, 8);
+  std::vector<vb::batch_buffer<vb::u8>> expected;
+  for (const auto& f : files) expected.push_back(vb::io::load_image(f, 3));
+  for (const int bad : {2, 5}) {  // cut data after a valid header
+    std::vector<unsigned char> bytes = vbatch_test::read_bytes(files[std::size_t(bad)]);
+    bytes.resize(bytes.size() / 2);
+    vbatch_test::write_bytes(files[std::size_t(bad)], bytes);
+  }
+  for (int workers : {1, 3}) {
+    SCOPED_TRACE(workers);
+    vb::pipeline::image_loader loader(files,
+                                      {.workers = workers, .prefetch = 2, .batch = 2, .policy = vb::pipeline::on_error::skip});
+    std::vector<std::size_t> failed;
+    std::size_t next_image = 0;
+    while (auto b = loader.next()) {
+      for (const vb::pipeline::decode_failure& f : b->failures) {
+        failed.push_back(f.index);
+        EXPECT_EQ(f.path, files[f.index]);
+        EXPECT_EQ(f.code, vb::errc::corrupt_data);
+        EXPECT_NE(f.message.find(files[f.index].filename().string()), std::string::npos) << f.message;
+      }
+      for (int i = 0; i < b->images.n; ++i, ++next_image) {
+        const bool is_bad = next_image == 2 || next_image == 5;
+        vb::batch_buffer<vb::u8> zero(b->images.image(i).shape());
+        std::fill_n(zero.data(), zero.view().shape().elements(), vb::u8{0});
+        EXPECT_TRUE(vbatch_test::same_bytes(b->images.image(i), is_bad ? zero.view() : expected[next_image].view()))
+            << "image " << next_image;
+      }
+    }
+    EXPECT_EQ(next_image, files.size()) << "every batch delivered";
+    EXPECT_EQ(failed, (std::vector<std::size_t>{2, 5}));
+    loader.close();
+    EXPECT_EQ(loader.stats().failed, 2u);
+    EXPECT_EQ(loader.stats().images, 6u);
+  }
+}
+
+TEST(ImageLoader, UnderSkipTheFailureBeyondTheLimitFailsAsUnderStop) {
+  temp_dir dir;
+  std::vector<fs::path> files = make_images(dir, 8);
+  for (const int bad : {1, 3, 6}) std::ofstream(files[std::size_t(bad)], std::ios::binary | std::ios::trunc) << "not an image";
+  std::vector<vb::pipeline::load_item> items;  // sizes given (as make_images makes them): no header is read up front
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const bool small = i == 3 || i == 4;
+    items.push_back({files[i], small ? 20 : 24, small ? 12 : 16, 3});
+  }
+  vb::pipeline::failure_limit limit(2);
+  vb::pipeline::image_loader loader(items, {.workers = 1, .batch = 1, .policy = vb::pipeline::on_error::skip, .limit = &limit});
+  std::size_t skipped = 0, delivered = 0;
+  EXPECT_TRUE(throws_error(
+      [&] {
+        while (auto b = loader.next()) delivered += std::size_t(b->images.n), skipped += b->failures.size();
+      },
+      vb::errc::corrupt_data, {"img_6.png"}));
+  EXPECT_EQ(skipped, 2u) << "images 1 and 3 are within the limit";
+  EXPECT_EQ(delivered, 6u) << "images 0..5";
+  EXPECT_TRUE(limit.exceeded());
+}
+
+TEST(ImageLoader, RefusesAPolicyOtherThanStopOrSkip) {
+  temp_dir dir;
+  const std::vector<fs::path> files = make_images(dir, 1);
+  EXPECT_TRUE(throws_error([&] { vb::pipeline::image_loader loader(files, {.policy = vb::pipeline::on_error::finish_earlier}); },
+                           vb::errc::invalid_argument, {"stop or skip"}));
+}

@@ -221,6 +221,91 @@ TEST(Pipeline, SeveralFailuresAreReportedByItem) {
   for (std::size_t i = 0; i < 10; ++i) EXPECT_EQ(r.states[i], pl::item_state::done) << i;
 }
 
+TEST(Pipeline, SkipReportsTheFailedItemsAndFinishesEveryOtherInOrder) {
+  std::mt19937 rng(5);
+  for (int trial = 0; trial < 30; ++trial) {
+    const std::size_t n = 10 + rng() % 80;
+    std::set<std::size_t> bad;  // failing items, each in a random stage
+    for (int i = 0; i < 4; ++i) bad.insert(rng() % n);
+    const auto stage_of = [](std::size_t item) { return int(item % 3); };
+    config c{};
+    for (int s = 0; s < 3; ++s) c.workers[s] = 1 + int(rng() % 4), c.queues[s] = 1 + rng() % 3;
+    c.items = n;
+    SCOPED_TRACE(describe(c));
+    const auto maybe_throw = [&](int stage, std::size_t item) {
+      if (bad.count(item) && stage_of(item) == stage)
+        throw vb::error(vb::errc::corrupt_data, vb::detail::format("frame_{}.jpg", item));
+    };
+    std::vector<std::size_t> delivered;
+    pl::options o;
+    o.policy = pl::on_error::skip;
+    const pl::report r = pl::run(o, pl::iota(n),
+                                 pl::stage("decode", [&](std::size_t i) { return jitter(i, 5), maybe_throw(0, i), i; },
+                                           {.workers = c.workers[0], .queue = c.queues[0]}),
+                                 pl::stage("remap", [&](std::size_t i) { return jitter(i, 6), maybe_throw(1, i), i; },
+                                           {.workers = c.workers[1], .queue = c.queues[1]}),
+                                 pl::stage("save", [&](std::size_t i) { maybe_throw(2, i), delivered.push_back(i); },
+                                           {.workers = 1, .queue = c.queues[2]}));
+    expect_accounting_adds_up(r);
+    EXPECT_EQ(r.failed, bad.size()) << r.summary();
+    EXPECT_EQ(r.done, n - bad.size());
+    std::vector<std::size_t> expected;
+    for (std::size_t i = 0; i < n; ++i)
+      if (!bad.count(i)) expected.push_back(i);
+    EXPECT_EQ(delivered, expected) << "every good item, in order";
+    std::size_t f = 0;
+    for (std::size_t item : bad) {
+      ASSERT_LT(f, r.failures.size());
+      EXPECT_EQ(r.failures[f].item, item);
+      EXPECT_EQ(r.failures[f].stage, stage_of(item) == 0 ? "decode" : stage_of(item) == 1 ? "remap" : "save");
+      EXPECT_EQ(r.failures[f++].message, vb::detail::format("frame_{}.jpg", item));
+    }
+    EXPECT_FALSE(r.too_many_failures);
+  }
+}
+
+TEST(Pipeline, SkipStopsTakingItemsOnceTheFailuresPassTheLimit) {
+  for (const int workers : {1, 3}) {
+    pl::failure_limit limit(3);
+    pl::options o;
+    o.policy = pl::on_error::skip;
+    o.limit = &limit;
+    std::atomic<std::size_t> sunk{0};
+    const pl::report r = pl::run(o, pl::iota(1000),
+                                 pl::stage("work",
+                                           [](std::size_t i) {
+                                             if (i >= 10) throw std::runtime_error("disk full");  // everything from 10 on fails
+                                             return i;
+                                           },
+                                           {.workers = workers, .queue = 1}),
+                                 pl::stage("sink", [&](std::size_t) { ++sunk; }));
+    expect_accounting_adds_up(r);
+    EXPECT_TRUE(r.too_many_failures);
+    EXPECT_EQ(r.done, 10u);
+    EXPECT_GE(r.failed, 4u);
+    EXPECT_LE(r.failed, 4u + 2u * std::size_t(workers)) << "only the items already taken fail after the limit";
+    EXPECT_GT(r.not_started, 900u);
+    EXPECT_NE(r.summary().find("too many failures"), std::string::npos) << r.summary();
+  }
+}
+
+TEST(Pipeline, APartBeyondTheSharedLimitStopsTheFeed) {
+  pl::failure_limit limit(0);
+  pl::options o;
+  o.policy = pl::on_error::skip;
+  o.limit = &limit;
+  const pl::report r = pl::run(o, pl::iota(1000),
+                               pl::stage("sink",
+                                         [&](std::size_t i) {
+                                           if (i == 5) limit.add();  // as a loader or writer sharing the limit would
+                                         },
+                                         {.queue = 0}));
+  expect_accounting_adds_up(r);
+  EXPECT_TRUE(r.too_many_failures);
+  EXPECT_LT(r.done, 10u);
+  EXPECT_EQ(r.failed, 0u);
+}
+
 TEST(Pipeline, ASourceThatThrowsFailsTheItemItWasProducing) {
   std::size_t next = 0;
   std::vector<std::size_t> seen;

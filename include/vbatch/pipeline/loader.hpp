@@ -26,8 +26,13 @@
 // prefetch 0 (the default) keeps every worker busy: enough batches that the window holds at
 // least one image per worker that can run at once (at most one per core), and at least 2.
 //
-// A file that fails to decode fails its batch: the batches before it are delivered, next()
-// throws that file's error when it reaches it, and nothing after it is decoded.
+// Errors: by default (on_error::stop) a file that fails to decode fails its batch: the batches
+// before it are delivered, next() throws that file's error when it reaches it, and nothing after
+// it is decoded. With on_error::skip its batch is delivered with the file's pixels zeroed and the
+// file listed in the batch's `failures` (the consumer skips it), and decoding goes on; with a
+// failure_limit, the first failure beyond it fails as under on_error::stop. Headers are read when
+// the loader is built, under every policy: a caller that skips files with unreadable headers
+// leaves them out of the list.
 
 #include <algorithm>
 #include <chrono>
@@ -59,6 +64,16 @@ struct loader_options {
   io::image_limits limits{};
   thread_budget* budget = nullptr;  // the run's threads (see the top of this file)
   std::string stage_name = "decode";  // finish()'s row
+  on_error policy = on_error::stop;   // stop or skip (see the top of this file)
+  failure_limit* limit = nullptr;     // on_error::skip: shared with the run
+};
+
+// A file that failed to decode, under on_error::skip.
+struct decode_failure {
+  std::size_t index = 0;  // the file's position in the loader's list
+  std::filesystem::path path;
+  std::optional<errc> code;
+  std::string message;  // names the file
 };
 
 // One file, with its size when already known (0: read from its header).
@@ -73,13 +88,14 @@ struct loaded_batch {
   batch_view<u8> images;             // (B,H,W,C)
   std::span<const load_item> items;  // its B files
   std::shared_ptr<const void> keep;  // owns the pixels; the buffer is recycled when released
+  std::vector<decode_failure> failures;  // on_error::skip: its files that failed (zeroed), by index
 };
 
 struct loader_stats {
   double decode_seconds = 0;         // summed over workers
   double worker_idle_seconds = 0;    // workers waiting for the window to move
   double consumer_wait_seconds = 0;  // next() waiting for a batch: the consumer starved
-  std::size_t images = 0, batches = 0;
+  std::size_t images = 0, batches = 0, failed = 0;  // failed: files skipped (on_error::skip)
   std::size_t peak_ahead = 0;  // most batches filled or being filled, not yet handed out, at once (<= prefetch)
 };
 
@@ -95,6 +111,8 @@ class image_loader {
   image_loader(std::vector<load_item> items, Policy policy, loader_options o) : items_(std::move(items)), options_(std::move(o)) {
     if (options_.workers < 0) raise(errc::invalid_argument, "image_loader: {} workers (0 or more)", options_.workers);
     if (options_.prefetch < 0) raise(errc::invalid_argument, "image_loader: prefetch {} (0 for automatic, or more)", options_.prefetch);
+    if (options_.policy != on_error::stop && options_.policy != on_error::skip)
+      raise(errc::invalid_argument, "image_loader: the policy on errors is stop or skip");
     if (options_.channels != 0 && options_.channels != 1 && options_.channels != 3 && options_.channels != 4)
       raise(errc::invalid_argument, "image_loader: {} channels (0, 1, 3 or 4)", options_.channels);
     for (load_item& it : items_) {
@@ -152,8 +170,14 @@ class image_loader {
       std::rethrow_exception(b.error);
     }
     const batch_plan& p = plan_[delivered_];
-    loaded_batch out{delivered_, p.first, b.buffer->view().images(0, int(p.count)),
-                     std::span<const load_item>(items_).subspan(p.first, p.count), std::move(b.buffer)};
+    loaded_batch out{delivered_,
+                     p.first,
+                     b.buffer->view().images(0, int(p.count)),
+                     std::span<const load_item>(items_).subspan(p.first, p.count),
+                     std::move(b.buffer),
+                     std::move(b.failures)};
+    std::sort(out.failures.begin(), out.failures.end(),
+              [](const decode_failure& x, const decode_failure& y) { return x.index < y.index; });
     ++delivered_;
     ++stats_.batches;
     lock.unlock();
@@ -183,7 +207,7 @@ class image_loader {
     const loader_stats s = stats();
     part_report p;
     p.stages.push_back({options_.stage_name, profile::stage_kind::io, workers_, s.decode_seconds, s.worker_idle_seconds,
-                        s.consumer_wait_seconds, s.images, 0});
+                        s.consumer_wait_seconds, s.images, s.failed});
     return p;
   }
 
@@ -202,7 +226,27 @@ class image_loader {
     std::size_t remaining = 0;
     bool started = false;
     std::exception_ptr error;
+    std::vector<decode_failure> failures;  // skipped files
   };
+
+  // The failure's description; nothing when there is no memory for it (the batch then fails).
+  std::optional<decode_failure> describe(std::size_t image, std::exception_ptr e) const noexcept {
+    try {
+      decode_failure f{image, items_[image].path, std::nullopt, {}};
+      try {
+        std::rethrow_exception(e);
+      } catch (const vbatch::error& x) {
+        f.code = x.code(), f.message = x.what();
+      } catch (const std::bad_alloc&) {
+        f.code = errc::out_of_memory, f.message = items_[image].path.string() + ": out of memory while decoding";
+      } catch (const std::exception& x) {
+        f.message = items_[image].path.string() + ": " + x.what();
+      }
+      return f;
+    } catch (...) {
+      return std::nullopt;
+    }
+  }
 
   static std::vector<load_item> to_items(const std::vector<std::filesystem::path>& files) {
     std::vector<load_item> items;
@@ -268,19 +312,36 @@ class image_loader {
       std::shared_ptr<batch_buffer<u8>> buffer = st.buffer;
       const bool skip = st.error || error || failed_after_ < b;
       lock.unlock();
+      std::optional<decode_failure> skipped;
       if (!skip) {
         thread_budget::lease slot = options_.budget ? options_.budget->acquire() : thread_budget::lease{};
         const auto start = std::chrono::steady_clock::now();
+        const batch_view<u8> slot_pixels = buffer->view().image(int(image - plan_[b].first));
         try {
-          io::load_image_into<Codec>(items_[image].path, buffer->view().image(int(image - plan_[b].first)), options_.limits);
+          io::load_image_into<Codec>(items_[image].path, slot_pixels, options_.limits);
           ++images;
         } catch (...) {
           error = std::current_exception();
+          if (options_.policy == on_error::skip && (!options_.limit || options_.limit->add())) {
+            skipped = describe(image, error);
+            if (skipped) {
+              error = nullptr;
+              std::fill_n(slot_pixels.data, slot_pixels.shape().elements(), u8{0});  // no half-decoded pixels downstream
+            }
+          }
         }
         decode += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       }
       buffer.reset();
       lock.lock();
+      if (skipped) {
+        try {
+          st.failures.push_back(std::move(*skipped));
+          ++stats_.failed;
+        } catch (...) {
+          error = std::current_exception();  // no memory to list it: the batch fails instead
+        }
+      }
       if (error && !st.error) {
         st.error = error;
         failed_after_ = std::min(failed_after_, b);

@@ -22,7 +22,12 @@
 // items after k are dropped at the next stage boundary, and items before k run to completion, so
 // a run whose stages are ordered and whose last stage has one worker stops with exactly the
 // items before the failure done. on_error::stop drops everything not finished at once; so does
-// a request on options.stop (a std::stop_token).
+// a request on options.stop (a std::stop_token). on_error::skip records the failure and goes on
+// with the other items, for runs that must not end on one bad frame; with options.limit, a
+// failure_limit shared with the run's parts, once more failures than its max() have happened
+// no new item is taken (items in flight finish) and the report says too_many_failures. A source
+// that throws ends the feed under every policy (it cannot say whether it could go on); sources
+// that can skip a bad input do so themselves (image_loader with on_error::skip).
 // Every item is accounted for: done, failed (with a reason), cancelled (started, then dropped
 // at a stage boundary: only the last stage should have effects, and those atomic, so nothing is
 // half-written), or not started.
@@ -77,6 +82,24 @@ constexpr const char* to_string(item_state s) {
 enum class on_error {
   finish_earlier,  // items before the failed one complete; later ones are dropped
   stop,            // everything not finished is dropped
+  skip,            // the failed item is reported and the others go on (up to a failure_limit)
+};
+
+// A cap on the failures of a run under on_error::skip, shared by its parts (the loader's files,
+// the stages' items, the writer's files), so that a run failing wholesale (a wrong setting, a
+// full disk) stops instead of failing item after item all night. Thread-safe.
+class failure_limit {
+ public:
+  explicit failure_limit(std::size_t max = std::numeric_limits<std::size_t>::max()) : max_(max) {}
+  // Counts one failure; false once more than max() have been counted: time to stop.
+  bool add() noexcept { return count_.fetch_add(1) < max_; }
+  bool exceeded() const noexcept { return count_.load() > max_; }
+  std::size_t count() const noexcept { return count_.load(); }
+  std::size_t max() const noexcept { return max_; }
+
+ private:
+  std::size_t max_;
+  std::atomic<std::size_t> count_{0};
 };
 
 struct stage_options {
@@ -125,6 +148,7 @@ struct part_report {
 
 struct options {
   on_error policy = on_error::finish_earlier;
+  failure_limit* limit = nullptr;         // on_error::skip: beyond it, no new item is taken (see the top of this file)
   profile::profiler* profiler = nullptr;  // receives every stage's statistics when the run ends
   std::stop_token stop{};                 // a stop request drops everything not finished
   std::string source_name = "source";     // the source's row in the report (a part source names its own)
@@ -146,7 +170,8 @@ struct report {
   std::vector<failure> failures;     // by item
   std::vector<stage_report> stages;  // the source first, then each stage
   double wall = 0;
-  bool stopped = false;  // options.stop was requested
+  bool stopped = false;            // options.stop was requested
+  bool too_many_failures = false;  // options.limit was exceeded
 
   bool ok() const { return failed == 0 && cancelled == 0 && not_started == 0 && !stopped; }
   const failure* first_failure() const { return failures.empty() ? nullptr : &failures.front(); }
@@ -164,6 +189,7 @@ struct report {
       s += vbatch::detail::format("; item {} failed in '{}': {}", failures.front().item, failures.front().stage,
                                   failures.front().message);
     if (stopped) s += "; stopped on request";
+    if (too_many_failures) s += "; stopped: too many failures";
     return s;
   }
 };
@@ -333,7 +359,7 @@ class run_state {
  public:
   static constexpr std::size_t none = std::numeric_limits<std::size_t>::max();
 
-  explicit run_state(on_error policy) : policy_(policy) {}
+  run_state(on_error policy, failure_limit* limit) : policy_(policy), limit_(limit) {}
 
   void add_item(std::size_t item) {
     std::lock_guard lock(mutex_);
@@ -382,6 +408,10 @@ class run_state {
       }
       if (item < states_.size()) states_[item] = static_cast<std::uint8_t>(item_state::failed);
     }
+    if (policy_ == on_error::skip) {
+      if (limit_) limit_->add();  // beyond the limit the feeder stops (should_stop_feeding)
+      return;
+    }
     if (policy_ == on_error::stop) {
       abort();
     } else {
@@ -396,7 +426,9 @@ class run_state {
   void set_abort_action(std::function<void()> a) { abort_queues_ = std::move(a); }
 
   bool should_drop(std::size_t item) const { return aborted_.load() || item > cancel_after_.load(); }
-  bool should_stop_feeding() const { return aborted_.load() || cancel_after_.load() != none; }
+  // A part may exceed the shared limit too (a loader's files, a writer's files).
+  bool should_stop_feeding() const { return aborted_.load() || cancel_after_.load() != none || limit_exceeded(); }
+  bool limit_exceeded() const { return policy_ == on_error::skip && limit_ && limit_->exceeded(); }
 
   // Final states: items still in flight were dropped inside an aborted queue.
   report finish(std::optional<std::size_t> count) {
@@ -436,6 +468,7 @@ class run_state {
   }
 
   on_error policy_;
+  failure_limit* limit_;
   std::mutex mutex_;
   std::vector<std::uint8_t> states_;
   std::vector<failure> failures_;
@@ -485,7 +518,7 @@ class runner {
 
  public:
   runner(Source source, const options& o, Specs... specs)
-      : source_(std::move(source)), options_(o), specs_(std::move(specs)...), state_(o.policy) {}
+      : source_(std::move(source)), options_(o), specs_(std::move(specs)...), state_(o.policy, o.limit) {}
 
   report run() {
     const auto start = std::chrono::steady_clock::now();
@@ -516,6 +549,7 @@ class runner {
       r.stages.push_back(source_stats_);
     for (auto& s : runtimes_) r.stages.push_back(s.stats);
     for (auto& part : options_.parts) add_part(r, part);
+    r.too_many_failures = state_.limit_exceeded();
     r.wall = seconds_since(start);
     if (options_.profiler) {
       for (const stage_report& s : r.stages) {
