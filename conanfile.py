@@ -2,7 +2,8 @@
 #   core  the headers (C++20, threads)
 #   io    image files: stb and nlohmann_json, and libjpeg-turbo / libpng (options with_turbojpeg,
 #         with_libpng)
-#   cuda  the CUDA layer (option with_cuda): the CUDA toolkit and its CCCL come from the system
+#   cuda  the CUDA layer (option with_cuda): the CUDA toolkit and its CCCL come from the system;
+#         nvcc is named by -c 'tools.build:compiler_executables={"cuda": "/usr/local/cuda/bin/nvcc"}'
 #
 #   conan create . -pr:a conan/profiles/system     # offline, with Debian's packages (see the profile)
 #
@@ -61,6 +62,10 @@ class VbatchConan(ConanFile):
         tc.cache_variables["VBATCH_WITH_LIBPNG"] = bool(self.options.with_libpng)
         tc.cache_variables["VBATCH_REQUIRE_LIBPNG"] = bool(self.options.with_libpng)
         tc.cache_variables["VBATCH_ENABLE_CUDA"] = bool(self.options.with_cuda)
+        if self.options.with_cuda:
+            # Conan's C++20 reaches CMake's nvcc check as CUDA20, which CMake 3.25 cannot spell for
+            # nvcc; only that check compiles CUDA here (vbatch::cuda passes -std=c++20 itself).
+            tc.cache_variables["CMAKE_CUDA_STANDARD"] = "17"
         tc.generate()
 
     def build(self):
