@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Checks the vcpkg overlay port (ports/vbatch) and the root manifest (vcpkg.json) without vcpkg:
-JSON that parses, the fields vcpkg requires, the version of CMakeLists.txt and core/config.hpp,
+JSON that parses, the fields vcpkg requires, the version of CMakeLists.txt (core/config.hpp and the
+Doxyfile must agree),
 the features the portfile maps to CMake options, and dependency names as vcpkg's registry spells
 them. Usage: check_vcpkg.py <vbatch source dir>. Exit status 1 with every problem listed."""
 import json
@@ -64,6 +65,9 @@ project_version = re.search(r"project\(vbatch VERSION ([0-9.]+)", (root / "CMake
 header_version = re.search(r'#define VBATCH_VERSION_STRING "([0-9.]+)"', (root / "include/vbatch/core/config.hpp").read_text()).group(1)
 if header_version != project_version:
     problems.append(f"core/config.hpp says {header_version}, CMakeLists.txt {project_version}")
+doxygen_version = re.search(r"^PROJECT_NUMBER\s*=\s*(\S+)", (root / "Doxyfile").read_text(), re.M).group(1)
+if doxygen_version != project_version:  # the API reference's title
+    problems.append(f"Doxyfile says {doxygen_version}, CMakeLists.txt {project_version}")
 
 port = check_manifest(root / "ports/vbatch/vcpkg.json")
 check_manifest(root / "vcpkg.json")
