@@ -71,4 +71,20 @@ TEST(Shard, ParsesIndexSlashCountAndRejectsAnythingElse) {
   EXPECT_TRUE(throws_error([] { (void)batch::shard_of(10, {3, 3}); }, vb::errc::invalid_argument, {"3/3"}));
 }
 
+// Fuzzing found count * (index + 1) overflowing (tests/fuzz/regressions/shard/): huge shard
+// numbers or item counts must still give disjoint parts that cover everything.
+TEST(Shard, LargeCountsAndShardNumbersDoNotOverflow) {
+  const batch::shard s = batch::parse_shard("2000000000000/3000000000000");
+  const batch::index_range r = batch::shard_of(10'000'000, s);
+  EXPECT_EQ(r.first, 6'666'666u);
+  EXPECT_EQ(r.last, 6'666'666u);
+  const std::size_t huge = SIZE_MAX;
+  const batch::index_range a = batch::shard_of(huge, batch::parse_shard("1/22"));
+  const batch::index_range b = batch::shard_of(huge, batch::parse_shard("2/22"));
+  EXPECT_EQ(a.last, b.first);
+  EXPECT_LT(a.first, a.last);
+  EXPECT_LT(b.first, b.last);
+  EXPECT_EQ(batch::shard_of(huge, batch::parse_shard("21/22")).last, huge);
+}
+
 }  // namespace

@@ -58,6 +58,8 @@ TEST(TrackMotFormat, MalformedLinesNameTheLine) {
       {"1,-1,1,2,3,4,\n", {"det.txt:1:", "field 7 (score) is ''"}},
       {"1;-1;1;2;3;4;1\n", {"det.txt:1:", "field 1 (frame)"}},
       {"1,-1,1e39,2,3,4,1\n", {"det.txt:1:", "single precision"}},
+      // Found by fuzzing (tests/fuzz/regressions/mot/): a finite double score beyond float's range became -inf.
+      {"1,-1,1,2,3,4,-2e61\n", {"det.txt:1:", "score -2e+61 does not fit in single precision"}},
       {"\n\n\n1,-1,1,2,3,4\n", {"det.txt:4:", "6 fields"}},
       {"1,-1,1,2,3,4,1\n2000000000,-1,1,2,3,4,1\n", {"det.txt:2:", "frame 2000000000"}},
       {"1,-1,1,2,3,4,1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n", {"det.txt:2:", "'AAAA", "...'"}},

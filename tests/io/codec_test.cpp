@@ -182,6 +182,41 @@ TYPED_TEST(Codec, JpegFilesOfEveryEngineDecodeWithThisOne) {
     EXPECT_GE(psnr(vb::io::load_image<TypeParam>(dir / name).view(), img.view()), 38.0);
 }
 
+// Found by fuzzing (tests/fuzz): each refusal names its real cause, through every codec.
+const fs::path fuzz_dir = fs::path(VBATCH_TEST_DATA_DIR) / "../fuzz";
+
+TYPED_TEST(Codec, FuzzRegressionsAreRefusedNamingTheCause) {
+  using C = TypeParam;
+  const auto decode = [](const fs::path& file) {
+    const std::vector<unsigned char> bytes = read_bytes(file);
+    vb::batch_buffer<vb::u8> image;
+    vb::io::decode_image<C>(bytes, file.filename(), 3, {}, [&](const vb::io::image_info& info) {
+      image = vb::batch_buffer<vb::u8>({1, info.height, info.width, info.channels});
+      return image.view();
+    });
+  };
+  // stb's probe gave up on a PNG too large for it and called it an "unknown image type".
+  EXPECT_TRUE(throws_error([&] { decode(fuzz_dir / "corpus/image/bomb_100000x100000.png"); }, vb::errc::limit_exceeded,
+                           {"bomb_100000x100000.png", "PNG header declares 100000x100000"}));
+  EXPECT_TRUE(
+      throws_error([&] { decode(fuzz_dir / "corpus/image/zero_width.png"); }, vb::errc::corrupt_data, {"declares a 0x5 image"}));
+  // stb 2.27 reads this PNM's height as a negative int (it overflows); the sink then got a negative size.
+  EXPECT_TRUE(throws_error([&] { decode(fuzz_dir / "regressions/image/pnm_negative_height.pgm"); }, vb::errc::corrupt_data,
+                           {"pnm_negative_height.pgm", "header declares a 8x-"}));
+  // A progressive scan with an undefined Huffman table: stb 2.27 reads out of bounds on it.
+  EXPECT_TRUE(throws_error([&] { decode(fuzz_dir / "regressions/image/stb_undefined_huffman_table.jpg"); },
+                           vb::errc::corrupt_data, {"stb_undefined_huffman_table.jpg"}));
+  // Valid progressive and multi-table files still decode.
+  for (const char* ok : {"progressive.jpg", "baseline420.jpg", "cmyk.jpg", "gray.jpg", "interlaced.png"})
+    EXPECT_NO_THROW(decode(fuzz_dir / "corpus/image" / ok)) << ok;
+}
+
+TEST(Codecs, StbRefusesJpegScansWithUndefinedHuffmanTables) {
+  EXPECT_TRUE(throws_error(
+      [&] { (void)vb::io::load_image<vb::io::codec::stb>(fuzz_dir / "regressions/image/stb_undefined_huffman_table.jpg"); },
+      vb::errc::corrupt_data, {"Huffman table that was never defined"}));
+}
+
 TEST(Codecs, FastestPicksTheEnginesBuiltIn) {
   const std::string what = vb::io::codec::fastest::describe();
   std::printf("[ measured ] codec::fastest = %s\n", what.c_str());

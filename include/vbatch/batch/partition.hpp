@@ -64,7 +64,11 @@ inline shard parse_shard(std::string_view text) {
 // are disjoint, and together cover everything. Contiguous parts keep frames of a video together.
 inline index_range shard_of(std::size_t count, shard s) {
   if (s.count == 0 || s.index >= s.count) raise(errc::invalid_argument, "shard {}/{}: expected 0 <= i < n", s.index, s.count);
-  return {count * s.index / s.count, count * (s.index + 1) / s.count};
+  // In 128 bits: count * (index + 1) overflows 64 for large counts or shard numbers ("2/22" of
+  // 2^63 items, or "2000000000000/3000000000000" of 10^7), and the parts would then overlap.
+  using wide = unsigned __int128;
+  const auto at = [&](std::size_t i) { return static_cast<std::size_t>(wide{count} * i / s.count); };
+  return {at(s.index), at(s.index + 1)};
 }
 
 }  // namespace vbatch::inline v0::batch

@@ -16,6 +16,7 @@
 #include <charconv>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -106,6 +107,12 @@ inline status parse_mot(std::string_view text, std::string_view source, std::vec
     if (v[4] < 0 || v[5] < 0)
       return fail(errc::corrupt_data, "{}:{}: negative {} {}", source, line_number, v[4] < 0 ? "width" : "height",
                   v[4] < 0 ? v[4] : v[5]);
+    // Checked in double: a double beyond float's range does not convert to float (-inf, or worse).
+    const auto fits_float = [](double d) { return std::fabs(d) <= std::numeric_limits<float>::max(); };
+    if (!fits_float(v[6]))
+      return fail(errc::corrupt_data, "{}:{}: score {} does not fit in single precision", source, line_number, v[6]);
+    if (!fits_float(v[2]) || !fits_float(v[3]) || !fits_float(v[4]) || !fits_float(v[5]))
+      return fail(errc::corrupt_data, "{}:{}: the box does not fit in single precision", source, line_number);
     mot_record r;
     r.frame = static_cast<int>(v[0]);
     r.id = static_cast<int>(v[1]);

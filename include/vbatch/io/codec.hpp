@@ -146,18 +146,84 @@ inline batch_view<u8> checked_destination(batch_view<u8> dst, const image_info& 
   return dst;
 }
 
+// A PNG's size from its IHDR chunk, checked against the limits before stb sees the file: stb
+// refuses sides over 2^24 itself, and its probe then calls the file an "unknown image type".
+inline void check_png_header(std::span<const unsigned char> b, const std::filesystem::path& name, const image_limits& limits) {
+  const auto be32 = [&](std::size_t at) {
+    return std::int64_t{b[at]} << 24 | std::int64_t{b[at + 1]} << 16 | std::int64_t{b[at + 2]} << 8 | std::int64_t{b[at + 3]};
+  };
+  if (b.size() < 33 || be32(8) != 13 || std::memcmp(&b[12], "IHDR", 4) != 0)
+    raise(errc::corrupt_data, "{}: corrupt PNG (no IHDR header chunk)", name.string());
+  const std::int64_t width = be32(16), height = be32(20);
+  if (width == 0 || height == 0 || width > INT32_MAX || height > INT32_MAX)
+    raise(errc::corrupt_data, "{}: the PNG header declares a {}x{} image", name.string(), width, height);
+  if (width > limits.max_side || height > limits.max_side || width * height > limits.max_pixels)
+    raise(errc::limit_exceeded, "{}: the PNG header declares {}x{}, over the limit of {} pixels (max side {})", name.string(),
+          width, height, limits.max_pixels, limits.max_side);
+}
+
+// Whether every Huffman table a JPEG's scans decode with was defined (DHT) before the scan. stb
+// 2.27 decodes a progressive scan with an undefined table from uninitialised memory and reads
+// past its own arrays (found by fuzzing: tests/fuzz/regressions/image/); libjpeg-turbo refuses
+// such files itself. Segments are walked by their lengths; entropy-coded data up to the next marker.
+inline bool jpeg_huffman_tables_defined(std::span<const unsigned char> b) {
+  bool defined[2][4] = {};  // [DC, AC][table id]
+  for (std::size_t i = 2; i + 4 <= b.size();) {
+    const unsigned marker = b[i + 1];
+    if (b[i] != 0xFF || marker == 0xFF || marker == 0x00 || (marker >= 0xD0 && marker <= 0xD7)) {  // data, fill, RSTn
+      i += b[i] == 0xFF && marker != 0xFF ? 2 : 1;
+      continue;
+    }
+    if (marker == 0xD9) break;  // EOI
+    const std::size_t end = std::min(b.size(), i + 2 + ((std::size_t{b[i + 2]} << 8) | b[i + 3]));
+    if (marker == 0xC4) {  // DHT: class/id, 16 code counts, the symbols
+      for (std::size_t t = i + 4; t + 17 <= end;) {
+        std::size_t symbols = 0;
+        for (std::size_t k = 1; k <= 16; ++k) symbols += b[t + k];
+        if ((b[t] >> 4) < 2 && (b[t] & 15) < 4) defined[b[t] >> 4][b[t] & 15] = true;
+        t += 17 + symbols;
+      }
+    } else if (marker == 0xDA && i + 5 <= end) {  // SOS: components, then Ss, Se, Ah/Al
+      const std::size_t components = b[i + 4], spectral = i + 5 + 2 * components;
+      if (spectral + 3 > end) return false;
+      const unsigned ss = b[spectral], se = b[spectral + 1], ah = b[spectral + 2] >> 4;
+      for (std::size_t k = 0; k < components; ++k) {
+        const unsigned dc = b[i + 6 + 2 * k] >> 4, ac = b[i + 6 + 2 * k] & 15;
+        // DC coefficients are Huffman-coded in a first DC pass (and baseline), AC ones in every AC pass.
+        if (ss == 0 && ah == 0 && dc < 4 && !defined[0][dc]) return false;
+        if (se > 0 && ac < 4 && !defined[1][ac]) return false;
+      }
+    }
+    i = end;
+  }
+  return true;
+}
+
 // ---- stb ---------------------------------------------------------------------------------------
 
 template <class Sink>
 void stb_decode(std::span<const unsigned char> bytes, const std::filesystem::path& name, int channels, const image_limits& limits,
                 Sink&& sink) {
   const int size = static_cast<int>(bytes.size());
+  if (is_png(bytes)) check_png_header(bytes, name, limits);
   image_info info;
-  if (!stbi_info_from_memory(bytes.data(), size, &info.width, &info.height, &info.channels))
+  if (!stbi_info_from_memory(bytes.data(), size, &info.width, &info.height, &info.channels)) {
+    // stb tries every format and reports the last one's failure ("unknown image type"): for a
+    // PNG or a JPEG, its loader (which stops at the same header) says what is wrong.
+    if (is_png(bytes) || is_jpeg(bytes)) {
+      unsigned char* pixels = stbi_load_from_memory(bytes.data(), size, &info.width, &info.height, &info.channels, 0);
+      stbi_image_free(pixels);
+      if (!pixels)
+        raise(errc::corrupt_data, "{}: not a readable {} ({})", name.string(), is_png(bytes) ? "PNG" : "JPEG",
+              stbi_failure_reason());
+    }
     raise(errc::corrupt_data, "{}: not a readable image ({})", name.string(), stbi_failure_reason());
+  }
   check(can_load(name, info, limits));
   if (is_jpeg(bytes) && !jpeg_is_complete(bytes))
     raise(errc::corrupt_data, "{}: truncated JPEG (no end-of-image marker)", name.string());
+  if (is_jpeg(bytes) && !jpeg_huffman_tables_defined(bytes))
+    raise(errc::corrupt_data, "{}: corrupt JPEG (a scan uses a Huffman table that was never defined)", name.string());
   const int want = channels != 0 ? channels : (info.channels == 2 ? 4 : info.channels);
   const batch_view<u8> dst =
       checked_destination(sink(image_info{info.width, info.height, want}), {info.width, info.height, want}, name);

@@ -95,6 +95,9 @@ inline image_format format_from_path(const std::filesystem::path& path) {
 // Whether an image with this header may be loaded: within the side and pixel limits (checked
 // before any pixel is decoded, so that a decompression bomb costs nothing).
 inline status can_load(const std::filesystem::path& path, const image_info& info, const image_limits& limits) {
+  // A header may declare nonsense: stb 2.27 reads a PNM height of 86666666666 as a negative int.
+  if (info.width < 1 || info.height < 1)
+    return fail(errc::corrupt_data, "{}: the header declares a {}x{} image", path.string(), info.width, info.height);
   if (info.width > limits.max_side || info.height > limits.max_side || std::int64_t{info.width} * info.height > limits.max_pixels)
     return fail(errc::limit_exceeded, "{}: {}x{} image exceeds the limit of {} pixels (max side {})", path.string(), info.width,
                 info.height, limits.max_pixels, limits.max_side);
