@@ -455,6 +455,9 @@ int run(const options& o) {
   std::vector<std::vector<bool>> done_views;
   long long skipped_views = 0, skipped_frames = 0;
   if (o.resume && !o.demo) {
+    // Temporaries of a killed run first (a live run's are locked and left alone).
+    const std::size_t temporaries = vbatch::io::remove_temporaries(o.out);
+    if (!o.quiet) fmt::print("resume: removed {} temporary files of an interrupted run\n", temporaries);
     std::vector<std::vector<output_file>> outputs;
     for (const frame& f : frames) outputs.push_back(outputs_of(o, setup, f.id));
     done_views.resize(frames.size());

@@ -38,10 +38,12 @@ inline std::string npy_bytes(std::span<const float> values, std::int64_t rows, s
   return bytes;
 }
 
-// Writes the .npy file atomically (write_file_atomically): a failed write leaves no file.
-inline void save_npy(const std::filesystem::path& path, std::span<const float> values, std::int64_t rows, std::int64_t cols) {
+// Writes the .npy file atomically (write_file_atomically): a failed write leaves no file; with
+// `fsync`, a written file survives a power cut (save_options::fsync).
+inline void save_npy(const std::filesystem::path& path, std::span<const float> values, std::int64_t rows, std::int64_t cols,
+                     bool fsync = false) {
   const std::string bytes = npy_bytes(values, rows, cols);
-  write_file_atomically(path, bytes.data(), bytes.size());
+  write_file_atomically(path, bytes.data(), bytes.size(), fsync);
 }
 
 }  // namespace vbatch::inline v0::io

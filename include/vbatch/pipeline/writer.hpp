@@ -283,7 +283,7 @@ class image_writer {
         auto t1 = clock::now();
         encode = std::chrono::duration<double>(t1 - t0).count();
         j.keep.reset();  // the pixels are no longer needed: recycle them before the (slower) write
-        io::write_file_atomically(j.path, encoded.data(), encoded.size());
+        io::write_file_atomically(j.path, encoded.data(), encoded.size(), j.save.fsync);
         write = std::chrono::duration<double>(clock::now() - t1).count();
         bytes = encoded.size();
       } catch (...) {
