@@ -206,6 +206,12 @@ TYPED_TEST(Codec, FuzzRegressionsAreRefusedNamingTheCause) {
   // A progressive scan with an undefined Huffman table: stb 2.27 reads out of bounds on it.
   EXPECT_TRUE(throws_error([&] { decode(fuzz_dir / "regressions/image/stb_undefined_huffman_table.jpg"); },
                            vb::errc::corrupt_data, {"stb_undefined_huffman_table.jpg"}));
+  // A 16-bit PNM: stb 2.27 writes past its buffer converting it.
+  EXPECT_TRUE(throws_error([&] { decode(fuzz_dir / "regressions/image/stb_pnm_16_bit.ppm"); }, vb::errc::unsupported,
+                           {"stb_pnm_16_bit.ppm", "16-bit PNM"}));
+  // 86 bytes whose IDAT chunk declares 2 GB: stb 2.27 allocated it.
+  EXPECT_TRUE(throws_error([&] { decode(fuzz_dir / "regressions/image/png_idat_declares_2gb.png"); }, vb::errc::corrupt_data,
+                           {"png_idat_declares_2gb.png", "truncated PNG (a chunk declares"}));
   // Valid progressive and multi-table files still decode.
   for (const char* ok : {"progressive.jpg", "baseline420.jpg", "cmyk.jpg", "gray.jpg", "interlaced.png"})
     EXPECT_NO_THROW(decode(fuzz_dir / "corpus/image" / ok)) << ok;

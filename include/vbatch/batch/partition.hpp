@@ -66,7 +66,7 @@ inline index_range shard_of(std::size_t count, shard s) {
   if (s.count == 0 || s.index >= s.count) raise(errc::invalid_argument, "shard {}/{}: expected 0 <= i < n", s.index, s.count);
   // In 128 bits: count * (index + 1) overflows 64 for large counts or shard numbers ("2/22" of
   // 2^63 items, or "2000000000000/3000000000000" of 10^7), and the parts would then overlap.
-  using wide = unsigned __int128;
+  __extension__ using wide = unsigned __int128;  // __extension__: a GCC and clang type, no -Wpedantic warning
   const auto at = [&](std::size_t i) { return static_cast<std::size_t>(wide{count} * i / s.count); };
   return {at(s.index), at(s.index + 1)};
 }

@@ -22,6 +22,7 @@
 // deterministic. JPEG encoding chooses chroma subsampling as stb does: 4:2:0 up to quality 90,
 // 4:4:4 above, so files of one quality have the same colour resolution whatever the engine.
 
+#include <algorithm>
 #include <concepts>
 #include <csetjmp>
 #include <cstdint>
@@ -160,6 +161,16 @@ inline void check_png_header(std::span<const unsigned char> b, const std::filesy
   if (width > limits.max_side || height > limits.max_side || width * height > limits.max_pixels)
     raise(errc::limit_exceeded, "{}: the PNG header declares {}x{}, over the limit of {} pixels (max side {})", name.string(),
           width, height, limits.max_pixels, limits.max_side);
+  // Every chunk must fit in the file: stb 2.27 grows its buffer to an IDAT chunk's declared
+  // length before reading it, so 86 bytes declaring 2 GB cost 2 GB (found by fuzzing).
+  for (std::size_t at = 8; at + 8 <= b.size();) {
+    const auto length = static_cast<std::size_t>(be32(at));
+    if (length > b.size() - at - 8)
+      raise(errc::corrupt_data, "{}: truncated PNG (a chunk declares {} bytes, {} remain)", name.string(), length,
+            b.size() - at - 8);
+    if (std::memcmp(&b[at + 4], "IEND", 4) == 0) break;
+    at += 12 + length;
+  }
 }
 
 // Whether every Huffman table a JPEG's scans decode with was defined (DHT) before the scan. stb
@@ -222,6 +233,11 @@ void stb_decode(std::span<const unsigned char> bytes, const std::filesystem::pat
   check(can_load(name, info, limits));
   if (is_jpeg(bytes) && !jpeg_is_complete(bytes))
     raise(errc::corrupt_data, "{}: truncated JPEG (no end-of-image marker)", name.string());
+  // stb 2.27 allocates 8 bits a sample for 16-bit PNM files and converts 16 bits past the end
+  // (found by fuzzing: tests/fuzz/regressions/image/).
+  const bool pnm = bytes.size() >= 2 && bytes[0] == 'P' && (bytes[1] == '5' || bytes[1] == '6');
+  if (pnm && stbi_is_16_bit_from_memory(bytes.data(), size))
+    raise(errc::unsupported, "{}: 16-bit PNM (maximum value over 255) is not supported", name.string());
   if (is_jpeg(bytes) && !jpeg_huffman_tables_defined(bytes))
     raise(errc::corrupt_data, "{}: corrupt JPEG (a scan uses a Huffman table that was never defined)", name.string());
   const int want = channels != 0 ? channels : (info.channels == 2 ? 4 : info.channels);
