@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(cmake ninja-build g++ pkg-config libstb-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
           libcli11-dev nlohmann-json3-dev libopencv-dev libturbojpeg0-dev libpng-dev ffmpeg libdlib-dev
-          libopenblas0-pthread python3-onnx doxygen)
+          libopenblas0-pthread python3-onnx doxygen clang python3-venv)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -41,8 +41,13 @@ open(sys.argv[2], "wb").write(zipfile.ZipFile(sys.argv[1]).read("rapidocr_onnxru
     /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/onnx_for_opencv.py" "$cache/ch_PP-OCRv4_det_infer.onnx" "$text_model.part" >/dev/null
     mv "$text_model.part" "$text_model"
   fi
+  # Conan 2 for the package.conan test (offline: a profile declares the system packages), in a
+  # venv of its own: Debian's python refuses pip installs into the system (PEP 668).
+  conan_venv="$HOME/.cache/vbatch/conan-venv"
+  [[ -x $conan_venv/bin/conan ]] ||
+    { /usr/bin/python3 -m venv "$conan_venv" && "$conan_venv/bin/pip" install --quiet --disable-pip-version-check 'conan>=2.5,<3'; }
 else
-  echo "setup: note: no pip; the dlib face tests, embed --demo and the real text detector tests will be skipped" >&2
+  echo "setup: note: no pip; the dlib face tests, embed --demo, the real text detector and the Conan package tests will be skipped" >&2
 fi
 if [[ ! -x /usr/local/cuda/bin/nvcc ]]; then
   echo "setup: note: no CUDA toolkit at /usr/local/cuda; the CUDA compile check will be skipped" >&2

@@ -3,7 +3,7 @@
 # toolkit is there) and runs every test with CTest; then builds the tests again under
 # AddressSanitizer and UndefinedBehaviorSanitizer and runs them once more, and the tests of the
 # threaded parts (thread pool, pipeline, loader, writer, the staged ring under the CUDA
-# emulation) under ThreadSanitizer.
+# emulation) under ThreadSanitizer; last, the libFuzzer targets (docs/fuzzing.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -15,3 +15,4 @@ else
 fi
 cmake --workflow --preset sanitize
 cmake --workflow --preset tsan
+bash scripts/fuzz.sh  # the fuzz targets (clang): their regression corpora and a short run each

@@ -11,10 +11,13 @@
 // size (while the first frames decode) -> encode workers save every view atomically
 // (vbatch::pipeline::image_writer). Everything that can be checked (arguments, cameras, input headers, frame
 // ids, the output directory) is checked before the first frame is loaded, so a mistake costs no
-// work and leaves no files. Only a frame that fails to decode (a truncated JPEG) or a write that
-// fails (a full disk) stops a run midway; the views of the frames before it are written, complete.
+// work and leaves no files. A frame that cannot be read or decoded (a truncated JPEG) or a view
+// that cannot be written is skipped and listed in DIR/failures.json (--on-error skip, the
+// default), or stops the run (--on-error stop) with the views of the frames before it written,
+// complete; --max-failures stops a run that fails wholesale (a full disk).
 //
-// Exit status: 0 done, 1 an input, camera file or output problem, 2 a bad command line.
+// Exit status: 0 done, 1 an input, camera file or output problem (or more failures than
+// --max-failures), 2 a bad command line, 3 done but with failed frames or views (failures.json).
 
 #include <unistd.h>
 
@@ -76,6 +79,8 @@ struct options {
   std::string batch = "auto";  // frames per remap call, or "auto"
   std::string shard;        // "i/n": this job's part of the frames
   std::int64_t max_pixels = vbatch::io::image_limits{}.max_pixels;
+  vbatch_tools::failure_options failures;
+  bool fsync = false;
   // Which options the user gave (defaults of some depend on others).
   bool size_given = false, convention_given = false, pitch_given = false, preset_given = false;
 };
@@ -210,6 +215,8 @@ struct timings {
   long long frames = 0, views = 0, output_pixels = 0, retries = 0;
   int largest_batch = 0, threads = 0, busiest = 0, prefetch = 0;  // busiest: most budget slots busy at once
   double run = 0, slot_seconds = 0;  // the pipeline run's wall time; the budget's busy slot-seconds in it
+  std::vector<vbatch_tools::item_failure> failures;  // --on-error skip: frames and views skipped
+  bool too_many_failures = false;
 };
 
 // --batch auto: on the CPU a larger batch saves only the per-call overhead of the remap and the
@@ -287,7 +294,7 @@ struct view_batch {
 template <class Policy, class Interp, class BatchPolicy>
 timings split(const options& o, const std::vector<frame>& frames, const camera_setup& setup,
               const vbatch::batch_buffer<vbatch::u8>* demo, clock_type::time_point start, BatchPolicy batches,
-              const std::vector<std::vector<bool>>& done_views) {
+              const std::vector<std::vector<bool>>& done_views, vbatch::pipeline::failure_limit& limit) {
   namespace pl = vbatch::pipeline;
   vbatch::thread_budget budget(o.threads);
   const vbatch::cpu_par exec{.threads = budget.size(), .budget = &budget};
@@ -316,11 +323,21 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
 
   std::vector<pl::load_item> items;
   for (const frame& f : frames) items.push_back({f.path, f.width, f.height, 3});
-  const pl::loader_options load{.workers = o.decode_workers, .prefetch = o.prefetch, .channels = 3,
-                                .limits = vbatch::io::image_limits{o.max_pixels}, .budget = &budget};
+  const pl::on_error policy = o.failures.skip() ? pl::on_error::skip : pl::on_error::stop;
+  const pl::loader_options load{.workers = o.decode_workers,
+                                .prefetch = o.prefetch,
+                                .channels = 3,
+                                .limits = vbatch::io::image_limits{o.max_pixels},
+                                .budget = &budget,
+                                .policy = policy,
+                                .limit = &limit};
   std::optional<pl::image_loader<>> loader;
   if (!demo) loader.emplace(std::move(items), batches, load);
-  pl::image_writer<> writer({.workers = o.encode_workers, .queue = std::size_t(4 * budget.size()), .save = {o.quality},
+  pl::image_writer<> writer({.workers = o.encode_workers,
+                             .queue = std::size_t(4 * budget.size()),
+                             .save = {.jpeg_quality = o.quality, .fsync = o.fsync},
+                             .policy = policy,
+                             .limit = &limit,
                              .budget = &budget});
   // Views buffers in flight: the remap holds one per group of its batch (after an out-of-memory
   // back-off a batch runs as up to batch-size groups) while two more batches' views are encoded.
@@ -330,7 +347,15 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
 
   // One batch of frames: every view of every frame in one remap call. Running out of memory for
   // the views makes for_each_batch redo the same frames in smaller groups.
+  // Frames that failed to decode (--on-error skip: the loader zeroed them): no views are saved.
+  std::vector<char> frame_failed(frames.size(), 0);
+  std::vector<std::pair<std::size_t, int>> batch_frames(demo ? 1 : loader->batch_count());  // first frame, count
   const auto remap = [&](pl::loaded_batch in) -> std::vector<view_batch> {
+    batch_frames[in.index] = {in.first, in.images.n};
+    for (const pl::decode_failure& f : in.failures) {
+      frame_failed[f.index] = 1;
+      t.failures.push_back({f.path.string(), "decode", f.message});
+    }
     if (maps_ready.valid()) t.map = maps_ready.get();
     const auto working = clock_type::now();
     std::vector<view_batch> out;
@@ -363,14 +388,14 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
       for (int i = 0; i < g.images.n; ++i) {
         const std::size_t f = g.first + std::size_t(i / per_frame);
         const int k = i % per_frame;
-        if (!done_views.empty() && done_views[f][std::size_t(k)]) continue;
+        if (frame_failed[f] || (!done_views.empty() && done_views[f][std::size_t(k)])) continue;
         const std::string name =
             layout ? fmt::format("frame_{:05d}_cube.{}", frames[f].id, o.format) : view_name(frames[f].id, k, o.format);
         writer.submit(o.out / name, g.images.image(i), g.keep, std::nullopt, item);
         ++t.views;
         t.output_pixels += g.images.image(i).pixels();
       }
-      t.frames += g.frames;
+      for (std::size_t f = g.first; f < g.first + std::size_t(g.frames); ++f) t.frames += !frame_failed[f];
     }
     bar.update(t, seconds_since(start));
   };
@@ -388,9 +413,20 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
   if (demo) demo_batch.push_back({0, 0, const_cast<vbatch::batch_buffer<vbatch::u8>*>(demo)->view(), {}, nullptr});
   const pl::report r = demo ? flow(demo_batch) : flow(*loader);
   bar.finish();
-  // Everything queued before a failure is written (complete files only), then the first error
-  // is reported: a frame that failed to decode, or a write that failed.
-  if (!r.failures.empty()) r.rethrow();
+  // --on-error stop: everything queued before a failure is written (complete files only), then
+  // the first error is reported: a frame that failed to decode, or a write that failed.
+  if (policy == pl::on_error::stop && !r.failures.empty()) r.rethrow();
+  // --on-error skip: the frames that failed to decode are listed (above); a failed write by its
+  // file (the writer's report); anything else for each frame of its batch.
+  for (const pl::failure& f : r.failures) {
+    if (f.stage == "encode") continue;
+    const auto [first, count] = f.item < batch_frames.size() ? batch_frames[f.item] : std::pair<std::size_t, int>{0, 0};
+    if (count == 0) t.failures.push_back({"", f.stage, f.message});  // the loader stopped before the remap saw it
+    for (std::size_t i = first; i < first + std::size_t(count); ++i)
+      t.failures.push_back({frames[i].path.string(), f.stage, f.message});
+  }
+  for (const pl::write_failure& f : writer.report().failures) t.failures.push_back({f.path.string(), "write", f.message});
+  t.too_many_failures = r.too_many_failures;
   for (const pl::stage_report& s : r.stages) {
     if (s.name == "decode") t.load = s.busy;
     if (s.name == "encode" || s.name == "write") t.save += s.busy;
@@ -439,16 +475,28 @@ int run(const options& o) {
       return 0;
     }
   }
-  for (frame& f : frames) {
-    if (f.path.empty()) continue;
-    read_header(f, vbatch::io::image_limits{o.max_pixels});
-    const vbatch::status s = std::visit(
-        [&](auto policy) { return vbatch::sample::can_make_e2p_map<decltype(policy)>(setup.cameras, f.width, f.height); }, map);
-    if (!s) fail("{}: {}{}", f.path.string(), s.message, o.map == "fixed" ? " (--map float)" : "");
-  }
+  // With --on-error skip, a frame whose header is unreadable or out of limits is listed and left out.
+  vbatch::pipeline::failure_limit limit(o.failures.limit(frames.size()));
+  std::vector<vbatch_tools::item_failure> failures;
+  std::erase_if(frames, [&](frame& f) {
+    if (f.path.empty()) return false;
+    try {
+      read_header(f, vbatch::io::image_limits{o.max_pixels});
+      const vbatch::status s = std::visit(
+          [&](auto policy) { return vbatch::sample::can_make_e2p_map<decltype(policy)>(setup.cameras, f.width, f.height); }, map);
+      if (!s) fail("{}: {}{}", f.path.string(), s.message, o.map == "fixed" ? " (--map float)" : "");
+      return false;
+    } catch (const std::exception& e) {
+      if (!o.failures.skip()) throw;
+      failures.push_back({f.path.string(), "read", e.what()});
+      limit.add();
+      return true;
+    }
+  });
 
   // 3. The output directory.
   vbatch_tools::check_output_dir(o.out, "e2p");
+  if (limit.exceeded()) return vbatch_tools::finish_run("e2p", o.out, std::move(failures), true, limit.max(), o.quiet);
 
   // 4. --resume: the outputs that exist and decode cleanly at their size are done; frames with
   // every output done are not even decoded.
@@ -487,7 +535,7 @@ int run(const options& o) {
   if (o.demo) {
     const auto t0 = clock_type::now();
     demo = vbatch::sample::render_equirect(4096, 2048, 3, vbatch::sample::demo_scene, vbatch::cpu_par{o.threads});
-    vbatch::io::save_image(o.out / "demo_equirect.jpg", demo->view(), {o.quality});
+    vbatch::io::save_image(o.out / "demo_equirect.jpg", demo->view(), {.jpeg_quality = o.quality, .fsync = o.fsync});
     demo_seconds = seconds_since(t0);
   }
   // --batch N, or --batch auto: half the free memory over what the frames in flight need (each
@@ -502,7 +550,7 @@ int run(const options& o) {
         const auto* pano = demo ? &*demo : nullptr;
         if (o.batch != "auto")
           return split<map_policy, decltype(sampler)>(o, frames, setup, pano, start, vbatch::batch::fixed(std::stoul(o.batch)),
-                                                      done_views);  // CLI11 checked the text
+                                                      done_views, limit);  // CLI11 checked the text
         // The loader asks the budget for each batch: half the free memory over what a frame in
         // flight needs (the frame and its views, about `in_flight` times over: decoded ahead,
         // remapped, encoded; the map is shared), at most auto_batch_size frames.
@@ -511,8 +559,9 @@ int run(const options& o) {
                               : vbatch::sample::e2p_cost<vbatch::u8, map_policy>(largest->width, largest->height, 3, setup.cameras);
         constexpr std::uint64_t in_flight = 4;
         return split<map_policy, decltype(sampler)>(
-            o, frames, setup, pano, start, vbatch::batch::memory_budget(0.5, cost.per_item * in_flight, 1, auto_batch_size(setup.cameras), cost.shared),
-            done_views);
+            o, frames, setup, pano, start,
+            vbatch::batch::memory_budget(0.5, cost.per_item * in_flight, 1, auto_batch_size(setup.cameras), cost.shared),
+            done_views, limit);
       },
       map, interp);
   t.load += demo_seconds;
@@ -536,14 +585,17 @@ int run(const options& o) {
     // How well the run used its budget: the average of busy threads over the run (decoding,
     // kernels, encoding), at most `threads`; on a machine with fewer cores, at most the cores.
     const double average = t.slot_seconds / std::max(t.run, 1e-9);
-    fmt::print("threads: {} in the budget, {} busy at most, {:.2f} on average over the run ({:.0f}% of {})\n", threads,
-               t.busiest, average, 100 * average / std::min(threads, vbatch::hardware_threads()),
-               threads > vbatch::hardware_threads() ? fmt::format("the {} cores", vbatch::hardware_threads()) : "the budget");
+    if (threads > 0)  // no budget when every frame was already done (--resume) or failed
+      fmt::print("threads: {} in the budget, {} busy at most, {:.2f} on average over the run ({:.0f}% of {})\n", threads,
+                 t.busiest, average, 100 * average / std::min(threads, vbatch::hardware_threads()),
+                 threads > vbatch::hardware_threads() ? fmt::format("the {} cores", vbatch::hardware_threads()) : "the budget");
     if (o.resume)
       fmt::print("resume: {} views already complete, {} frames skipped{}\n", skipped_views, skipped_frames,
                  o.demo ? " (--demo always runs)" : "");
   }
-  return 0;
+  failures.insert(failures.end(), t.failures.begin(), t.failures.end());
+  return vbatch_tools::finish_run("e2p", o.out, std::move(failures), t.too_many_failures || limit.exceeded(), limit.max(),
+                                  o.quiet);
 }
 
 }  // namespace
@@ -560,7 +612,10 @@ int main(int argc, char** argv) {
       "  e2p frames/ -o views/ --resume                  redo only missing or broken outputs\n"
       "Outputs: DIR/frame_{id:05d}_cam_{k:02d}.{ext}, id = the last number in the input's name (its\n"
       "position when the name has none); with --layout: DIR/frame_{id:05d}_cube.{ext}.\n"
-      "Exit status: 0 done; 1 an input, camera file or output problem; 2 a bad command line.");
+      "Failures: with --on-error skip (the default) a frame that cannot be read or decoded, or a view that cannot\n"
+      "be written, is skipped and listed in DIR/failures.json; the other frames' views are all written.\n"
+      "Exit status: 0 done; 1 an input, camera file or output problem, or more failures than --max-failures;\n"
+      "2 a bad command line; 3 done, but some frames or views failed (DIR/failures.json).");
   vbatch_tools::add_version_flag(app);
 
   app.add_option("inputs", o.inputs, "Equirectangular frames, or directories of .jpg/.jpeg/.png frames (natural order)");
@@ -628,6 +683,8 @@ int main(int argc, char** argv) {
   app.add_option("--prefetch", o.prefetch, "Batches of frames decoded ahead of the remap (0: enough for every decode worker)")
       ->check(CLI::Range(0, 64))
       ->capture_default_str();
+  vbatch_tools::add_failure_options(app, o.failures);
+  vbatch_tools::add_fsync_flag(app, o.fsync);
   app.add_flag("-q,--quiet", o.quiet, "Print nothing but errors");
 
   if (const auto status = vbatch_tools::parse_command_line(app, argc, argv)) return *status;

@@ -13,9 +13,12 @@
 //
 // Everything that can be checked (arguments, the element, every input's header, source images
 // and their sizes, name collisions, output directories) is checked before the first mask is
-// loaded, so a mistake costs no work and leaves no files. Files are written atomically.
+// loaded, so a mistake costs no work and leaves no files. Files are written atomically. A mask
+// that cannot be read, decoded or written is skipped and listed in DIR/failures.json
+// (--on-error skip, the default), or stops the run (--on-error stop).
 //
-// Exit status: 0 done, 1 an input or output problem, 2 a bad command line.
+// Exit status: 0 done, 1 an input or output problem (or more failures than --max-failures), 2 a
+// bad command line, 3 done but with failed masks (failures.json).
 
 #include <fnmatch.h>
 #include <unistd.h>
@@ -67,6 +70,8 @@ struct options {
   bool demo = false, quiet = false;
   std::int64_t max_pixels = vbatch::io::image_limits{}.max_pixels;
   bool size_given = false;
+  vbatch_tools::failure_options failures;
+  bool fsync = false;
 };
 
 // ---- the operation --------------------------------------------------------------------------------
@@ -279,6 +284,7 @@ vbatch::batch_buffer<u8> side_by_side(vbatch::batch_view<const u8> before, vbatc
 struct totals {
   double load = 0, morph = 0, save = 0;
   long long masks = 0, pixels = 0, changed = 0, on_before = 0, on_after = 0;
+  std::vector<vbatch_tools::item_failure> failures;  // --on-error skip: masks skipped
 };
 
 // One updating line on a terminal; otherwise a line per ~10% of the masks.
@@ -311,14 +317,27 @@ fs::path compare_name(const fs::path& relative) {
 }
 
 totals process(const options& o, const std::vector<mask_file>& files, morph::operation op, const morph::structuring_element& e,
-               const morph::options& mo, const demo_data* demo, clock_type::time_point start) {
+               const morph::options& mo, const demo_data* demo, clock_type::time_point start,
+               vbatch::pipeline::failure_limit& limit) {
   const vbatch::cpu_par exec{o.threads};
   const vbatch::io::image_limits limits{o.max_pixels};
   totals t;
   progress bar(o.quiet, files.size());
   // Reused while masks keep their size: fresh buffers would be page-faulted in on every batch.
   vbatch::batch_buffer<u8> in_buffer, out_buffer;
-  for (std::size_t first = 0, last; first < files.size(); first = last) {
+  // A mask's failure (--on-error skip: its result is not written; stop: the first one is thrown).
+  std::vector<std::optional<vbatch_tools::item_failure>> failed(std::size_t(o.batch));
+  const auto attempt = [&](int i, const fs::path& file, const char* stage, auto&& body) {
+    try {
+      body();
+      return true;
+    } catch (const std::exception& x) {
+      if (!o.failures.skip()) throw;
+      failed[std::size_t(i)] = vbatch_tools::item_failure{file.string(), stage, x.what()};
+      return false;
+    }
+  };
+  for (std::size_t first = 0, last; first < files.size() && !limit.exceeded(); first = last) {
     for (last = first + 1; last < files.size() && last - first < std::size_t(o.batch) &&
                            files[last].width == files[first].width && files[last].height == files[first].height;
          ++last) {
@@ -332,11 +351,13 @@ totals process(const options& o, const std::vector<mask_file>& files, morph::ope
       out_buffer = vbatch::batch_buffer<u8>(in_buffer.shape());
     }
     const vbatch::batch_view<u8> in = in_buffer.view().images(0, count), out = out_buffer.view().images(0, count);  // (B,H,W,1)
+    std::fill(failed.begin(), failed.end(), std::nullopt);
     vbatch::for_each_item(exec, count, [&](int i) {
       const mask_file& f = files[first + i];
       if (f.path.empty())
         return void(std::copy_n(demo->masks.view().pixel(int(first) + i, 0, 0), std::size_t(w) * h, in.pixel(i, 0, 0)));
-      vbatch::io::load_image_into(f.path, in.image(i), limits);
+      if (!attempt(i, f.path, "decode", [&] { vbatch::io::load_image_into(f.path, in.image(i), limits); }))
+        std::fill_n(in.pixel(i, 0, 0), std::size_t(w) * h, u8{0});  // no half-decoded mask in the batch
     });
     t.load += seconds_since(t0);
 
@@ -347,26 +368,39 @@ totals process(const options& o, const std::vector<mask_file>& files, morph::ope
     t0 = clock_type::now();
     vbatch::for_each_item(exec, count, [&](int i) {
       const mask_file& f = files[first + i];
+      if (failed[std::size_t(i)]) return;
       fs::path target = o.out / f.relative;
       if (f.path.empty()) target.replace_extension(".png");
-      vbatch::io::save_image(target, out.image(i), {o.quality});
+      if (!attempt(i, target, "write",
+                   [&] { vbatch::io::save_image(target, out.image(i), {.jpeg_quality = o.quality, .fsync = o.fsync}); }))
+        return;
       if (o.compare.empty()) return;
-      std::optional<vbatch::batch_buffer<u8>> photo;
-      if (!f.image.empty()) photo = vbatch::io::load_image(f.image, 3, limits);
-      if (f.path.empty()) {
-        photo.emplace(vbatch::batch_shape{1, h, w, 3});
-        std::copy_n(demo->photos.view().pixel(int(first) + i, 0, 0), std::size_t(w) * h * 3, photo->data());
-      }
-      const auto cmp = side_by_side(in.image(i), out.image(i), photo ? &*photo : nullptr);
-      vbatch::io::save_image(o.compare / compare_name(f.relative), cmp.view(), {o.quality});
+      const fs::path compared = o.compare / compare_name(f.relative);
+      attempt(i, compared, "compare", [&] {
+        std::optional<vbatch::batch_buffer<u8>> photo;
+        if (!f.image.empty()) photo = vbatch::io::load_image(f.image, 3, limits);
+        if (f.path.empty()) {
+          photo.emplace(vbatch::batch_shape{1, h, w, 3});
+          std::copy_n(demo->photos.view().pixel(int(first) + i, 0, 0), std::size_t(w) * h * 3, photo->data());
+        }
+        const auto cmp = side_by_side(in.image(i), out.image(i), photo ? &*photo : nullptr);
+        vbatch::io::save_image(compared, cmp.view(), {.jpeg_quality = o.quality, .fsync = o.fsync});
+      });
     });
+    long long skipped = 0;
+    for (std::optional<vbatch_tools::item_failure>& f : failed) {
+      if (!f) continue;
+      t.failures.push_back(std::move(*f));
+      limit.add();
+      ++skipped;
+    }
     for (std::int64_t k = 0; k < in.shape().elements(); ++k) {
       t.changed += in.data[k] != out.data[k];
       t.on_before += in.data[k] != 0;
       t.on_after += out.data[k] != 0;
     }
     t.save += seconds_since(t0);
-    t.masks += count;
+    t.masks += count - skipped;
     t.pixels += in.shape().elements();
     bar.update(t.masks, seconds_since(start));
   }
@@ -402,19 +436,30 @@ int run(options o) {
   } else {
     files = collect_inputs(o.inputs);
   }
-  for (mask_file& f : files) {
-    if (f.path.empty()) continue;
-    const vbatch::io::image_info info = vbatch::io::read_image_info(f.path);
-    vbatch::check(vbatch::io::can_load(f.path, info, vbatch::io::image_limits{o.max_pixels}));
-    f.width = info.width, f.height = info.height;
-    if (!o.images.empty()) {
-      f.image = find_source_image(o.images, f);
-      const vbatch::io::image_info src = vbatch::io::read_image_info(f.image);
-      if (src.width != f.width || src.height != f.height)
-        fail("{}: the source image is {}x{} but the mask {} is {}x{}", f.image.string(), src.width, src.height, f.path.string(),
-             f.width, f.height);
+  // With --on-error skip, a mask whose header (or source image) is unusable is listed and left out.
+  vbatch::pipeline::failure_limit limit(o.failures.limit(files.size()));
+  std::vector<vbatch_tools::item_failure> failures;
+  std::erase_if(files, [&](mask_file& f) {
+    if (f.path.empty()) return false;
+    try {
+      const vbatch::io::image_info info = vbatch::io::read_image_info(f.path);
+      vbatch::check(vbatch::io::can_load(f.path, info, vbatch::io::image_limits{o.max_pixels}));
+      f.width = info.width, f.height = info.height;
+      if (!o.images.empty()) {
+        f.image = find_source_image(o.images, f);
+        const vbatch::io::image_info src = vbatch::io::read_image_info(f.image);
+        if (src.width != f.width || src.height != f.height)
+          fail("{}: the source image is {}x{} but the mask {} is {}x{}", f.image.string(), src.width, src.height, f.path.string(),
+               f.width, f.height);
+      }
+      return false;
+    } catch (const std::exception& e) {
+      if (!o.failures.skip()) throw;
+      failures.push_back({f.path.string(), "read", e.what()});
+      limit.add();
+      return true;
     }
-  }
+  });
   if (!o.images.empty() && !fs::is_directory(o.images)) fail("--images {}: no such directory", o.images.string());
 
   // 3. Outputs: never over an input; the directories exist and take files.
@@ -434,8 +479,10 @@ int run(options o) {
     if (ec) fail("{}: cannot create the output directory: {}", (o.out / f.relative).parent_path().string(), ec.message());
   }
 
+  if (limit.exceeded()) return vbatch_tools::finish_run("masks", o.out, std::move(failures), true, limit.max(), o.quiet);
+
   // 4. Work.
-  const totals t = process(o, files, op, e, mo, demo ? &*demo : nullptr, start);
+  totals t = process(o, files, op, e, mo, demo ? &*demo : nullptr, start, limit);
   if (!o.quiet) {
     const double wall = seconds_since(start);
     const double busy = std::max(t.load + t.morph + t.save, 1e-9);
@@ -451,7 +498,8 @@ int run(options o) {
     if (!o.compare.empty())
       fmt::print("comparisons (before | after; green kept, orange added, red removed): {}\n", o.compare.string());
   }
-  return 0;
+  failures.insert(failures.end(), t.failures.begin(), t.failures.end());
+  return vbatch_tools::finish_run("masks", o.out, std::move(failures), limit.exceeded(), limit.max(), o.quiet);
 }
 
 }  // namespace
@@ -467,7 +515,10 @@ int main(int argc, char** argv) {
       "  masks masks/ -o clean/ --op open --shape ellipse --width 9 --height 5 --iterations 2\n"
       "Outputs keep the inputs' relative names (and formats); --compare writes NAME.jpg per mask.\n"
       "Semantics are OpenCV's cv::dilate/erode/morphologyEx (anchor at the centre, border never wins).\n"
-      "Exit status: 0 done; 1 an input or output problem; 2 a bad command line.");
+      "Failures: with --on-error skip (the default) a mask that cannot be read, decoded or written is skipped and\n"
+      "listed in DIR/failures.json; every other mask is written.\n"
+      "Exit status: 0 done; 1 an input or output problem, or more failures than --max-failures; 2 a bad command\n"
+      "line; 3 done, but some masks failed (DIR/failures.json).");
   app.set_version_flag("--version", std::string("masks (vbatch) ") + vbatch::version_string);
 
   app.add_option("inputs", o.inputs, "Mask files, directories (searched recursively for .png/.jpg/.jpeg) or quoted globs");
@@ -500,6 +551,8 @@ int main(int argc, char** argv) {
   app.add_option("--max-pixels", o.max_pixels, "Refuse larger inputs (decompression bombs)")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40))
       ->capture_default_str();
+  vbatch_tools::add_failure_options(app, o.failures);
+  vbatch_tools::add_fsync_flag(app, o.fsync);
   app.add_flag("-q,--quiet", o.quiet, "Print nothing but errors");
 
   if (const auto status = vbatch_tools::parse_command_line(app, argc, argv)) return *status;

@@ -21,9 +21,12 @@
 // The stages run on their own threads (vbatch::pipeline::run, bounded queues), so decoding,
 // computing and encoding of consecutive batches overlap. Everything that can be checked
 // (arguments, input headers, the output directory) is checked before any work, so a mistake costs
-// nothing and leaves no files. Results do not depend on --threads or --batch.
+// nothing and leaves no files. Results do not depend on --threads or --batch. A frame that cannot
+// be read or decoded, or a file that cannot be written, is skipped and listed in
+// DIR/failures.json (--on-error skip, the default), or stops the run (--on-error stop).
 //
-// Exit status: 0 done, 1 an input or output problem, 2 a bad command line.
+// Exit status: 0 done, 1 an input or output problem (or more failures than --max-failures), 2 a
+// bad command line, 3 done but with failed frames or files (failures.json).
 
 #include <unistd.h>
 
@@ -103,6 +106,8 @@ struct options {
   double fov = 90, pitch = 0;
   int dilate = 15, quality = 92, threads = 0, batch = 2, model_batch = 8, decode_workers = 0, encode_workers = 0;
   bool quiet = false;
+  vbatch_tools::failure_options failures;
+  bool fsync = false;
 };
 
 // ---- parsing small values ---------------------------------------------------------------------
@@ -398,14 +403,20 @@ struct frame {
 };
 
 // The frames with their ids (vbatch_tools::frame_ids) and sizes from their headers (pixels are
-// decoded later, batch by batch), within the image limits.
-std::vector<frame> read_frames(const std::vector<fs::path>& files) {
+// decoded later, batch by batch), within the image limits. With `failures` (--on-error skip), a
+// frame whose header is unusable is listed there and left out; without, it is an error.
+std::vector<frame> read_frames(const std::vector<fs::path>& files, std::vector<vbatch_tools::item_failure>* failures = nullptr) {
   const std::vector<long long> ids = frame_ids(files);
   std::vector<frame> frames;
   for (std::size_t i = 0; i < files.size(); ++i) {
-    const vbatch::io::image_info info = vbatch::io::read_image_info(files[i]);  // throws naming the file
-    vbatch::check(vbatch::io::can_load(files[i], info, vbatch::io::image_limits{}));
-    frames.push_back({files[i], ids[i], info.width, info.height});
+    try {
+      const vbatch::io::image_info info = vbatch::io::read_image_info(files[i]);  // throws naming the file
+      vbatch::check(vbatch::io::can_load(files[i], info, vbatch::io::image_limits{}));
+      frames.push_back({files[i], ids[i], info.width, info.height});
+    } catch (const std::exception& e) {
+      if (!failures) throw;
+      failures->push_back({files[i].string(), "read", e.what()});
+    }
   }
   return frames;
 }
@@ -470,6 +481,8 @@ struct outcome {
   prof::run_report report;
   std::size_t frames = 0, views = 0, batches = 0;
   double segmented = 0, dilated = 0;  // share of mask pixels set by the segmenter, after dilation
+  std::vector<vbatch_tools::item_failure> failures;  // --on-error skip: frames and files skipped
+  bool too_many_failures = false;
 };
 
 std::int64_t count_set(const vbatch::batch_buffer<u8, masks_memory>& masks) {
@@ -477,7 +490,8 @@ std::int64_t count_set(const vbatch::batch_buffer<u8, masks_memory>& masks) {
 }
 
 template <segmenter Segmenter>
-outcome process(const options& o, const std::vector<frame>& frames, const vbatch::sample::rig& cameras, Segmenter& segment_views) {
+outcome process(const options& o, const std::vector<frame>& frames, const vbatch::sample::rig& cameras, Segmenter& segment_views,
+                vbatch::pipeline::failure_limit& limit) {
   using kind = prof::stage_kind;
   vbatch::thread_budget budget(o.threads);  // decoding, computing and encoding share these threads
   const vbatch::cpu_par exec{.threads = budget.size(), .budget = &budget};
@@ -514,15 +528,29 @@ outcome process(const options& o, const std::vector<frame>& frames, const vbatch
                                                .batch = o.batch,
                                                .channels = 3,
                                                .budget = &budget,
-                                               .stage_name = "load"});
-  pl::image_writer<> writer({.workers = o.encode_workers, .save = {o.quality}, .budget = &budget});
+                                               .stage_name = "load",
+                                               .policy = o.failures.skip() ? pl::on_error::skip : pl::on_error::stop,
+                                               .limit = &limit});
+  pl::image_writer<> writer({.workers = o.encode_workers,
+                             .save = {.jpeg_quality = o.quality, .fsync = o.fsync},
+                             .policy = o.failures.skip() ? pl::on_error::skip : pl::on_error::stop,
+                             .limit = &limit,
+                             .budget = &budget});
   // Buffers are recycled (no page faults per batch); the limits bound the batches in flight.
   vbatch::buffer_pool<u8, views_memory> views_pool(4);
   vbatch::buffer_pool<u8, masks_memory> masks_pool(4);
   std::int64_t segmented = 0, dilated = 0;
   outcome result;
+  // Frames that failed to decode (--on-error skip: the loader zeroed them): nothing is saved.
+  std::vector<char> frame_failed(frames.size(), 0);
+  std::vector<std::pair<std::size_t, int>> batch_frames(loader.batch_count());  // first frame, count
 
   const auto remap = [&](vbatch::pipeline::loaded_batch in) {
+    batch_frames[in.index] = {in.first, in.images.n};
+    for (const pl::decode_failure& f : in.failures) {
+      frame_failed[f.index] = 1;
+      result.failures.push_back({f.path.string(), "decode", f.message});
+    }
     const batch_view<const u8> src = in.images;  // (B,Hs,Ws,3)
     work_item w{in.first, nullptr, nullptr};
     w.views = pl::blocked([&] { return views_pool.acquire({src.n * per_frame, view_h, view_w, 3}); });
@@ -557,28 +585,41 @@ outcome process(const options& o, const std::vector<frame>& frames, const vbatch
   // The writer's workers encode; submit() only queues (and waits while the queue is full).
   const auto save = [&](work_item w, std::size_t item) {
     for (int i = 0; i < w.views->shape().n; ++i) {
+      if (frame_failed[w.first + std::size_t(i / per_frame)]) continue;
       const long long id = frames[w.first + std::size_t(i / per_frame)].id;
       writer.submit(views_dir / output_name(id, i % per_frame, o.format), w.views->view().image(i), w.views, std::nullopt, item);
       writer.submit(masks_dir / output_name(id, i % per_frame, "png"), w.masks->view().image(i), w.masks, std::nullopt, item);
     }
-    result.views += std::size_t(w.views->shape().n);
+    for (int i = 0; i < w.views->shape().n; ++i) result.views += !frame_failed[w.first + std::size_t(i / per_frame)];
   };
 
-  // One run: the loader is the source, the writer a part behind "save"; everything queued before
-  // a failure is written (complete files only), then the first error by item.
+  // One run: the loader is the source, the writer a part behind "save". --on-error stop:
+  // everything queued before a failure is written (complete files only), then the first error by
+  // item; skip: failed frames and files are listed and the run goes on.
   pl::options po;
+  po.policy = o.failures.policy();
+  po.limit = &limit;
   po.profiler = &profiler;
   po.source_name = "load";
   po.parts = {pl::attach(writer)};
   const std::size_t batches = loader.batch_count();
   const pl::report r = pl::run(po, loader, pl::stage("remap", remap, {.queue = 0}), pl::stage("segment", segment, {.queue = 1}),
                                pl::stage("dilate", dilate, {.queue = 1}), pl::stage("save", save, {.queue = 1, .kind = kind::io}));
-  if (!r.failures.empty()) r.rethrow();
+  if (!o.failures.skip() && !r.failures.empty()) r.rethrow();
+  for (const pl::failure& f : r.failures) {  // a failed write by its file (below); anything else for each frame of its batch
+    if (f.stage == "encode") continue;
+    const auto [first, count] = f.item < batch_frames.size() ? batch_frames[f.item] : std::pair<std::size_t, int>{0, 0};
+    if (count == 0) result.failures.push_back({"", f.stage, f.message});  // the loader stopped before the remap saw it
+    for (std::size_t i = first; i < first + std::size_t(count); ++i)
+      result.failures.push_back({frames[i].path.string(), f.stage, f.message});
+  }
+  for (const pl::write_failure& f : writer.report().failures) result.failures.push_back({f.path.string(), "write", f.message});
+  result.too_many_failures = r.too_many_failures;
 
   profiler.record_peak("views", views_memory::stats().peak);
   profiler.record_peak("masks", masks_memory::stats().peak);
   result.report = profiler.report();
-  result.frames = frames.size();
+  result.frames = frames.size() - std::size_t(std::count(frame_failed.begin(), frame_failed.end(), 1));
   result.batches = batches;
   const double mask_pixels = std::max(1.0, double(result.views) * view_w * view_h);
   result.segmented = double(segmented) / mask_pixels;
@@ -682,11 +723,17 @@ int run(options o) {
   // 2. Inputs: they exist, have distinct frame ids, and their headers show images within limits.
   // The model is loaded here too (a missing or unreadable file is named), before any output.
   std::vector<frame> frames;
-  if (o.demo == 0) frames = read_frames(collect_images(o.inputs));
-  for (const frame& f : frames) {
+  std::vector<vbatch_tools::item_failure> failures;
+  if (o.demo == 0) frames = read_frames(collect_images(o.inputs), o.failures.skip() ? &failures : nullptr);
+  std::erase_if(frames, [&](const frame& f) {
     const vbatch::status s = vbatch::sample::can_make_e2p_map<vbatch::sample::maps::cached_fixed>(cameras, f.width, f.height);
-    if (!s) fail("{}: {}", f.path.string(), s.message);
-  }
+    if (s) return false;
+    if (!o.failures.skip()) fail("{}: {}", f.path.string(), s.message);
+    failures.push_back({f.path.string(), "map", f.path.string() + ": " + s.message});
+    return true;
+  });
+  vbatch::pipeline::failure_limit limit(o.failures.limit(frames.size() + failures.size()));
+  for (std::size_t i = 0; i < failures.size(); ++i) limit.add();
   chosen_segmenter segmenter =
       model ? load_model(std::move(*model), o.threads) : chosen_segmenter{stand_in, stand_in.describe(), true};
 
@@ -699,6 +746,7 @@ int run(options o) {
   check_writable_dir(o.out / "masks", true);
   if (o.json_path.empty()) o.json_path = o.out / "report.json";
   if (o.chart_path.empty()) o.chart_path = o.out / "report.svg";
+  if (limit.exceeded()) return vbatch_tools::finish_run("pipeline360", o.out, std::move(failures), true, limit.max(), o.quiet);
 
   // 4. Work.
   if (o.demo > 0) {
@@ -707,10 +755,10 @@ int run(options o) {
       fmt::print("demo: {} synthetic {}x{} frames (turned 15° each) in {}\n", frames.size(), frames.front().width,
                  frames.front().height, (o.out / "demo_frames").string());
   }
-  const outcome out = process(o, frames, cameras, segmenter);
+  const outcome out = process(o, frames, cameras, segmenter, limit);
   const std::string json_text = report_json(o, out, segmenter.description), svg = report_svg(out);
-  vbatch::io::write_file_atomically(o.json_path, json_text.data(), json_text.size());
-  vbatch::io::write_file_atomically(o.chart_path, svg.data(), svg.size());
+  vbatch::io::write_file_atomically(o.json_path, json_text.data(), json_text.size(), o.fsync);
+  vbatch::io::write_file_atomically(o.chart_path, svg.data(), svg.size(), o.fsync);
 
   if (!o.quiet) {
     fmt::print("{} frames -> {} views {}x{} ({}, fov {:g}) -> masks ({}{}) -> dilate {}\n\n", out.frames, out.views,
@@ -721,7 +769,9 @@ int run(options o) {
     fmt::print("wrote {}/ and {}/ ({} files each), {}, {}\n", (o.out / "views").string(), (o.out / "masks").string(), out.views,
                o.json_path.string(), o.chart_path.string());
   }
-  return 0;
+  failures.insert(failures.end(), out.failures.begin(), out.failures.end());
+  return vbatch_tools::finish_run("pipeline360", o.out, std::move(failures), out.too_many_failures || limit.exceeded(),
+                                  limit.max(), o.quiet);
 }
 
 }  // namespace
@@ -742,7 +792,10 @@ int main(int argc, char** argv) {
       "segmentation model (OpenCV DNN) on --model-batch views at a time: each view is stretched to --model-input,\n"
       "normalised as (value x --model-scale - mean) / std, and the score map --model-mask picks is resized to the view\n"
       "and thresholded.\n"
-      "Exit status: 0 done; 1 an input or output problem; 2 a bad command line.");
+      "Failures: with --on-error skip (the default) a frame that cannot be read or decoded, or a file that cannot\n"
+      "be written, is skipped and listed in DIR/failures.json; every other frame's views and masks are written.\n"
+      "Exit status: 0 done; 1 an input or output problem, or more failures than --max-failures; 2 a bad command\n"
+      "line; 3 done, but some frames or files failed (DIR/failures.json).");
   vbatch_tools::add_version_flag(app);
 
   auto* inputs = app.add_option("inputs", o.inputs, "Equirectangular frames, or directories of .jpg/.jpeg/.png frames");
@@ -796,6 +849,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--json", o.json_path, "Report as JSON (default DIR/report.json)");
   app.add_option("--chart", o.chart_path, "Report as an SVG chart (default DIR/report.svg)");
+  vbatch_tools::add_failure_options(app, o.failures);
+  vbatch_tools::add_fsync_flag(app, o.fsync);
   app.add_flag("-q,--quiet", o.quiet, "Print nothing but errors");
 
   if (const auto status = vbatch_tools::parse_command_line(app, argc, argv)) return *status;

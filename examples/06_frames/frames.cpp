@@ -69,7 +69,7 @@ struct options {
   std::int64_t every = 0, max_frames = 0;
   std::string format = "jpg";
   int quality = 92, encode_workers = 0;
-  bool demo = false, quiet = false;
+  bool demo = false, quiet = false, fsync = false;
 };
 
 // ---- requests -----------------------------------------------------------------------------------
@@ -301,7 +301,7 @@ void submit_all(vbatch::pipeline::image_writer<>& writer, const fs::path& dir, c
 
 template <class Source>
 outcome extract(Source& source, const vbatch::io::frame_plan<std::string>& plan, std::vector<std::int64_t> capped, const options& o) {
-  vbatch::pipeline::image_writer<> writer({.workers = o.encode_workers, .save = {.jpeg_quality = o.quality}});
+  vbatch::pipeline::image_writer<> writer({.workers = o.encode_workers, .save = {.jpeg_quality = o.quality, .fsync = o.fsync}});
   progress bar(o.quiet, plan.last() + 1);
   std::size_t extracted = 0;
   watched<Source> src(source, bar, extracted);
@@ -318,7 +318,7 @@ outcome extract(Source& source, const vbatch::io::frame_plan<std::string>& plan,
 // --every N: frames 0, N, 2N, ... to the end of the source (or --max-frames), named by index.
 template <class Source>
 outcome extract_every(Source& source, const options& o) {
-  vbatch::pipeline::image_writer<> writer({.workers = o.encode_workers, .save = {.jpeg_quality = o.quality}});
+  vbatch::pipeline::image_writer<> writer({.workers = o.encode_workers, .save = {.jpeg_quality = o.quality, .fsync = o.fsync}});
   progress bar(o.quiet, o.max_frames);
   std::size_t extracted = 0;
   watched<Source> src(source, bar, extracted);
@@ -541,6 +541,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 4096))
       ->capture_default_str();
   app.add_flag("--demo", o.demo, "Make a 50-frame clip with ffmpeg and extract 5 scattered frames from it")->excludes(input);
+  vbatch_tools::add_fsync_flag(app, o.fsync);
   app.add_flag("-q,--quiet", o.quiet, "Print nothing but errors");
 
   if (const auto status = vbatch_tools::parse_command_line(app, argc, argv)) return *status;

@@ -19,14 +19,18 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "vbatch/core/config.hpp"
+#include "vbatch/io/format.hpp"
 #include "vbatch/io/frame_source.hpp"
+#include "vbatch/pipeline/pipeline.hpp"
 
 namespace vbatch_tools {
 
@@ -241,6 +245,90 @@ inline std::vector<long long> frame_ids(const std::vector<std::filesystem::path>
          ids[i]);
   }
   return ids;
+}
+
+// ---- failed items: --on-error, --max-failures, DIR/failures.json, exit status 3 ---------------
+
+// The exit status of a run that finished but skipped items that failed (listed in failures.json).
+inline constexpr int exit_completed_with_failures = 3;
+
+// What a tool does when an item fails (a frame that does not decode, a view that cannot be
+// written). skip is the default for every input: one bad frame must not cost an overnight run,
+// and the exit status 3 still stops a script that checks for success.
+struct failure_options {
+  std::string on_error = "skip";            // skip or stop
+  std::optional<std::size_t> max_failures;  // none: 5% of the items, at least 10
+
+  bool skip() const { return on_error == "skip"; }
+  vbatch::pipeline::on_error policy() const {
+    return skip() ? vbatch::pipeline::on_error::skip : vbatch::pipeline::on_error::finish_earlier;
+  }
+  // The most failures a run of `items` items may skip before it stops (a run failing wholesale:
+  // a full disk, a wrong setting).
+  std::size_t limit(std::size_t items) const { return max_failures.value_or(std::max<std::size_t>(10, items / 20)); }
+};
+
+inline void add_failure_options(CLI::App& app, failure_options& f) {
+  app.add_option("--on-error", f.on_error,
+                 "skip: an item that fails (a corrupt frame, a failed write) is skipped, listed in DIR/failures.json and "
+                 "the summary, and the run goes on (exit status 3); stop: the first failure ends the run (exit status 1)")
+      ->check(CLI::IsMember({"skip", "stop"}))
+      ->capture_default_str();
+  app.add_option("--max-failures", f.max_failures,
+                 "With --on-error skip: stop (exit status 1) once more than N items have failed; default 5% of the "
+                 "items, at least 10")
+      ->check(CLI::NonNegativeNumber);
+}
+
+// --fsync: every output synced to disk before it counts as written (save_options::fsync).
+inline void add_fsync_flag(CLI::App& app, bool& fsync) {
+  app.add_flag("--fsync", fsync,
+               "Sync every output file (and its directory) to disk before moving on: outputs survive a power cut, "
+               "at the cost of a wait for the disk per file");
+}
+
+// One failed item, for failures.json and the summary.
+struct item_failure {
+  std::string file;    // the input or output file it concerns
+  std::string stage;   // where it failed: read, decode, remap, write, ...
+  std::string reason;  // the error's message, which names the file and the cause
+};
+
+// Ends a run: with failures, writes DIR/failures.json atomically (sorted, so that it is the same
+// whatever the threads), prints them (the first few) and returns the exit status: 1 when the run
+// stopped on too many failures, else exit_completed_with_failures. Without, removes a
+// failures.json an earlier run left (a --resume that now completed) and returns 0.
+inline int finish_run(std::string_view tool, const std::filesystem::path& dir, std::vector<item_failure> failures, bool too_many,
+                      std::size_t limit, bool quiet) {
+  const std::filesystem::path file = dir / "failures.json";
+  if (failures.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(file, ec);
+    return 0;
+  }
+  std::sort(failures.begin(), failures.end(), [](const item_failure& a, const item_failure& b) {
+    return std::tie(a.file, a.stage, a.reason) < std::tie(b.file, b.stage, b.reason);
+  });
+  nlohmann::json j = {{"tool", tool},
+                      {"failed", failures.size()},
+                      {"stopped_on_too_many", too_many},
+                      {"max_failures", limit},
+                      {"failures", nlohmann::json::array()}};
+  for (const item_failure& f : failures) j["failures"].push_back({{"file", f.file}, {"stage", f.stage}, {"reason", f.reason}});
+  const std::string text = j.dump(2) + "\n";
+  vbatch::io::write_file_atomically(file, text.data(), text.size());
+  if (!quiet || too_many) {
+    constexpr std::size_t shown = 5;
+    fmt::print(stderr, "{}: {} failed, listed in {}:\n", tool, failures.size(), file.string());
+    for (std::size_t i = 0; i < std::min(shown, failures.size()); ++i)
+      fmt::print(stderr, "  {} ({}): {}\n", failures[i].file, failures[i].stage, failures[i].reason);
+    if (failures.size() > shown) fmt::print(stderr, "  ... and {} more\n", failures.size() - shown);
+  }
+  if (too_many) {
+    fmt::print(stderr, "{}: stopped: more than {} failures (--max-failures)\n", tool, limit);
+    return 1;
+  }
+  return exit_completed_with_failures;
 }
 
 }  // namespace vbatch_tools

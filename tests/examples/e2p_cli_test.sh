@@ -121,10 +121,11 @@ echo '{"cameras": [{"yaw": 0, "hfov": 190}]}' >wide.json
 echo 'x' >not_a_dir
 
 expect_error "missing input" 1 "missing_0001.jpg" out missing_0001.jpg -o out
-expect_error "corrupt input" 1 "src_bad.jpg" out src_bad.jpg -o out
-expect_error "truncated JPEG" 1 "trunc_0001.jpg: truncated" out trunc_0001.jpg -o out --size 8x8
-expect_error "empty file" 1 "empty_0001.png" out empty_0001.png -o out
-expect_error "image over --max-pixels" 1 "exceeds the limit" out src/pano_0007.jpg -o out --max-pixels 100
+# A bad frame under --on-error stop (under skip, the default, see the next section).
+expect_error "corrupt input" 1 "src_bad.jpg" out src_bad.jpg -o out --on-error stop
+expect_error "truncated JPEG" 1 "trunc_0001.jpg: truncated" out trunc_0001.jpg -o out --size 8x8 --on-error stop
+expect_error "empty file" 1 "empty_0001.png" out empty_0001.png -o out --on-error stop
+expect_error "image over --max-pixels" 1 "exceeds the limit" out src/pano_0007.jpg -o out --max-pixels 100 --on-error stop
 expect_error "empty directory" 1 "emptydir" out emptydir -o out
 expect_error "no inputs, no --demo" 2 "no inputs" out -o out
 # Nothing at all: the inputs are named first (CLI11's ->required() said "--output is required").
@@ -156,6 +157,8 @@ expect_error "--batch 0" 2 "--batch" out src/pano_0007.jpg -o out --batch 0
 expect_error "--shard 2/2" 2 "shard '2/2'" out src/pano_0007.jpg -o out --shard 2/2
 expect_error "--shard x" 2 "shard 'x'" out src/pano_0007.jpg -o out --shard x
 expect_error "--batch many" 2 "--batch" out src/pano_0007.jpg -o out --batch many
+expect_error "--on-error bad value" 2 "--on-error: retry" out src/pano_0007.jpg -o out --on-error retry
+expect_error "--max-failures negative" 2 "--max-failures" out src/pano_0007.jpg -o out --max-failures -1
 expect_error "missing camera file" 1 "nofile.json" out src/pano_0007.jpg -o out --cameras nofile.json
 expect_error "camera file: bad JSON" 1 "syntax.json: not valid JSON" out src/pano_0007.jpg -o out --cameras syntax.json
 expect_error "camera file: unknown key" 1 "typo.json: cameras[0]: unknown key \"fov\"" out src/pano_0007.jpg -o out --cameras typo.json
@@ -163,8 +166,74 @@ expect_error "camera file: FOV 190" 1 "wide.json: cameras[0]" out src/pano_0007.
 expect_error "output under a regular file" 1 "not_a_dir/views" not_a_dir/views src/pano_0007.jpg -o not_a_dir/views
 expect_error "output directory is a file" 1 "not_a_dir" out src/pano_0007.jpg -o not_a_dir
 expect_error "output under /proc" 1 "/proc/e2p_cli_test" out src/pano_0007.jpg -o /proc/e2p_cli_test
-# A bad frame anywhere in the list stops the run before any work when its header shows it.
-expect_error "corrupt frame after good ones" 1 "src_bad.jpg" out src src_bad.jpg -o out
+# Under --on-error stop, a bad frame anywhere in the list stops the run before any work when its header shows it.
+expect_error "corrupt frame after good ones" 1 "src_bad.jpg" out src src_bad.jpg -o out --on-error stop
+
+# ---- --on-error skip (the default): bad frames are listed, every good frame's views are written ----
+# Six frames, a truncated JPEG in the middle (its header is fine: it fails while decoding) and
+# one that is not an image at all (it fails on its header).
+mkdir -p mixed good
+for i in 1 2 3 4 5 6; do cp demo/frame_00000_cam_0$i.jpg mixed/frame_$i.jpg; done
+cp mixed/frame_{1,2,5,6}.jpg good/
+head -c 700 mixed/frame_3.jpg >mixed/frame_3.jpg.cut && mv mixed/frame_3.jpg.cut mixed/frame_3.jpg
+echo "not an image" >mixed/frame_4.jpg
+"$TOOL" good -o clean --size 24x16 --threads 2 --quiet
+for args in "--threads 1 --batch 1" "--threads 2 --batch 3"; do
+  rc=0
+  # shellcheck disable=SC2086
+  "$TOOL" mixed -o "skip_${args// /_}" --size 24x16 $args >run.out 2>run.err || rc=$?
+  out="skip_${args// /_}"
+  if [[ $rc -eq 3 ]]; then ok "mixed folder ($args): exit status 3"; else bad "mixed folder ($args): exit $rc: $(head -c "$excerpt" run.err)"; fi
+  if diff <(ls clean) <(ls "$out" | grep -v '^failures.json$') >/dev/null; then
+    ok "mixed folder ($args): every good frame's views, nothing else"
+  else
+    bad "mixed folder ($args): $(ls "$out" | tr '\n' ' ')"
+  fi
+  same=1
+  for f in clean/*; do cmp -s "$f" "$out/$(basename "$f")" || same=0; done
+  if [[ $same -eq 1 ]]; then ok "mixed folder ($args): views identical to a clean run's"; else bad "mixed folder ($args): views differ from a clean run's"; fi
+  if python3 - "$out/failures.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+f = {(x["file"], x["stage"]): x["reason"] for x in j["failures"]}
+assert j["failed"] == 2 and len(f) == 2 and not j["stopped_on_too_many"], j
+assert "truncated" in f[("mixed/frame_3.jpg", "decode")], f
+assert "not a readable image" in f[("mixed/frame_4.jpg", "read")], f
+PY
+  then ok "mixed folder ($args): failures.json names both frames and why"; else bad "mixed folder ($args): failures.json: $(cat "$out/failures.json")"; fi
+  if grep -q "2 failed, listed in" run.err && grep -q "frame_3.jpg: truncated" run.err; then
+    ok "mixed folder ($args): the summary lists the failures"
+  else
+    bad "mixed folder ($args): summary: $(head -c "$excerpt" run.err)"
+  fi
+done
+rc=0
+"$TOOL" mixed -o maxed --size 24x16 --max-failures 1 --threads 1 --batch 1 --quiet >run.out 2>run.err || rc=$?
+if [[ $rc -eq 1 ]] && grep -q "stopped: more than 1 failures" run.err && grep -q '"stopped_on_too_many": true' maxed/failures.json; then
+  ok "--max-failures 1: the second failure stops the run (exit 1)"
+else
+  bad "--max-failures 1: exit $rc: $(head -c "$excerpt" run.err)"
+fi
+if [[ ! -e maxed/frame_00006_cam_00.jpg ]]; then ok "--max-failures 1: no frame after the stop"; else bad "--max-failures 1: frame 6 was still processed"; fi
+# Mend the frames and resume: only the missing views are made, and the stale failures.json goes.
+cp good/frame_1.jpg mixed/frame_3.jpg && cp good/frame_2.jpg mixed/frame_4.jpg
+run_ok "--resume after the frames are mended" mixed -o "skip_--threads_1_--batch_1" --size 24x16 --resume --threads 1
+if [[ ! -e "skip_--threads_1_--batch_1/failures.json" ]] && grep -q "resume: 32 views already complete, 4 frames skipped" run.out; then
+  ok "--resume made the two mended frames' views and removed failures.json"
+else
+  bad "--resume after mending: $(cat run.out)"
+fi
+# A full disk (a file size limit: every view of 16x16 random-ish content needs more than 1 KB as PNG):
+# every write fails, named, with no partial file; --max-failures stops the run early.
+rc=0
+(trap '' XFSZ; ulimit -f 1; exec "$TOOL" good -o full --size 96x64 --format png --max-failures 3 --threads 1 --batch 1 --quiet) \
+  >run.out 2>run.err || rc=$?
+if [[ $rc -eq 1 ]] && grep -q "stopped: more than 3 failures" run.err && grep -q '"stage": "write"' full/failures.json 2>/dev/null; then
+  ok "full disk: the writes fail, listed with their files, and the run stops (exit 1)"
+else
+  bad "full disk: exit $rc: $(head -c "$excerpt" run.err) $(ls full 2>/dev/null | head -3)"
+fi
+if [[ -z $(find full -name '*.png' -o -name '.*tmp*' | head -1) ]]; then ok "full disk: no partial view, no temporary"; else bad "full disk: left $(ls -A full | head -5 | tr '\n' ' ')"; fi
 
 echo "($((SECONDS - start)) s)"
 finish

@@ -123,9 +123,9 @@ echo 'x' >not_a_dir
 expect_error "missing input" 1 "missing.png" out missing.png -o out
 expect_error "no inputs, no -o: the inputs first" 2 "masks: no inputs: give mask files" out
 expect_error "a misspelt flag gets a suggestion" 2 "masks: --iteration: unknown option; did you mean --iterations?" out --demo -o out --iteration=2
-expect_error "corrupt input" 1 "bad.png" out bad.png -o out
-expect_error "empty file" 1 "empty.png" out empty.png -o out
-expect_error "corrupt input among good ones" 1 "bad.png" out in bad.png -o out
+expect_error "corrupt input" 1 "bad.png" out bad.png -o out --on-error stop
+expect_error "empty file" 1 "empty.png" out empty.png -o out --on-error stop
+expect_error "corrupt input among good ones" 1 "bad.png" out in bad.png -o out --on-error stop
 expect_error "empty directory" 1 "emptydir" out emptydir -o out
 expect_error "a glob that matches nothing" 1 "in/*.jpeg" out 'in/*.jpeg' -o out
 expect_error "no inputs, no --demo" 2 "no inputs" out -o out
@@ -141,14 +141,46 @@ expect_error "rect without sides" 2 "--shape rect needs" out in -o out --shape r
 expect_error "--iterations 0" 2 "--iterations" out in -o out --iterations 0
 expect_error "van_herk with a disk" 2 "--algorithm van_herk" out in -o out --shape disk --algorithm van_herk
 expect_error "--images without --compare" 2 "--images images" out in -o out --images images
-expect_error "a missing source image" 1 "no source image" out in -o out --compare out/cmp --images emptydir
-expect_error "a source image of another size" 1 "sizes/z.jpg" out in/z.png -o out --compare out/cmp --images sizes
-expect_error "image over --max-pixels" 1 "exceeds the limit" out in -o out --max-pixels 1000
+expect_error "a missing source image" 1 "no source image" out in -o out --compare out/cmp --images emptydir --on-error stop
+expect_error "a source image of another size" 1 "sizes/z.jpg" out in/z.png -o out --compare out/cmp --images sizes --on-error stop
+expect_error "image over --max-pixels" 1 "exceeds the limit" out in -o out --max-pixels 1000 --on-error stop
 expect_error "unknown option" 2 "--frobnicate" out in -o out --frobnicate
 expect_error "output directory is a file" 1 "not_a_dir" out in -o not_a_dir
 expect_error "output under a regular file" 1 "not_a_dir/masks" not_a_dir/masks in -o not_a_dir/masks
 expect_error "output under /proc" 1 "/proc/masks_cli_test" out in -o /proc/masks_cli_test
 expect_error "output over the inputs" 2 "would overwrite" in/none in -o in
+# ---- --on-error skip (the default): bad masks are listed, every good mask is written ------------
+mkdir -p mixed
+cp in/z.png mixed/m1.png && cp in/a/x.png mixed/m3.png && cp in/b/deep/y.png mixed/m5.png
+head -c 300 in/z.png >mixed/m2.png  # a valid header, cut data: fails while decoding
+echo "not an image" >mixed/m4.png   # fails on its header
+mkdir -p mixed_good && cp mixed/m{1,3,5}.png mixed_good/
+"$TOOL" mixed_good -o skip_clean --shape disk --size 11 --quiet
+for args in "--threads 1 --batch 1" "--threads 2 --batch 4"; do
+  out="skip_${args// /_}"
+  rc=0
+  # shellcheck disable=SC2086
+  "$TOOL" mixed -o "$out" --shape disk --size 11 $args >run.out 2>run.err || rc=$?
+  if [[ $rc -eq 3 ]]; then ok "mixed masks ($args): exit status 3"; else bad "mixed masks ($args): exit $rc: $(head -c 300 run.err)"; fi
+  if diff -r -x failures.json skip_clean "$out" >/dev/null; then
+    ok "mixed masks ($args): every good mask, identical to a clean run's, nothing else"
+  else
+    bad "mixed masks ($args): $(ls "$out" | tr '\n' ' ')"
+  fi
+  if python3 - "$out/failures.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+f = {(x["file"], x["stage"]): x["reason"] for x in j["failures"]}
+assert j["failed"] == 2 and len(f) == 2, j
+assert "mixed/m2.png" in f[("mixed/m2.png", "decode")], f
+assert "not a readable image" in f[("mixed/m4.png", "read")], f
+PY
+  then ok "mixed masks ($args): failures.json names both masks and why"; else bad "mixed masks ($args): $(cat "$out/failures.json")"; fi
+done
+rc=0
+"$TOOL" mixed -o maxed --max-failures 1 --threads 1 --batch 1 --quiet 2>run.err || rc=$?
+if [[ $rc -eq 1 ]] && grep -q "stopped: more than 1 failures" run.err; then ok "--max-failures 1 stops at the second failure"; else bad "--max-failures 1: exit $rc: $(cat run.err)"; fi
+
 if [[ -f in/z.png && $(find in -type f | wc -l) -eq 3 ]]; then ok "the inputs are untouched"; else bad "the inputs changed: $(find in -type f)"; fi
 
 echo "($((SECONDS - start)) s)"

@@ -333,8 +333,8 @@ expect_error "--batch 0" 2 "--batch" out --demo -o out --batch 0
 expect_error "--threads x" 2 "--threads" out --demo -o out --threads x
 expect_error "unknown option" 2 "--frobnicate" out --demo -o out --frobnicate
 expect_error "missing input" 1 "missing_0001.jpg" out missing_0001.jpg -o out
-expect_error "not an image" 1 "bad_0001.jpg" out bad_0001.jpg -o out
-expect_error "a bad frame after good ones" 1 "bad_0001.jpg" out src bad_0001.jpg -o out
+expect_error "not an image" 1 "bad_0001.jpg" out bad_0001.jpg -o out --on-error stop
+expect_error "a bad frame after good ones" 1 "bad_0001.jpg" out src bad_0001.jpg -o out --on-error stop
 expect_error "empty directory" 1 "emptydir" out emptydir -o out
 expect_error "two frames with one id" 1 "dup_7.jpg" out src dup_7.jpg -o out
 expect_error "output under a regular file" 1 "not_a_dir/out" not_a_dir/out --demo 1 "${small[@]}" -o not_a_dir/out
@@ -349,7 +349,32 @@ else
   echo "skip output directory not writable (running as root, permissions do not apply)"
 fi
 # A frame whose header is fine but whose data is cut fails while decoding: exit 1, naming it.
-expect_error "truncated frame" 1 "trunc_0003.jpg" /nonexistent trunc_0003.jpg -o trunc --size 64x48
+expect_error "truncated frame" 1 "trunc_0003.jpg" /nonexistent trunc_0003.jpg -o trunc --size 64x48 --on-error stop
+
+# ---- --on-error skip (the default): bad frames are listed, every good frame's files are written --
+mkdir -p mixed && cp src/* mixed/ && cp trunc_0003.jpg bad_0001.jpg mixed/
+"$TOOL" src -o clean --size 64x48 --rig ring:4 --quiet
+for args in "--threads 1 --batch 1" "--threads 2 --batch 3"; do
+  out="skip_${args// /_}"
+  rc=0
+  # shellcheck disable=SC2086
+  "$TOOL" mixed -o "$out" --size 64x48 --rig ring:4 $args >run.out 2>run.err || rc=$?
+  if [[ $rc -eq 3 ]]; then ok "mixed frames ($args): exit status 3"; else bad "mixed frames ($args): exit $rc: $(head -c 300 run.err)"; fi
+  if diff -r clean/views "$out/views" >/dev/null && diff -r clean/masks "$out/masks" >/dev/null; then
+    ok "mixed frames ($args): every good frame's views and masks, identical to a clean run's"
+  else
+    bad "mixed frames ($args): views or masks differ from a clean run's"
+  fi
+  if python3 - "$out/failures.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+f = {(x["file"], x["stage"]): x["reason"] for x in j["failures"]}
+assert j["failed"] == 2 and len(f) == 2, j
+assert "truncated" in f[("mixed/trunc_0003.jpg", "decode")], f
+assert "not a readable image" in f[("mixed/bad_0001.jpg", "read")], f
+PY
+  then ok "mixed frames ($args): failures.json names both frames and why"; else bad "mixed frames ($args): $(cat "$out/failures.json")"; fi
+done
 
 # ---- an ONNX model instead of the stand-in (--model onnx:) ------------------------------------
 # tests/data/models/segmenter.onnx: (N,3,16,16) -> 1x1 conv -> sigmoid (N,1,16,16); it marks dark

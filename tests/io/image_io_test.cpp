@@ -421,4 +421,12 @@ TEST(ImageIo, WriteFileAtomicallyWritesExactlyTheBytes) {
   EXPECT_EQ(dir.entries(), (std::vector<std::string>{"raw.bin", "zero.bin"}));
 }
 
+TEST(ImageIo, A16BitPngIsRefusedNotReducedToEightBits) {
+  // tests/data/images/rgb16_5x3.png: a valid 16-bit RGB PNG (Pillow reads it). stb would keep the high bytes only.
+  const fs::path p = fs::path(VBATCH_TEST_DATA_DIR) / "images/rgb16_5x3.png";
+  EXPECT_EQ(vb::io::read_image_info(p).width, 5) << "the header is readable: the refusal names the cause";
+  EXPECT_TRUE(throws_error([&] { (void)vb::io::load_image(p); }, vb::errc::unsupported, {"rgb16_5x3.png", "16-bit PNG"}));
+  EXPECT_TRUE(throws_error([&] { (void)vb::io::load_image<vb::io::codec::stb>(p); }, vb::errc::unsupported, {"16-bit PNG"}));
+}
+
 }  // namespace

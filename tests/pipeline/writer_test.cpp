@@ -130,7 +130,7 @@ TEST(ImageWriter, AFullDiskFailsTheWritesThatDoNotFitNamingThemAndLeavesNoPartia
   {
     file_size_limit limit(4096);
     ASSERT_TRUE(limit.ok());
-    vb::pipeline::image_writer writer({.workers = 2, .stop_on_error = false});
+    vb::pipeline::image_writer writer({.workers = 2, .policy = vb::pipeline::on_error::skip});
     for (int i = 0; i < 10; ++i) {
       const bool big = i % 3 == 1;
       const std::string name = "f_" + std::to_string(i) + ".png";
@@ -152,6 +152,36 @@ TEST(ImageWriter, AFullDiskFailsTheWritesThatDoNotFitNamingThemAndLeavesNoPartia
   std::sort(expected.begin(), expected.end());
   EXPECT_EQ(dir.entries(), expected) << "no partial target, no temporary";
   for (const auto& name : expected) EXPECT_TRUE(vb::pipeline::is_complete_image(dir / name, 8, 8)) << name;
+}
+
+TEST(ImageWriter, UnderSkipItStopsOnceItsFailuresPassTheSharedLimit) {
+  temp_dir dir;
+  const auto small = vbatch_test::random_images<vb::u8>({1, 8, 8, 3}, 1);
+  const auto large = vbatch_test::random_images<vb::u8>({1, 64, 64, 3}, 2);
+  vb::pipeline::failure_limit shared(3);
+  ASSERT_TRUE(shared.add());  // one failure elsewhere in the run (a frame that did not decode)
+  vb::pipeline::writer_report r;
+  std::size_t submitted = 0;
+  bool submit_threw = false;
+  {
+    file_size_limit limit(4096);
+    vb::pipeline::image_writer writer({.workers = 1, .queue = 1, .policy = vb::pipeline::on_error::skip, .limit = &shared});
+    try {
+      for (int i = 0; i < 60; ++i, ++submitted)  // from 10 on, every write fails: the disk is full
+        writer.submit_copy(dir / ("h_" + std::to_string(i) + ".png"), i < 10 ? small.view() : large.view());
+    } catch (const vb::error& e) {
+      submit_threw = true;
+      EXPECT_NE(std::string(e.what()).find("h_10.png"), std::string::npos) << e.what();
+    }
+    r = writer.close();
+  }
+  EXPECT_TRUE(submit_threw);
+  EXPECT_EQ(r.written, 10u) << "every write before the disk filled";
+  EXPECT_EQ(r.failed, 3u) << "the shared limit allows 3: one elsewhere, two here; the third here stops the writer";
+  EXPECT_EQ(r.written + r.failed + r.discarded, r.submitted);
+  EXPECT_LT(submitted, 20u);
+  EXPECT_TRUE(shared.exceeded());
+  EXPECT_EQ(dir.entries().size(), 10u) << "no partial file, no temporary";
 }
 
 TEST(ImageWriter, AfterAFailureNothingMoreIsWrittenAndSubmitReportsIt) {
@@ -191,7 +221,7 @@ TEST(ImageWriter, AnUnwritableDirectoryGivesAnErrorNamingTheFile) {
   fs::create_directory(ro);
   fs::permissions(ro, fs::perms::owner_read | fs::perms::owner_exec);
   if (::access(ro.c_str(), W_OK) != 0) targets.push_back(ro / "b.png");
-  vb::pipeline::image_writer writer({.workers = 2, .stop_on_error = false});
+  vb::pipeline::image_writer writer({.workers = 2, .policy = vb::pipeline::on_error::skip});
   for (const auto& t : targets) writer.submit_copy(t, img.view());
   const vb::pipeline::writer_report r = writer.close();
   fs::permissions(ro, fs::perms::owner_all);
@@ -253,7 +283,8 @@ TEST(ImageWriter, CancelDiscardsWhatHasNotStartedAndCountsIt) {
 TEST(ImageWriter, AsAPartItsRowsAndFailuresJoinTheRun) {
   temp_dir dir;
   std::ofstream(dir / "blocker") << "a file where item 2 wants a directory";
-  vb::pipeline::image_writer writer({.workers = 2, .stop_on_error = false, .encode_stage = "jpeg", .write_stage = "disk"});
+  vb::pipeline::image_writer writer(
+      {.workers = 2, .policy = vb::pipeline::on_error::skip, .encode_stage = "jpeg", .write_stage = "disk"});
   const auto img = vbatch_test::random_images<vb::u8>({1, 8, 8, 3}, 4);
   vb::pipeline::options o;
   o.parts = {vb::pipeline::attach(writer)};

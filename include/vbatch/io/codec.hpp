@@ -161,6 +161,10 @@ inline void check_png_header(std::span<const unsigned char> b, const std::filesy
   if (width > limits.max_side || height > limits.max_side || width * height > limits.max_pixels)
     raise(errc::limit_exceeded, "{}: the PNG header declares {}x{}, over the limit of {} pixels (max side {})", name.string(),
           width, height, limits.max_pixels, limits.max_side);
+  // 8-bit pixels only: stb would quietly drop the low byte of each 16-bit sample.
+  if (b[24] == 16)
+    raise(errc::unsupported, "{}: a 16-bit PNG: vbatch reads 8-bit images only (convert it, or it would lose its low bits)",
+          name.string());
   // Every chunk must fit in the file: stb 2.27 grows its buffer to an IDAT chunk's declared
   // length before reading it, so 86 bytes declaring 2 GB cost 2 GB (found by fuzzing).
   for (std::size_t at = 8; at + 8 <= b.size();) {

@@ -73,7 +73,7 @@ template <image_codec Codec = default_codec>
 void save_image(const std::filesystem::path& path, batch_view<const u8> image, const save_options& options = {}) {
   const image_format format = format_from_path(path);
   const std::vector<unsigned char> encoded = encode_image<Codec>(format, image, options, path);
-  write_file_atomically(path, encoded.data(), encoded.size());
+  write_file_atomically(path, encoded.data(), encoded.size(), options.fsync);
 }
 
 }  // namespace vbatch::inline v0::io

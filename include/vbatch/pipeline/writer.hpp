@@ -15,10 +15,12 @@
 //
 // Threads: with options.budget, a worker holds one of the run's slots while it encodes (not while
 // it waits for work or for the disk).
-// Errors are collected with their file names. With stop_on_error (the default), after the first
+// Errors are collected with their file names. With on_error::stop (the default), after the first
 // failure nothing more is written: images not yet started are discarded (counted), and submit()
-// throws that failure so the producer stops. Failed writes leave no file: neither the temporary
-// nor a partial target (an existing target is kept as it was).
+// throws that failure so the producer stops. With on_error::skip the writer goes on after a
+// failure; with a failure_limit (shared with the run), it stops as above once its own failures
+// take the count beyond the limit. Failed writes leave no file: neither the temporary nor a
+// partial target (an existing target is kept as it was).
 //
 // Resuming a run: is_complete_image(path, w, h) says whether a file exists, decodes without error
 // and has the expected size, so a tool can skip exactly the outputs that are finished and redo
@@ -54,7 +56,8 @@ struct writer_options {
   int workers = 0;        // encode-and-write threads; 0: the budget's size, or one per hardware thread
   std::size_t queue = 0;  // images waiting to be encoded; 0: 2 × workers
   io::save_options save{};
-  bool stop_on_error = true;
+  on_error policy = on_error::stop;                     // stop or skip (see the top of this file)
+  failure_limit* limit = nullptr;                       // on_error::skip: shared with the run
   thread_budget* budget = nullptr;                      // the run's threads (see the top of this file)
   std::string encode_stage = "encode", write_stage = "write";  // the rows of finish()'s report
 };
@@ -84,6 +87,8 @@ class image_writer {
         workers_(options_.workers > 0 ? options_.workers : options_.budget ? options_.budget->size() : hardware_threads()),
         queue_(options_.queue > 0 ? options_.queue : 2 * std::size_t(workers_)) {
     if (options_.workers < 0) raise(errc::invalid_argument, "image_writer: {} workers (0 or more)", options_.workers);
+    if (options_.policy != on_error::stop && options_.policy != on_error::skip)
+      raise(errc::invalid_argument, "image_writer: the policy on errors is stop or skip");
     if (options_.save.jpeg_quality < 1 || options_.save.jpeg_quality > 100)
       raise(errc::invalid_argument, "image_writer: JPEG quality {} outside 1..100", options_.save.jpeg_quality);
     threads_.reserve(workers_);
@@ -103,7 +108,7 @@ class image_writer {
   // Queues `image` (one image, 1, 3 or 4 channels, packed pixels) for an atomic save to `path`
   // (format by extension), for pipeline item `item`. `keep` must own the pixels until the image is
   // written. Blocks while the queue is full. Throws at once for an unusable path or image, and
-  // after a failure (with stop_on_error) the first failure.
+  // once the writer has stopped on a failure (see the top of this file) the first failure.
   void submit(std::filesystem::path path, batch_view<const u8> image, std::shared_ptr<const void> keep,
               std::optional<io::save_options> save = std::nullopt, std::size_t item = no_item) {
     const io::image_format format = io::format_from_path(path);
@@ -227,7 +232,7 @@ class image_writer {
   void enqueue(job&& j) {
     {
       std::lock_guard lock(mutex_);
-      if (options_.stop_on_error && report_.failed > 0) throw first_failure();
+      if (stopped_on_failure_) throw first_failure();
       if (closing()) raise(errc::invalid_argument, "image_writer: submit() after close() or cancel(): {}", j.path.string());
       ++submitted_;
       ++report_.submitted;
@@ -259,7 +264,7 @@ class image_writer {
       bool discard = stopping_.load();
       {
         std::lock_guard lock(mutex_);
-        discard = discard || (options_.stop_on_error && report_.failed > 0);
+        discard = discard || stopped_on_failure_;
       }
       if (discard) {
         j.keep.reset();
@@ -296,6 +301,7 @@ class image_writer {
       report_.write_seconds += write;
       if (failed) {
         ++report_.failed;
+        if (options_.policy == on_error::stop || (options_.limit && !options_.limit->add())) stopped_on_failure_ = true;
         try {
           if (failure) report_.failures.push_back(std::move(*failure));
         } catch (...) {  // no memory to keep the details: the count above still says it failed
@@ -317,6 +323,7 @@ class image_writer {
   writer_report report_;
   std::atomic<bool> stopping_{false};
   bool closed_ = false;
+  bool stopped_on_failure_ = false;  // see the top of this file (under mutex_)
   std::vector<std::thread> threads_;
 };
 
