@@ -41,17 +41,17 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
-#include "vbatch/sample/e2p.hpp"
-#include "vbatch/sample/rig_spec.hpp"
 #include "vbatch/batch/for_each_batch.hpp"
 #include "vbatch/batch/partition.hpp"
+#include "vbatch/core/buffer_pool.hpp"
 #include "vbatch/io/camera_file.hpp"
 #include "vbatch/io/frame_source.hpp"
 #include "vbatch/io/image_io.hpp"
 #include "vbatch/pipeline/loader.hpp"
-#include "vbatch/pipeline/writer.hpp"
-#include "vbatch/core/buffer_pool.hpp"
 #include "vbatch/pipeline/pipeline.hpp"
+#include "vbatch/pipeline/writer.hpp"
+#include "vbatch/sample/e2p.hpp"
+#include "vbatch/sample/rig_spec.hpp"
 #include "vbatch/vbatch.hpp"
 
 #include "../common/tool.hpp"
@@ -77,7 +77,7 @@ struct options {
   int quality = 92, threads = 0, decode_workers = 0, encode_workers = 0, prefetch = 0;
   bool resume = false;
   std::string batch = "auto";  // frames per remap call, or "auto"
-  std::string shard;        // "i/n": this job's part of the frames
+  std::string shard;           // "i/n": this job's part of the frames
   std::int64_t max_pixels = vbatch::io::image_limits{}.max_pixels;
   vbatch_tools::failure_options failures;
   bool fsync = false;
@@ -214,7 +214,7 @@ struct timings {
   double load = 0, map = 0, remap = 0, save = 0;  // busy seconds: decode and save summed over threads
   long long frames = 0, views = 0, output_pixels = 0, retries = 0;
   int largest_batch = 0, threads = 0, busiest = 0, prefetch = 0;  // busiest: most budget slots busy at once
-  double run = 0, slot_seconds = 0;  // the pipeline run's wall time; the budget's busy slot-seconds in it
+  double run = 0, slot_seconds = 0;                  // the pipeline run's wall time; the budget's busy slot-seconds in it
   std::vector<vbatch_tools::item_failure> failures;  // --on-error skip: frames and views skipped
   bool too_many_failures = false;
 };
@@ -270,7 +270,8 @@ struct output_file {
 std::vector<output_file> outputs_of(const options& o, const camera_setup& setup, long long id) {
   const int w = setup.cameras.front().lens.width, h = setup.cameras.front().lens.height;
   if (setup.layout != vbatch::sample::cube_layout::list)
-    return {{fmt::format("frame_{:05d}_cube.{}", id, o.format), setup.layout == vbatch::sample::cube_layout::horizon ? 6 * w : 4 * w,
+    return {{fmt::format("frame_{:05d}_cube.{}", id, o.format),
+             setup.layout == vbatch::sample::cube_layout::horizon ? 6 * w : 4 * w,
              setup.layout == vbatch::sample::cube_layout::horizon ? w : 3 * w}};
   std::vector<output_file> out;
   for (int k = 0; k < static_cast<int>(setup.cameras.size()); ++k) out.push_back({view_name(id, k, o.format), w, h});
@@ -439,8 +440,10 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
   return t;
 }
 
-using map_choice = std::variant<vbatch::sample::maps::cached_fixed, vbatch::sample::maps::cached_float, vbatch::sample::maps::on_the_fly>;
-using interp_choice = std::variant<vbatch::sample::interp::nearest, vbatch::sample::interp::bilinear, vbatch::sample::interp::bicubic>;
+using map_choice =
+    std::variant<vbatch::sample::maps::cached_fixed, vbatch::sample::maps::cached_float, vbatch::sample::maps::on_the_fly>;
+using interp_choice =
+    std::variant<vbatch::sample::interp::nearest, vbatch::sample::interp::bilinear, vbatch::sample::interp::bicubic>;
 
 int run(const options& o) {
   const auto start = clock_type::now();
@@ -554,9 +557,9 @@ int run(const options& o) {
         // The loader asks the budget for each batch: half the free memory over what a frame in
         // flight needs (the frame and its views, about `in_flight` times over: decoded ahead,
         // remapped, encoded; the map is shared), at most auto_batch_size frames.
-        const auto cost = largest == frames.end()
-                              ? vbatch::item_cost{1, 0}
-                              : vbatch::sample::e2p_cost<vbatch::u8, map_policy>(largest->width, largest->height, 3, setup.cameras);
+        const auto cost = largest == frames.end() ? vbatch::item_cost{1, 0}
+                                                  : vbatch::sample::e2p_cost<vbatch::u8, map_policy>(
+                                                        largest->width, largest->height, 3, setup.cameras);
         constexpr std::uint64_t in_flight = 4;
         return split<map_policy, decltype(sampler)>(
             o, frames, setup, pano, start,
@@ -662,7 +665,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto"}) | CLI::Range(1, 1024))
       ->capture_default_str();
   app.add_option("--threads", o.threads,
-                 "Threads busy at once, shared by decoding, remapping and encoding as they need them (0: all cores)")->check(CLI::Range(0, 4096))->capture_default_str();
+                 "Threads busy at once, shared by decoding, remapping and encoding as they need them (0: all cores)")
+      ->check(CLI::Range(0, 4096))
+      ->capture_default_str();
   app.add_option("--map", o.map,
                  "Sample map: fixed (cached, 1/128-pixel fixed point; fastest), float (cached) or rays (computed per pixel)")
       ->check(CLI::IsMember({"fixed", "float", "rays"}))
@@ -674,10 +679,12 @@ int main(int argc, char** argv) {
   app.add_flag("--resume", o.resume,
                "Skip the outputs that exist and decode cleanly at their size (frames whose views are all there are not "
                "decoded); redo the rest");
-  app.add_option("--decode-workers", o.decode_workers, "Threads decoding frames (0: --threads); they count against --threads while they decode")
+  app.add_option("--decode-workers", o.decode_workers,
+                 "Threads decoding frames (0: --threads); they count against --threads while they decode")
       ->check(CLI::Range(0, 4096))
       ->capture_default_str();
-  app.add_option("--encode-workers", o.encode_workers, "Threads encoding and writing views (0: --threads); they count against --threads while they encode")
+  app.add_option("--encode-workers", o.encode_workers,
+                 "Threads encoding and writing views (0: --threads); they count against --threads while they encode")
       ->check(CLI::Range(0, 4096))
       ->capture_default_str();
   app.add_option("--prefetch", o.prefetch, "Batches of frames decoded ahead of the remap (0: enough for every decode worker)")

@@ -480,7 +480,7 @@ struct work_item {
 struct outcome {
   prof::run_report report;
   std::size_t frames = 0, views = 0, batches = 0;
-  double segmented = 0, dilated = 0;  // share of mask pixels set by the segmenter, after dilation
+  double segmented = 0, dilated = 0;                 // share of mask pixels set by the segmenter, after dilation
   std::vector<vbatch_tools::item_failure> failures;  // --on-error skip: frames and files skipped
   bool too_many_failures = false;
 };
@@ -518,7 +518,8 @@ outcome process(const options& o, const std::vector<frame>& frames, const vbatch
     auto timer = profiler.busy("map");
     for (const frame& f : frames)
       if (!maps.contains({f.width, f.height}))
-        maps.try_emplace({f.width, f.height}, vbatch::sample::make_e2p_map<vbatch::sample::maps::cached_fixed>(cameras, f.width, f.height, exec));
+        maps.try_emplace({f.width, f.height},
+                         vbatch::sample::make_e2p_map<vbatch::sample::maps::cached_fixed>(cameras, f.width, f.height, exec));
   }
   profiler.count("map", maps.size());
 
@@ -603,8 +604,9 @@ outcome process(const options& o, const std::vector<frame>& frames, const vbatch
   po.source_name = "load";
   po.parts = {pl::attach(writer)};
   const std::size_t batches = loader.batch_count();
-  const pl::report r = pl::run(po, loader, pl::stage("remap", remap, {.queue = 0}), pl::stage("segment", segment, {.queue = 1}),
-                               pl::stage("dilate", dilate, {.queue = 1}), pl::stage("save", save, {.queue = 1, .kind = kind::io}));
+  const pl::report r =
+      pl::run(po, loader, pl::stage("remap", remap, {.queue = 0}), pl::stage("segment", segment, {.queue = 1}),
+              pl::stage("dilate", dilate, {.queue = 1}), pl::stage("save", save, {.queue = 1, .kind = kind::io}));
   if (!o.failures.skip() && !r.failures.empty()) r.rethrow();
   for (const pl::failure& f : r.failures) {  // a failed write by its file (below); anything else for each frame of its batch
     if (f.stage == "encode") continue;

@@ -201,7 +201,7 @@ std::vector<request> read_request_file(const std::string& file, std::string_view
 // naming both requests. The same frame under the same name twice is one file. Frames at or past
 // `cap` (--max-frames, 0: none) are left out of the plan and listed in `capped`.
 vbatch::io::frame_plan<std::string> make_plan(const std::vector<request>& requests, std::int64_t cap,
-                                          std::vector<std::int64_t>& capped) {
+                                              std::vector<std::int64_t>& capped) {
   vbatch::io::frame_plan<std::string> plan;
   std::map<std::string, const request*> by_name;
   for (const request& r : requests) {
@@ -300,7 +300,8 @@ void submit_all(vbatch::pipeline::image_writer<>& writer, const fs::path& dir, c
 }
 
 template <class Source>
-outcome extract(Source& source, const vbatch::io::frame_plan<std::string>& plan, std::vector<std::int64_t> capped, const options& o) {
+outcome extract(Source& source, const vbatch::io::frame_plan<std::string>& plan, std::vector<std::int64_t> capped,
+                const options& o) {
   vbatch::pipeline::image_writer<> writer({.workers = o.encode_workers, .save = {.jpeg_quality = o.quality, .fsync = o.fsync}});
   progress bar(o.quiet, plan.last() + 1);
   std::size_t extracted = 0;
@@ -363,7 +364,7 @@ void make_demo_clip(const fs::path& clip) {
   // The library's child process runs ffmpeg from an argument vector (no shell); a missing ffmpeg
   // is an error that says how to install it.
   vbatch::io::detail::child_process ffmpeg({"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                                        "testsrc=size=320x240:rate=25", "-frames:v", "50", "-c:v", "ffv1", clip.string()});
+                                            "testsrc=size=320x240:rate=25", "-frames:v", "50", "-c:v", "ffv1", clip.string()});
   char buf[4096];
   while (ffmpeg.read_exactly(buf, sizeof buf) > 0) {
   }
@@ -435,8 +436,8 @@ int run(options o) {
     if (o.every > 0)
       video.emplace(o.input, vbatch::io::video_options{.max_frames = o.max_frames});
     else
-      video.emplace(o.input,
-                    vbatch::io::video_options{.max_frames = std::max<std::int64_t>(plan.last() + 1, 1), .frames = plan.selection()});
+      video.emplace(o.input, vbatch::io::video_options{.max_frames = std::max<std::int64_t>(plan.last() + 1, 1),
+                                                       .frames = plan.selection()});
   }
   vbatch_tools::check_output_dir(o.out, "frames");
 

@@ -185,7 +185,8 @@ TEST(TrackerMot15, RunsAreDeterministic) {
     return ids;
   };
   for (const vb::boxes::tracker_options& o :
-       {vb::boxes::tracker_options{}, vb::boxes::tracker_options{.max_age = 3, .motion = vb::boxes::motion_model::constant_velocity},
+       {vb::boxes::tracker_options{},
+        vb::boxes::tracker_options{.max_age = 3, .motion = vb::boxes::motion_model::constant_velocity},
         vb::boxes::tracker_options{.greedy = true}}) {
     const std::vector<int> first = run(o);
     EXPECT_EQ(run(o), first);

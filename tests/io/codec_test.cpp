@@ -113,10 +113,12 @@ TYPED_TEST(Codec, CorruptInputIsCorruptDataNamingTheFile) {
   bytes = read_bytes(dir / "full.png");
   write_bytes(dir / "half.png", {bytes.begin(), bytes.begin() + std::ptrdiff_t(bytes.size() / 2)});
   for (const char* name : {"noise.jpg", "fake.jpg", "empty.jpg", "half.jpg", "no_eoi.jpg", "half.png"}) {
-    EXPECT_TRUE(throws_error([&] { (void)vb::io::load_image<TypeParam>(dir / name, 3); }, vb::errc::corrupt_data, {name})) << name;
+    EXPECT_TRUE(throws_error([&] { (void)vb::io::load_image<TypeParam>(dir / name, 3); }, vb::errc::corrupt_data, {name}))
+        << name;
     vb::batch_buffer<vb::u8> slot({1, 64, 96, 3});
     if (std::string(name) != "half.png") {
-      EXPECT_TRUE(throws_error([&] { vb::io::load_image_into<TypeParam>(dir / name, slot.view()); }, vb::errc::corrupt_data, {name}))
+      EXPECT_TRUE(
+          throws_error([&] { vb::io::load_image_into<TypeParam>(dir / name, slot.view()); }, vb::errc::corrupt_data, {name}))
           << name;
     }
   }
@@ -132,8 +134,9 @@ TYPED_TEST(Codec, TheLimitIsCheckedFromTheHeaderBeforeDecoding) {
   write_bytes(dir / "header.jpg", jpg);
   EXPECT_TRUE(throws_error([&] { (void)vb::io::load_image<TypeParam>(dir / "header.jpg", 3, {.max_pixels = 1000}); },
                            vb::errc::limit_exceeded, {"header.jpg", "100x80"}));
-  EXPECT_TRUE(throws_error([&] { (void)vb::io::load_image<TypeParam>(dir / "big.jpg", 3, {.max_pixels = 1 << 20, .max_side = 90}); },
-                           vb::errc::limit_exceeded, {"big.jpg"}));
+  EXPECT_TRUE(
+      throws_error([&] { (void)vb::io::load_image<TypeParam>(dir / "big.jpg", 3, {.max_pixels = 1 << 20, .max_side = 90}); },
+                   vb::errc::limit_exceeded, {"big.jpg"}));
 }
 
 // A slot of a batch whose rows are strided (the slot is a crop of a wider batch): decoded in

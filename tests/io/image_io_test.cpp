@@ -122,7 +122,8 @@ TEST(ImageIo, JpegQualityChangesTheFileAndItsFidelity) {
   vb::io::save_image(dir / "q10.jpg", img.view(), {.jpeg_quality = 10});
   vb::io::save_image(dir / "q100.jpg", img.view(), {.jpeg_quality = 100});
   EXPECT_LT(fs::file_size(dir / "q10.jpg"), fs::file_size(dir / "q100.jpg"));
-  EXPECT_LT(psnr(vb::io::load_image(dir / "q10.jpg").view(), img.view()), psnr(vb::io::load_image(dir / "q100.jpg").view(), img.view()));
+  EXPECT_LT(psnr(vb::io::load_image(dir / "q10.jpg").view(), img.view()),
+            psnr(vb::io::load_image(dir / "q100.jpg").view(), img.view()));
   vb::io::save_image(dir / "q1.jpg", img.view(), {.jpeg_quality = 1});
   EXPECT_TRUE(fs::exists(dir / "q1.jpg"));
 }
@@ -131,8 +132,8 @@ TEST(ImageIo, JpegQualityOutsideOneToHundredIsRejectedAndWritesNothing) {
   temp_dir dir;
   const auto img = vbatch_test::smooth_picture(8, 8, 3);
   for (int q : {0, 101, -5}) {
-    EXPECT_TRUE(throws_error([&] { vb::io::save_image(dir / "q.jpg", img.view(), {.jpeg_quality = q}); }, vb::errc::invalid_argument,
-                             {"quality " + std::to_string(q), "q.jpg"}));
+    EXPECT_TRUE(throws_error([&] { vb::io::save_image(dir / "q.jpg", img.view(), {.jpeg_quality = q}); },
+                             vb::errc::invalid_argument, {"quality " + std::to_string(q), "q.jpg"}));
   }
   EXPECT_TRUE(dir.entries().empty()) << joined(dir.entries());
 }
@@ -160,7 +161,8 @@ TEST(ImageIo, SaveRejectsBatchesChannelCountsAndScatteredPixels) {
   const auto two = vbatch_test::random_images<vb::u8>({2, 4, 4, 3}, 1);  // (2,4,4,3)
   EXPECT_TRUE(throws_error([&] { vb::io::save_image(dir / "a.png", two.view()); }, vb::errc::invalid_argument, {"2x4x4x3"}));
   const auto gray_alpha = vbatch_test::random_images<vb::u8>({1, 4, 4, 2}, 1);  // (1,4,4,2)
-  EXPECT_TRUE(throws_error([&] { vb::io::save_image(dir / "a.png", gray_alpha.view()); }, vb::errc::invalid_argument, {"1x4x4x2"}));
+  EXPECT_TRUE(
+      throws_error([&] { vb::io::save_image(dir / "a.png", gray_alpha.view()); }, vb::errc::invalid_argument, {"1x4x4x2"}));
   const auto rgb = vbatch_test::random_images<vb::u8>({1, 4, 6, 3}, 1);                                         // (1,4,6,3)
   const vb::batch_view<const vb::u8> red{rgb.data(), 1, 4, 6, 1, rgb.view().stride_n, rgb.view().stride_h, 3};  // (1,4,6,1)
   EXPECT_TRUE(throws_error([&] { vb::io::save_image(dir / "a.png", red); }, vb::errc::invalid_argument, {"contiguous"}));
@@ -277,8 +279,8 @@ TEST(ImageIo, LimitsAreCheckedFromTheHeaderBeforeDecoding) {
   write_bytes(dir / "header.png", png);
   EXPECT_TRUE(throws_error([&] { (void)vb::io::load_image(dir / "header.png"); }, vb::errc::corrupt_data, {"header.png"}))
       << "a header-only PNG must not decode";
-  EXPECT_TRUE(throws_error([&] { (void)vb::io::load_image(dir / "header.png", 0, {.max_pixels = 1000}); }, vb::errc::limit_exceeded,
-                           {"header.png", "100x100"}));
+  EXPECT_TRUE(throws_error([&] { (void)vb::io::load_image(dir / "header.png", 0, {.max_pixels = 1000}); },
+                           vb::errc::limit_exceeded, {"header.png", "100x100"}));
   const vb::io::image_info info = vb::io::read_image_info(dir / "header.png");
   EXPECT_EQ(info.width, 100);
   EXPECT_EQ(info.height, 100);
@@ -290,8 +292,8 @@ TEST(ImageIo, LimitsAreCheckedFromTheHeaderBeforeDecoding) {
   while (sos + 1 < jpg.size() && !(jpg[sos] == 0xFF && jpg[sos + 1] == 0xDA)) ++sos;
   jpg.resize(sos + 20);  // everything up to just past the start of scan
   write_bytes(dir / "header.jpg", jpg);
-  EXPECT_TRUE(throws_error([&] { (void)vb::io::load_image(dir / "header.jpg", 0, {.max_pixels = 1000}); }, vb::errc::limit_exceeded,
-                           {"header.jpg"}));
+  EXPECT_TRUE(throws_error([&] { (void)vb::io::load_image(dir / "header.jpg", 0, {.max_pixels = 1000}); },
+                           vb::errc::limit_exceeded, {"header.jpg"}));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -354,8 +356,8 @@ TEST(ImageIo, AFailedRenameLeavesNoTemporaryFileBehind) {
   temp_dir dir;
   fs::create_directory(dir / "taken.png");
   write_bytes(dir / "taken.png" / "inside", {1});
-  EXPECT_TRUE(throws_error([&] { vb::io::save_image(dir / "taken.png", vbatch_test::smooth_picture(8, 8, 3).view()); }, vb::errc::io,
-                           {"taken.png"}));
+  EXPECT_TRUE(throws_error([&] { vb::io::save_image(dir / "taken.png", vbatch_test::smooth_picture(8, 8, 3).view()); },
+                           vb::errc::io, {"taken.png"}));
   EXPECT_EQ(others(dir, {"taken.png"}), std::vector<std::string>{}) << "left behind: " << joined(others(dir, {"taken.png"}));
   EXPECT_TRUE(fs::is_directory(dir / "taken.png"));
 }

@@ -7,8 +7,8 @@
 #include <chrono>
 #include <fstream>
 #include <random>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "test_util.hpp"
@@ -40,7 +40,8 @@ TEST(ImageLoader, DeliversEveryImageOnceInOrderForAnyWorkersPrefetchAndBatch) {
   for (const auto& f : files) expected.push_back(vb::io::load_image(f, 3));
   std::mt19937 rng(8);
   for (int trial = 0; trial < 12; ++trial) {
-    const vb::pipeline::loader_options o{.workers = 1 + int(rng() % 4), .prefetch = 1 + int(rng() % 3), .batch = 1 + int(rng() % 4)};
+    const vb::pipeline::loader_options o{
+        .workers = 1 + int(rng() % 4), .prefetch = 1 + int(rng() % 3), .batch = 1 + int(rng() % 4)};
     SCOPED_TRACE(vb::detail::format("workers {}, prefetch {}, batch {}", o.workers, o.prefetch, o.batch));
     vb::pipeline::image_loader loader(files, o);
     std::size_t next_image = 0, next_batch = 0;
@@ -111,10 +112,12 @@ TEST(ImageLoader, HeadersAreCheckedBeforeAnyDecoding) {
   files.push_back(dir / "missing.png");
   EXPECT_TRUE(throws_error([&] { vb::pipeline::image_loader loader(files); }, vb::errc::io, {"missing.png"}));
   files.pop_back();
-  EXPECT_TRUE(throws_error([&] { vb::pipeline::image_loader loader(files, {.limits = {.max_pixels = 100}}); }, vb::errc::limit_exceeded,
-                           {"img_0.png"}));
-  EXPECT_TRUE(throws_error([&] { vb::pipeline::image_loader loader(files, {.prefetch = -1}); }, vb::errc::invalid_argument, {"prefetch"}));
-  EXPECT_TRUE(throws_error([&] { vb::pipeline::image_loader loader(files, {.channels = 2}); }, vb::errc::invalid_argument, {"2 channels"}));
+  EXPECT_TRUE(throws_error([&] { vb::pipeline::image_loader loader(files, {.limits = {.max_pixels = 100}}); },
+                           vb::errc::limit_exceeded, {"img_0.png"}));
+  EXPECT_TRUE(throws_error([&] { vb::pipeline::image_loader loader(files, {.prefetch = -1}); }, vb::errc::invalid_argument,
+                           {"prefetch"}));
+  EXPECT_TRUE(throws_error([&] { vb::pipeline::image_loader loader(files, {.channels = 2}); }, vb::errc::invalid_argument,
+                           {"2 channels"}));
 }
 
 TEST(ImageLoader, ChannelsZeroKeepsEachFilesOwn) {
@@ -160,7 +163,7 @@ TEST(ImageLoader, AsAPipelineSourceItsDecodeRowJoinsTheRun) {
 // batches before it are done.
 TEST(ImageLoader, AsAPipelineSourceADecodeFailureFailsItsItem) {
   temp_dir dir;
-  const std::vector<fs::path> files = make_images(dir, 3);  // 24x16 each
+  const std::vector<fs::path> files = make_images(dir, 3);                        // 24x16 each
   std::ofstream(files[1], std::ios::binary | std::ios::trunc) << "not an image";  // its size is given below
   vb::pipeline::image_loader loader(
       std::vector<vb::pipeline::load_item>{{files[0], 24, 16, 3}, {files[1], 24, 16, 3}, {files[2], 24, 16, 3}},
@@ -168,7 +171,8 @@ TEST(ImageLoader, AsAPipelineSourceADecodeFailureFailsItsItem) {
   int used = 0;
   vb::pipeline::options o;
   o.source_name = "decode";
-  const vb::pipeline::report r = vb::pipeline::run(o, loader, vb::pipeline::stage("use", [&](vb::pipeline::loaded_batch) { ++used; }));
+  const vb::pipeline::report r =
+      vb::pipeline::run(o, loader, vb::pipeline::stage("use", [&](vb::pipeline::loaded_batch) { ++used; }));
   EXPECT_EQ(r.done, 1u);
   EXPECT_EQ(r.failed, 1u);
   ASSERT_NE(r.first_failure(), nullptr);
@@ -217,9 +221,9 @@ TEST(ImageLoader, AutomaticPrefetchCoversEveryWorker) {
     const int parallel = std::min(workers, vb::hardware_threads());
     return std::max(2, (parallel + batch - 1) / batch + 1);
   };
-  const std::vector<fs::path> three = make_images(dir, 3);  // one run of 3
+  const std::vector<fs::path> three = make_images(dir, 3);                                              // one run of 3
   EXPECT_EQ(vb::pipeline::image_loader(three, {.workers = 8, .batch = 2}).prefetch(), expected(3, 2));  // 3 images: 3 workers
-  const std::vector<fs::path> many = make_images(dir, 40);  // runs of 3, 2, 4, 31
+  const std::vector<fs::path> many = make_images(dir, 40);                                              // runs of 3, 2, 4, 31
   EXPECT_EQ(vb::pipeline::image_loader(many, {.workers = 8, .batch = 2}).prefetch(), expected(8, 2));
   EXPECT_EQ(vb::pipeline::image_loader(many, {.workers = 8, .batch = 1}).prefetch(), expected(8, 1));
   EXPECT_EQ(vb::pipeline::image_loader(many, {.workers = 1, .batch = 4}).prefetch(), 2);

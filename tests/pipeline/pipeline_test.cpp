@@ -351,19 +351,19 @@ TEST(Pipeline, AStopRequestDropsWhatIsNotFinished) {
 TEST(Pipeline, ACancelledRunLeavesOnlyCompleteFilesAndNoTemporaries) {
   temp_dir dir;
   const std::size_t n = 40, k = 23;
-  const pl::report r =
-      pl::run(pl::iota(n),
-              pl::stage("make",
-                        [&](std::size_t i) {
-                          if (i == k) throw vb::error(vb::errc::corrupt_data, "item 23 is broken");
-                          return std::vector<unsigned char>(1000 + i, static_cast<unsigned char>(i));
-                        },
-                        {.workers = 3}),
-              pl::stage("write",
-                        [&](std::vector<unsigned char> bytes, std::size_t item) {
-                          vb::io::write_file_atomically(dir / ("out_" + std::to_string(item) + ".bin"), bytes.data(), bytes.size());
-                        },
-                        {.workers = 2}));
+  const pl::report r = pl::run(pl::iota(n),
+                               pl::stage("make",
+                                         [&](std::size_t i) {
+                                           if (i == k) throw vb::error(vb::errc::corrupt_data, "item 23 is broken");
+                                           return std::vector<unsigned char>(1000 + i, static_cast<unsigned char>(i));
+                                         },
+                                         {.workers = 3}),
+                               pl::stage("write",
+                                         [&](std::vector<unsigned char> bytes, std::size_t item) {
+                                           vb::io::write_file_atomically(dir / ("out_" + std::to_string(item) + ".bin"),
+                                                                         bytes.data(), bytes.size());
+                                         },
+                                         {.workers = 2}));
   expect_accounting_adds_up(r);
   std::vector<std::string> expected;
   for (std::size_t i = 0; i < n; ++i)

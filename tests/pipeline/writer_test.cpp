@@ -325,7 +325,7 @@ TEST(ImageWriter, ResumeFindsExactlyTheFinishedOutputsAndRedoesTruncatedOnes) {
   };
   cut(outputs[2], vbatch_test::read_bytes(outputs[2]).size() / 2);  // a PNG cut short by a crash
   cut(outputs[3], vbatch_test::read_bytes(outputs[3]).size() - 2);  // a JPEG without its end marker
-  vb::io::save_image(outputs[6], other.view());                         // another size: not this run's output
+  vb::io::save_image(outputs[6], other.view());                     // another size: not this run's output
   vbatch_test::write_bytes(outputs[7], {});                         // empty
   std::vector<bool> complete;
   for (const auto& p : outputs) complete.push_back(vb::pipeline::is_complete_image(p, 32, 24));

@@ -62,7 +62,7 @@ struct loader_options {
   int batch = 1;     // images per batch, at most (batch::fixed{batch}; or give the constructor a policy)
   int channels = 3;  // 1, 3 or 4; 0 keeps each file's own (gray+alpha becomes RGBA)
   io::image_limits limits{};
-  thread_budget* budget = nullptr;  // the run's threads (see the top of this file)
+  thread_budget* budget = nullptr;    // the run's threads (see the top of this file)
   std::string stage_name = "decode";  // finish()'s row
   on_error policy = on_error::stop;   // stop or skip (see the top of this file)
   failure_limit* limit = nullptr;     // on_error::skip: shared with the run
@@ -83,18 +83,18 @@ struct load_item {
 };
 
 struct loaded_batch {
-  std::size_t index = 0;             // 0, 1, ... in delivery order
-  std::size_t first = 0;             // position of its first image in the loader's list
-  batch_view<u8> images;             // (B,H,W,C)
-  std::span<const load_item> items;  // its B files
-  std::shared_ptr<const void> keep;  // owns the pixels; the buffer is recycled when released
+  std::size_t index = 0;                 // 0, 1, ... in delivery order
+  std::size_t first = 0;                 // position of its first image in the loader's list
+  batch_view<u8> images;                 // (B,H,W,C)
+  std::span<const load_item> items;      // its B files
+  std::shared_ptr<const void> keep;      // owns the pixels; the buffer is recycled when released
   std::vector<decode_failure> failures;  // on_error::skip: its files that failed (zeroed), by index
 };
 
 struct loader_stats {
-  double decode_seconds = 0;         // summed over workers
-  double worker_idle_seconds = 0;    // workers waiting for the window to move
-  double consumer_wait_seconds = 0;  // next() waiting for a batch: the consumer starved
+  double decode_seconds = 0;                        // summed over workers
+  double worker_idle_seconds = 0;                   // workers waiting for the window to move
+  double consumer_wait_seconds = 0;                 // next() waiting for a batch: the consumer starved
   std::size_t images = 0, batches = 0, failed = 0;  // failed: files skipped (on_error::skip)
   std::size_t peak_ahead = 0;  // most batches filled or being filled, not yet handed out, at once (<= prefetch)
 };
@@ -102,7 +102,8 @@ struct loader_stats {
 template <io::image_codec Codec = io::default_codec>
 class image_loader {
  public:
-  explicit image_loader(std::vector<load_item> items, loader_options o = {}) : image_loader(std::move(items), fixed_batch(o), o) {}
+  explicit image_loader(std::vector<load_item> items, loader_options o = {})
+      : image_loader(std::move(items), fixed_batch(o), o) {}
   explicit image_loader(const std::vector<std::filesystem::path>& files, loader_options o = {})
       : image_loader(to_items(files), std::move(o)) {}
 
@@ -110,7 +111,8 @@ class image_loader {
   template <batch::policy Policy>
   image_loader(std::vector<load_item> items, Policy policy, loader_options o) : items_(std::move(items)), options_(std::move(o)) {
     if (options_.workers < 0) raise(errc::invalid_argument, "image_loader: {} workers (0 or more)", options_.workers);
-    if (options_.prefetch < 0) raise(errc::invalid_argument, "image_loader: prefetch {} (0 for automatic, or more)", options_.prefetch);
+    if (options_.prefetch < 0)
+      raise(errc::invalid_argument, "image_loader: prefetch {} (0 for automatic, or more)", options_.prefetch);
     if (options_.policy != on_error::stop && options_.policy != on_error::skip)
       raise(errc::invalid_argument, "image_loader: the policy on errors is stop or skip");
     if (options_.channels != 0 && options_.channels != 1 && options_.channels != 3 && options_.channels != 4)

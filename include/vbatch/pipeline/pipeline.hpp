@@ -107,7 +107,7 @@ struct stage_options {
   // Capacity of the queue in front of the stage: none given, workers + 1; 0, hand-off (an item
   // moves only when a worker waits for it: nothing is held ahead of the stage).
   std::optional<std::size_t> queue{};
-  bool ordered = true;    // hand results on in input order
+  bool ordered = true;  // hand results on in input order
   profile::stage_kind kind = profile::stage_kind::compute;
 };
 
@@ -122,7 +122,6 @@ template <class F>
 stage_spec<std::decay_t<F>> stage(std::string name, F&& fn, stage_options options = {}) {
   return {std::move(name), std::forward<F>(fn), options};
 }
-
 
 struct failure {
   std::size_t item = 0;
@@ -246,7 +245,8 @@ struct reference_source {
   S* source;
   auto next() { return source->next(); }
   std::optional<std::size_t> count() const { return source->count(); }
-  part_report finish() requires requires(S& s) { s.finish(); } { return source->finish(); }
+  part_report finish() requires requires(S& s) { s.finish(); }
+  { return source->finish(); }
 };
 
 template <class S>
@@ -275,9 +275,9 @@ auto make_source(S&& s) {
                 }) {
     return reference_source<D>{&s};
   } else if constexpr (requires {
-                  typename D::value_type;
-                  requires std::is_same_v<D, std::vector<typename D::value_type>>;
-                }) {
+                         typename D::value_type;
+                         requires std::is_same_v<D, std::vector<typename D::value_type>>;
+                       }) {
     return vector_source<typename D::value_type>{std::vector<typename D::value_type>(std::forward<S>(s))};
   } else if constexpr (requires(D & d) {
                          d.next();
@@ -569,7 +569,8 @@ class runner {
     try {
       p = finish();
     } catch (...) {
-      p.failures.push_back({run_state::none, "part", std::nullopt, "a part of the run failed to finish", std::current_exception()});
+      p.failures.push_back(
+          {run_state::none, "part", std::nullopt, "a part of the run failed to finish", std::current_exception()});
     }
     for (stage_report& s : p.stages) r.stages.push_back(std::move(s));
     for (failure& f : p.failures) {

@@ -56,9 +56,9 @@ struct writer_options {
   int workers = 0;        // encode-and-write threads; 0: the budget's size, or one per hardware thread
   std::size_t queue = 0;  // images waiting to be encoded; 0: 2 × workers
   io::save_options save{};
-  on_error policy = on_error::stop;                     // stop or skip (see the top of this file)
-  failure_limit* limit = nullptr;                       // on_error::skip: shared with the run
-  thread_budget* budget = nullptr;                      // the run's threads (see the top of this file)
+  on_error policy = on_error::stop;                            // stop or skip (see the top of this file)
+  failure_limit* limit = nullptr;                              // on_error::skip: shared with the run
+  thread_budget* budget = nullptr;                             // the run's threads (see the top of this file)
   std::string encode_stage = "encode", write_stage = "write";  // the rows of finish()'s report
 };
 
@@ -84,7 +84,9 @@ class image_writer {
  public:
   explicit image_writer(writer_options o = {})
       : options_(std::move(o)),
-        workers_(options_.workers > 0 ? options_.workers : options_.budget ? options_.budget->size() : hardware_threads()),
+        workers_(options_.workers > 0 ? options_.workers
+                 : options_.budget    ? options_.budget->size()
+                                      : hardware_threads()),
         queue_(options_.queue > 0 ? options_.queue : 2 * std::size_t(workers_)) {
     if (options_.workers < 0) raise(errc::invalid_argument, "image_writer: {} workers (0 or more)", options_.workers);
     if (options_.policy != on_error::stop && options_.policy != on_error::skip)

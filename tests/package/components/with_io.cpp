@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
     if (back.shape().w != 32 || back.shape().h != 24) return 1;
   }
   const std::vector<unsigned char> png = encode_png(view.view());
-  std::printf("vbatch %s: io with %s; %zu bytes of PNG\n", vbatch::version_string,
-              vbatch::io::codec::fastest::describe().c_str(), png.size());
+  std::printf("vbatch %s: io with %s; %zu bytes of PNG\n", vbatch::version_string, vbatch::io::codec::fastest::describe().c_str(),
+              png.size());
   return png.size() > 8 ? 0 : 1;
 }
