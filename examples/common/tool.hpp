@@ -10,10 +10,13 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
 #include <map>
+#include <set>
 #include <new>
 #include <optional>
 #include <stdexcept>
@@ -24,12 +27,15 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "vbatch/batch/partition.hpp"
 #include "vbatch/core/config.hpp"
 #include "vbatch/io/format.hpp"
 #include "vbatch/io/frame_source.hpp"
+#include "vbatch/io/image_io.hpp"
 #include "vbatch/pipeline/pipeline.hpp"
 
 namespace vbatch_tools {
@@ -247,6 +253,96 @@ inline std::vector<long long> frame_ids(const std::vector<std::filesystem::path>
   return ids;
 }
 
+// ---- progress ---------------------------------------------------------------------------------
+
+// "1:02:03" or "2:03": a duration for a progress line.
+inline std::string clock_text(double seconds) {
+  const auto s = static_cast<long long>(std::max(0.0, seconds) + 0.5);
+  return s >= 3600 ? fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60) : fmt::format("{}:{:02}", s / 60, s % 60);
+}
+
+// The line a long run shows on a terminal: "[ 120/4800 frames] 41.3 frames/s, ETA 1:53", updated
+// in place at most 4 times a second, with the tool's own counts after it. Nothing in a log or a
+// pipe (stderr not a terminal) or with -q: the one-line summary at the end is what logs keep.
+class progress_line {
+ public:
+  progress_line(bool quiet, std::string unit, std::uint64_t total)
+      : shown_(!quiet && ::isatty(STDERR_FILENO) != 0), unit_(std::move(unit)), total_(total) {}
+  progress_line(const progress_line&) = delete;
+  progress_line& operator=(const progress_line&) = delete;
+  // Ends the updating line, also when the run stops on an error (the message goes below it).
+  ~progress_line() { finish(); }
+
+  // `done` of the total items finished; `extra` is appended ("192 views").
+  void update(std::uint64_t done, std::string_view extra = {}) {
+    if (!shown_) return;
+    const double t = seconds_since(start_);
+    if (done < total_ && t - last_ < 0.25) return;
+    last_ = t;
+    const double rate = done / std::max(t, 1e-9);
+    const std::string eta = done == 0 || total_ == 0 ? "ETA --:--" : "ETA " + clock_text((total_ - std::min(done, total_)) / rate);
+    const int digits = static_cast<int>(fmt::formatted_size("{}", total_));
+    fmt::print(stderr, "\r[{:>{}}/{} {}] {:.1f} {}/s, {}{}{}\x1b[K", done, digits, total_, unit_, rate, unit_, eta,
+               extra.empty() ? "" : "  ", extra);
+    std::fflush(stderr);
+    drawn_ = true;
+  }
+  void finish() {
+    if (drawn_) fmt::print(stderr, "\n");
+    drawn_ = false;
+  }
+
+ private:
+  bool shown_, drawn_ = false;
+  std::string unit_;
+  std::uint64_t total_;
+  clock_type::time_point start_ = clock_type::now();
+  double last_ = -1;
+};
+
+// ---- --shard i/n|auto -------------------------------------------------------------------------
+
+inline void add_shard_option(CLI::App& app, std::string& shard, std::string_view items) {
+  app.add_option("--shard", shard,
+                 fmt::format("i/n: process only job i's part of the {} (0 <= i < n), parts balanced by size; auto: i and n "
+                             "from a Slurm job array (SLURM_ARRAY_TASK_*) or a Kubernetes Indexed Job "
+                             "(JOB_COMPLETION_INDEX, with VBATCH_SHARD_COUNT)",
+                             items));
+}
+
+// The shard a --shard value names, or nothing for an unsharded run; a bad value is a usage error.
+inline std::optional<vbatch::batch::shard> parse_shard_option(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  try {
+    return text == "auto" ? vbatch::batch::shard_from_environment() : vbatch::batch::parse_shard(text);
+  } catch (const vbatch::error& e) {
+    usage("--{}", e.what());
+  }
+}
+
+// The items of `items` that shard s takes: a contiguous part, balanced by cost(item) (pixels,
+// frames), the same in every job that sees the same items.
+template <class T, class Cost>
+std::vector<T> take_shard(std::vector<T> items, std::optional<vbatch::batch::shard> s, Cost&& cost) {
+  if (!s) return items;
+  std::vector<std::uint64_t> costs;
+  for (const T& item : items) costs.push_back(cost(item));
+  const vbatch::batch::index_range part = vbatch::batch::shard_by_cost(costs, *s);
+  return std::vector<T>(std::make_move_iterator(items.begin() + std::ptrdiff_t(part.first)),
+                        std::make_move_iterator(items.begin() + std::ptrdiff_t(part.last)));
+}
+
+// An image file's cost for sharding: its pixels by its header, or 1 when the header does not read
+// (the shard that takes it reports the failure).
+inline std::uint64_t image_cost(const std::filesystem::path& file) {
+  try {
+    const vbatch::io::image_info info = vbatch::io::read_image_info(file);
+    return std::uint64_t(info.width) * std::uint64_t(info.height);
+  } catch (const vbatch::error&) {
+    return 1;
+  }
+}
+
 // ---- failed items: --on-error, --max-failures, DIR/failures.json, exit status 3 ---------------
 
 // The exit status of a run that finished but skipped items that failed (listed in failures.json).
@@ -329,6 +425,142 @@ inline int finish_run(std::string_view tool, const std::filesystem::path& dir, s
     return 1;
   }
   return exit_completed_with_failures;
+}
+
+// ---- the run report: --report FILE.json, and merge-reports over the shards of a run -----------
+
+// What every tool's JSON report holds under "run", whatever else it adds: the same keys in every
+// tool, so that merge-reports can add up the reports of a run's shards.
+struct run_summary {
+  std::string tool;
+  std::string unit;                          // what an item is: "frames", "masks", ...
+  std::optional<vbatch::batch::shard> shard;  // none: the whole input
+  std::uint64_t items = 0;                   // this run's items (its shard's), before --resume
+  std::uint64_t resumed = 0;                 // items --resume found done
+  std::uint64_t failed = 0;                  // items skipped under --on-error skip (failures.json)
+  std::uint64_t outputs = 0;                 // files written
+  double seconds = 0;                        // wall time
+  std::map<std::string, double> stage_seconds;  // busy seconds per stage, summed over its threads
+};
+
+// The busy seconds of a pipeline run's stages (source, stages, the writer's encode and write).
+inline std::map<std::string, double> stage_seconds_of(const vbatch::pipeline::report& r) {
+  std::map<std::string, double> seconds;
+  for (const vbatch::pipeline::stage_report& s : r.stages) seconds[s.name] += s.busy;
+  return seconds;
+}
+
+inline nlohmann::json to_json(const run_summary& r) {
+  double busy = 0;
+  for (const auto& [name, s] : r.stage_seconds) busy += s;
+  nlohmann::json shares = nlohmann::json::object();
+  for (const auto& [name, s] : r.stage_seconds) shares[name] = busy > 0 ? s / busy : 0.0;
+  const std::uint64_t done = r.items - std::min(r.items, r.resumed + r.failed);
+  return {{"tool", r.tool},
+          {"version", vbatch::version_string},
+          {"unit", r.unit},
+          {"shard", r.shard ? nlohmann::json{{"index", r.shard->index}, {"count", r.shard->count}} : nlohmann::json(nullptr)},
+          {"items", r.items},
+          {"resumed", r.resumed},
+          {"failed", r.failed},
+          {"done", done},
+          {"outputs", r.outputs},
+          {"seconds", r.seconds},
+          {"items_per_second", r.seconds > 0 ? double(done) / r.seconds : 0.0},
+          {"stage_seconds", r.stage_seconds},
+          {"stage_shares", shares}};
+}
+
+// A report's "run" block read back; `source` (the file) names it in errors.
+inline run_summary run_summary_from_json(const nlohmann::json& report, const std::string& source) {
+  try {
+    const nlohmann::json& j = report.at("run");
+    run_summary r;
+    r.tool = j.at("tool").get<std::string>();
+    r.unit = j.at("unit").get<std::string>();
+    if (!j.at("shard").is_null()) r.shard = vbatch::batch::shard{j["shard"].at("index").get<std::size_t>(), j["shard"].at("count").get<std::size_t>()};
+    r.items = j.at("items").get<std::uint64_t>();
+    r.resumed = j.at("resumed").get<std::uint64_t>();
+    r.failed = j.at("failed").get<std::uint64_t>();
+    r.outputs = j.at("outputs").get<std::uint64_t>();
+    r.seconds = j.at("seconds").get<double>();
+    r.stage_seconds = j.at("stage_seconds").get<std::map<std::string, double>>();
+    return r;
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: not a vbatch tool report (its \"run\" block: {})", source, e.what());
+  }
+}
+
+inline nlohmann::json failures_json(const std::vector<item_failure>& failures) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const item_failure& f : failures) list.push_back({{"file", f.file}, {"stage", f.stage}, {"reason", f.reason}});
+  return list;
+}
+
+// A tool's report: {"run": ..., "failures": [...]}, to which the tool adds its own keys.
+inline nlohmann::json report_json(const run_summary& r, std::vector<item_failure> failures) {
+  std::sort(failures.begin(), failures.end(), [](const item_failure& a, const item_failure& b) {
+    return std::tie(a.file, a.stage, a.reason) < std::tie(b.file, b.stage, b.reason);
+  });
+  return {{"run", to_json(r)}, {"failures", failures_json(failures)}};
+}
+
+// Writes a report atomically (a killed run leaves the old one or none, never half of one).
+inline void write_report(const std::filesystem::path& file, const nlohmann::json& report) {
+  const std::string text = report.dump(2) + "\n";
+  vbatch::io::write_file_atomically(file, text.data(), text.size());
+}
+
+// The --report option of a tool: a .json path.
+inline void add_report_option(CLI::App& app, std::filesystem::path& file) {
+  app.add_option("--report", file,
+                 "Write a JSON report to FILE: items, failures, outputs, time per stage (the same \"run\" block in every "
+                 "tool; vbatch-merge-reports adds up the reports of a run's shards)");
+}
+
+// The reports of the shards of one run added up: {"run": the sums (seconds: the longest shard,
+// items per second over it), "shards": each shard's "run", "failures": all of them}. They must
+// come from one tool and one shard count, each shard once, all shards present: an error names
+// the file at fault or the shards missing. `reports` are (file name, report) pairs.
+inline nlohmann::json merge_reports(const std::vector<std::pair<std::string, nlohmann::json>>& reports) {
+  if (reports.empty()) fail("no reports to merge");
+  std::vector<run_summary> runs;
+  for (const auto& [file, report] : reports) runs.push_back(run_summary_from_json(report, file));
+  const run_summary& first = runs.front();
+  const std::size_t count = first.shard ? first.shard->count : 1;
+  run_summary sum;
+  sum.tool = first.tool;
+  sum.unit = first.unit;
+  std::map<std::size_t, std::string> seen;
+  std::vector<item_failure> failures;
+  nlohmann::json shards = nlohmann::json::array();
+  for (std::size_t k = 0; k < runs.size(); ++k) {
+    const run_summary& r = runs[k];
+    const std::string& file = reports[k].first;
+    if (r.tool != first.tool) fail("{}: a report of {}, not {} like {}", file, r.tool, first.tool, reports[0].first);
+    const std::size_t n = r.shard ? r.shard->count : 1, index = r.shard ? r.shard->index : 0;
+    if (n != count) fail("{}: shard {}/{}, but {} is of {} shards", file, index, n, reports[0].first, count);
+    if (const auto [it, fresh] = seen.try_emplace(index, file); !fresh) fail("{} and {} are both shard {}/{}", it->second, file, index, n);
+    sum.items += r.items;
+    sum.resumed += r.resumed;
+    sum.failed += r.failed;
+    sum.outputs += r.outputs;
+    sum.seconds = std::max(sum.seconds, r.seconds);
+    for (const auto& [name, s] : r.stage_seconds) sum.stage_seconds[name] += s;
+    shards.push_back(to_json(r));
+    for (const nlohmann::json& f : reports[k].second.value("failures", nlohmann::json::array()))
+      failures.push_back({f.at("file").get<std::string>(), f.at("stage").get<std::string>(), f.at("reason").get<std::string>()});
+  }
+  if (seen.size() != count) {
+    std::vector<std::size_t> missing;
+    for (std::size_t i = 0; i < count && missing.size() < 10; ++i)
+      if (!seen.count(i)) missing.push_back(i);
+    fail("shards missing: {} of {} given; not given: {}{}", seen.size(), count, fmt::join(missing, ", "),
+         count - seen.size() > missing.size() ? ", ..." : "");
+  }
+  nlohmann::json merged = report_json(sum, std::move(failures));
+  merged["shards"] = shards;
+  return merged;
 }
 
 }  // namespace vbatch_tools

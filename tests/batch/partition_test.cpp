@@ -2,9 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <map>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
+#include <algorithm>
+#include <cmath>
+#include <numeric>
 
 #include "test_util.hpp"
 #include "vbatch/batch/partition.hpp"
@@ -85,6 +91,111 @@ TEST(Shard, LargeCountsAndShardNumbersDoNotOverflow) {
   EXPECT_LT(a.first, a.last);
   EXPECT_LT(b.first, b.last);
   EXPECT_EQ(batch::shard_of(huge, batch::parse_shard("21/22")).last, huge);
+}
+
+// Parts by cost: for every n from 1 to 17, disjoint, complete and in order, and each part's cost
+// within one item's cost of total/n (the balance a job array needs when images differ in size).
+TEST(ShardByCost, PartsAreDisjointCompleteAndBalancedByCost) {
+  std::mt19937_64 rng(7);
+  for (int trial = 0; trial < 20; ++trial) {
+    std::vector<std::uint64_t> costs(1 + rng() % 60);
+    for (auto& c : costs) c = rng() % 4 == 0 ? 33'177'600 : 1 + rng() % 2'000'000;  // a few 8K frames among small images
+    const std::uint64_t total = std::accumulate(costs.begin(), costs.end(), std::uint64_t{0});
+    const std::uint64_t largest = *std::max_element(costs.begin(), costs.end());
+    for (std::size_t n = 1; n <= 17; ++n) {
+      std::size_t next = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        const batch::index_range r = batch::shard_by_cost(costs, {i, n});
+        ASSERT_EQ(r.first, next) << "shard " << i << "/" << n;
+        ASSERT_LE(r.first, r.last);
+        const std::uint64_t cost = std::accumulate(costs.begin() + r.first, costs.begin() + r.last, std::uint64_t{0});
+        EXPECT_LE(std::abs(double(cost) - double(total) / n), double(largest)) << "shard " << i << "/" << n;
+        next = r.last;
+      }
+      EXPECT_EQ(next, costs.size()) << n << " shards";
+    }
+  }
+}
+
+TEST(ShardByCost, OneHeavyItemTakesAShardOfItsOwnAndZeroCostsSplitByCount) {
+  const std::vector<std::uint64_t> costs{1, 1, 100, 1, 1};
+  // The middle of the heavy item's cost is at 52.5 of 104: shard 1 of 2, with what follows it.
+  EXPECT_EQ(batch::shard_by_cost(costs, {0, 2}).first, 0u);
+  EXPECT_EQ(batch::shard_by_cost(costs, {0, 2}).last, 2u);
+  EXPECT_EQ(batch::shard_by_cost(costs, {1, 2}).last, 5u);
+  const std::vector<std::uint64_t> zeros(10, 0);
+  EXPECT_EQ(batch::shard_by_cost(zeros, {1, 3}).first, batch::shard_of(10, {1, 3}).first);
+  EXPECT_EQ(batch::shard_by_cost(zeros, {1, 3}).last, batch::shard_of(10, {1, 3}).last);
+  EXPECT_TRUE(throws_error([&] { (void)batch::shard_by_cost(costs, {2, 2}); }, vb::errc::invalid_argument, {"2/2"}));
+}
+
+// --shard auto: what Slurm job arrays and Kubernetes Indexed Jobs put in the environment.
+batch::shard shard_in(const std::map<std::string, std::string>& env) {
+  return batch::shard_from_environment([&](const char* name) -> const char* {
+    const auto it = env.find(name);
+    return it == env.end() ? nullptr : it->second.c_str();
+  });
+}
+
+TEST(ShardFromEnvironment, ReadsSlurmArraysIncludingOffsetsAndSteps) {
+  // sbatch --array=0-7
+  batch::shard s = shard_in({{"SLURM_ARRAY_TASK_ID", "3"}, {"SLURM_ARRAY_TASK_COUNT", "8"}, {"SLURM_ARRAY_TASK_MIN", "0"}});
+  EXPECT_EQ(s.index, 3u);
+  EXPECT_EQ(s.count, 8u);
+  // sbatch --array=1-4: ids start at 1
+  s = shard_in({{"SLURM_ARRAY_TASK_ID", "4"}, {"SLURM_ARRAY_TASK_COUNT", "4"}, {"SLURM_ARRAY_TASK_MIN", "1"}});
+  EXPECT_EQ(s.index, 3u);
+  EXPECT_EQ(s.count, 4u);
+  // sbatch --array=10-40:10
+  s = shard_in({{"SLURM_ARRAY_TASK_ID", "30"},
+                {"SLURM_ARRAY_TASK_COUNT", "4"},
+                {"SLURM_ARRAY_TASK_MIN", "10"},
+                {"SLURM_ARRAY_TASK_STEP", "10"}});
+  EXPECT_EQ(s.index, 2u);
+  EXPECT_EQ(s.count, 4u);
+}
+
+TEST(ShardFromEnvironment, ReadsKubernetesIndexedJobsWithTheirCount) {
+  const batch::shard s = shard_in({{"JOB_COMPLETION_INDEX", "5"}, {"VBATCH_SHARD_COUNT", "6"}});
+  EXPECT_EQ(s.index, 5u);
+  EXPECT_EQ(s.count, 6u);
+  // Both schedulers agreeing is fine (a Slurm job inside a pod, say).
+  EXPECT_EQ(shard_in({{"JOB_COMPLETION_INDEX", "1"},
+                      {"VBATCH_SHARD_COUNT", "2"},
+                      {"SLURM_ARRAY_TASK_ID", "1"},
+                      {"SLURM_ARRAY_TASK_COUNT", "2"},
+                      {"SLURM_ARRAY_TASK_MIN", "0"}})
+                .index,
+            1u);
+}
+
+TEST(ShardFromEnvironment, RefusesMissingMalformedAndInconsistentValuesNamingThem) {
+  const auto refused = [](const std::map<std::string, std::string>& env, std::initializer_list<std::string_view> words) {
+    return throws_error([&] { (void)shard_in(env); }, vb::errc::invalid_argument, words);
+  };
+  EXPECT_TRUE(refused({}, {"SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"}));
+  EXPECT_TRUE(refused({{"SLURM_ARRAY_TASK_ID", "3"}, {"SLURM_ARRAY_TASK_MIN", "0"}}, {"SLURM_ARRAY_TASK_COUNT"}));
+  EXPECT_TRUE(refused({{"SLURM_ARRAY_TASK_ID", "3"}, {"SLURM_ARRAY_TASK_COUNT", "4"}}, {"SLURM_ARRAY_TASK_MIN"}));
+  EXPECT_TRUE(refused({{"SLURM_ARRAY_TASK_ID", "x3"}, {"SLURM_ARRAY_TASK_COUNT", "4"}, {"SLURM_ARRAY_TASK_MIN", "0"}},
+                      {"SLURM_ARRAY_TASK_ID", "x3"}));
+  EXPECT_TRUE(refused({{"SLURM_ARRAY_TASK_ID", "8"}, {"SLURM_ARRAY_TASK_COUNT", "8"}, {"SLURM_ARRAY_TASK_MIN", "0"}},
+                      {"SLURM_ARRAY_TASK_ID=8", "SLURM_ARRAY_TASK_COUNT=8"}));
+  EXPECT_TRUE(refused({{"SLURM_ARRAY_TASK_ID", "0"}, {"SLURM_ARRAY_TASK_COUNT", "8"}, {"SLURM_ARRAY_TASK_MIN", "1"}},
+                      {"SLURM_ARRAY_TASK_MIN=1"}));
+  EXPECT_TRUE(refused({{"SLURM_ARRAY_TASK_ID", "15"},
+                       {"SLURM_ARRAY_TASK_COUNT", "4"},
+                       {"SLURM_ARRAY_TASK_MIN", "10"},
+                       {"SLURM_ARRAY_TASK_STEP", "10"}},
+                      {"SLURM_ARRAY_TASK_STEP=10"}));
+  EXPECT_TRUE(refused({{"JOB_COMPLETION_INDEX", "2"}}, {"VBATCH_SHARD_COUNT"}));
+  EXPECT_TRUE(refused({{"JOB_COMPLETION_INDEX", "2"}, {"VBATCH_SHARD_COUNT", "2"}}, {"JOB_COMPLETION_INDEX=2"}));
+  EXPECT_TRUE(refused({{"JOB_COMPLETION_INDEX", "-1"}, {"VBATCH_SHARD_COUNT", "2"}}, {"JOB_COMPLETION_INDEX", "-1"}));
+  EXPECT_TRUE(refused({{"JOB_COMPLETION_INDEX", "0"},
+                       {"VBATCH_SHARD_COUNT", "2"},
+                       {"SLURM_ARRAY_TASK_ID", "1"},
+                       {"SLURM_ARRAY_TASK_COUNT", "2"},
+                       {"SLURM_ARRAY_TASK_MIN", "0"}},
+                      {"Slurm", "1/2", "Kubernetes", "0/2"}));
 }
 
 }  // namespace
