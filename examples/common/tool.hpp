@@ -390,6 +390,58 @@ struct item_failure {
   std::string reason;  // the error's message, which names the file and the cause
 };
 
+// In file order, so that the list is the same whatever the threads.
+inline void sort_failures(std::vector<item_failure>& failures) {
+  std::sort(failures.begin(), failures.end(), [](const item_failure& a, const item_failure& b) {
+    return std::tie(a.file, a.stage, a.reason) < std::tie(b.file, b.stage, b.reason);
+  });
+}
+
+// failures.json's list, and a report's "failures".
+inline nlohmann::json failures_json(const std::vector<item_failure>& failures) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const item_failure& f : failures) list.push_back({{"file", f.file}, {"stage", f.stage}, {"reason", f.reason}});
+  return list;
+}
+
+// Runs check() on one input (reading its header, say) and returns true when it passes. When it
+// throws: --on-error stop rethrows; skip lists the input (stage "read"), counts it against the
+// run's limit and returns false, so that the caller leaves the input out.
+template <class Check>
+bool check_input(const failure_options& f, const std::string& file, std::vector<item_failure>& failures,
+                 vbatch::pipeline::failure_limit& limit, Check&& check) {
+  try {
+    std::forward<Check>(check)();
+    return true;
+  } catch (const std::exception& e) {
+    if (!f.skip()) throw;
+    failures.push_back({file, "read", e.what()});
+    limit.add();
+    return false;
+  }
+}
+
+// The failures of a pipeline run over inputs taken in batches, each listed by input file: a
+// failure of batch b (a stage that threw) is one for each of its inputs (batch_inputs[b]: its
+// first input and count; input_file(i) names input i). A failed write is listed by the writer's
+// report, by its output file: the run's own "encode" failures are skipped here. Returns the
+// inputs that failed.
+template <class InputFile>
+std::set<std::size_t> add_run_failures(std::vector<item_failure>& failures, const vbatch::pipeline::report& run,
+                                       const std::vector<std::pair<std::size_t, int>>& batch_inputs, InputFile&& input_file) {
+  std::set<std::size_t> failed;
+  for (const vbatch::pipeline::failure& f : run.failures) {
+    if (f.stage == "encode") continue;
+    const auto [first, count] = f.item < batch_inputs.size() ? batch_inputs[f.item] : std::pair<std::size_t, int>{0, 0};
+    if (count == 0) failures.push_back({"", f.stage, f.message});  // the loader stopped before a stage saw the batch
+    for (std::size_t i = first; i < first + std::size_t(count); ++i) {
+      failures.push_back({input_file(i), f.stage, f.message});
+      failed.insert(i);
+    }
+  }
+  return failed;
+}
+
 // Ends a run: with failures, writes DIR/failures.json atomically (sorted, so that it is the same
 // whatever the threads), prints them (the first few) and returns the exit status: 1 when the run
 // stopped on too many failures, else exit_completed_with_failures. Without, removes a
@@ -402,15 +454,12 @@ inline int finish_run(std::string_view tool, const std::filesystem::path& dir, s
     std::filesystem::remove(file, ec);
     return 0;
   }
-  std::sort(failures.begin(), failures.end(), [](const item_failure& a, const item_failure& b) {
-    return std::tie(a.file, a.stage, a.reason) < std::tie(b.file, b.stage, b.reason);
-  });
+  sort_failures(failures);
   nlohmann::json j = {{"tool", tool},
                       {"failed", failures.size()},
                       {"stopped_on_too_many", too_many},
                       {"max_failures", limit},
-                      {"failures", nlohmann::json::array()}};
-  for (const item_failure& f : failures) j["failures"].push_back({{"file", f.file}, {"stage", f.stage}, {"reason", f.reason}});
+                      {"failures", failures_json(failures)}};
   const std::string text = j.dump(2) + "\n";
   vbatch::io::write_file_atomically(file, text.data(), text.size());
   if (!quiet || too_many) {
@@ -437,7 +486,7 @@ struct run_summary {
   std::optional<vbatch::batch::shard> shard;  // none: the whole input
   std::uint64_t items = 0;                   // this run's items (its shard's), before --resume
   std::uint64_t resumed = 0;                 // items --resume found done
-  std::uint64_t failed = 0;                  // items skipped under --on-error skip (failures.json)
+  std::uint64_t failed = 0;                  // items with a failure (failures.json): skipped, or some outputs missing
   std::uint64_t outputs = 0;                 // files written
   double seconds = 0;                        // wall time
   std::map<std::string, double> stage_seconds;  // busy seconds per stage, summed over its threads
@@ -491,17 +540,9 @@ inline run_summary run_summary_from_json(const nlohmann::json& report, const std
   }
 }
 
-inline nlohmann::json failures_json(const std::vector<item_failure>& failures) {
-  nlohmann::json list = nlohmann::json::array();
-  for (const item_failure& f : failures) list.push_back({{"file", f.file}, {"stage", f.stage}, {"reason", f.reason}});
-  return list;
-}
-
 // A tool's report: {"run": ..., "failures": [...]}, to which the tool adds its own keys.
 inline nlohmann::json report_json(const run_summary& r, std::vector<item_failure> failures) {
-  std::sort(failures.begin(), failures.end(), [](const item_failure& a, const item_failure& b) {
-    return std::tie(a.file, a.stage, a.reason) < std::tie(b.file, b.stage, b.reason);
-  });
+  sort_failures(failures);
   return {{"run", to_json(r)}, {"failures", failures_json(failures)}};
 }
 
