@@ -29,6 +29,7 @@
 #include <filesystem>
 #include <future>
 #include <map>
+#include <set>
 #include <memory>
 #include <numeric>
 #include <optional>
@@ -77,7 +78,8 @@ struct options {
   int quality = 92, threads = 0, decode_workers = 0, encode_workers = 0, prefetch = 0;
   bool resume = false;
   std::string batch = "auto";  // frames per remap call, or "auto"
-  std::string shard;           // "i/n": this job's part of the frames
+  std::string shard;           // "i/n" or "auto": this job's part of the frames
+  fs::path report;             // --report FILE.json
   std::int64_t max_pixels = vbatch::io::image_limits{}.max_pixels;
   vbatch_tools::failure_options failures;
   bool fsync = false;
@@ -213,6 +215,9 @@ void read_header(frame& f, const vbatch::io::image_limits& limits) {
 struct timings {
   double load = 0, map = 0, remap = 0, save = 0;  // busy seconds: decode and save summed over threads
   long long frames = 0, views = 0, output_pixels = 0, retries = 0;
+  std::size_t failed_frames = 0;  // frames with a failure: not decoded, or some views not written
+  std::size_t failed_writes = 0;  // views that could not be written
+  std::map<std::string, double> stage_seconds;  // busy seconds per stage of the pipeline run
   int largest_batch = 0, threads = 0, busiest = 0, prefetch = 0;  // busiest: most budget slots busy at once
   double run = 0, slot_seconds = 0;                  // the pipeline run's wall time; the budget's busy slot-seconds in it
   std::vector<vbatch_tools::item_failure> failures;  // --on-error skip: frames and views skipped
@@ -232,31 +237,6 @@ std::size_t auto_batch_size(const vbatch::sample::rig& cameras) {
   for (const vbatch::sample::camera& c : cameras) pixels += std::uint64_t(c.lens.width) * c.lens.height;
   return std::clamp<std::size_t>(std::size_t(auto_batch_pixels / std::max<std::uint64_t>(pixels, 1)), 1, auto_batch_limit);
 }
-
-// One updating line on a terminal; otherwise a line per ~10% of the frames, so logs stay short.
-class progress {
- public:
-  progress(bool quiet, std::size_t frames) : quiet_(quiet), tty_(::isatty(STDERR_FILENO) != 0), frames_(frames) {}
-
-  void update(const timings& t, double elapsed) {
-    if (quiet_ || frames_ == 0) return;
-    const int tenth = static_cast<int>(t.frames * 10 / static_cast<long long>(frames_));
-    if (!tty_ && tenth == last_tenth_) return;
-    last_tenth_ = tenth;
-    const int digits = static_cast<int>(fmt::formatted_size("{}", frames_));
-    fmt::print(stderr, "{}[{:>{}}/{} frames] {} views  {:.1f} views/s{}", tty_ ? "\r" : "", t.frames, digits, frames_, t.views,
-               t.views / std::max(elapsed, 1e-9), tty_ ? "\x1b[K" : "\n");
-    std::fflush(stderr);
-  }
-  void finish() {
-    if (!quiet_ && tty_ && frames_ > 0) fmt::print(stderr, "\n");
-  }
-
- private:
-  bool quiet_, tty_;
-  std::size_t frames_;
-  int last_tenth_ = -1;
-};
 
 std::string view_name(long long id, int cam, std::string_view ext) {
   return fmt::format("frame_{:05d}_cam_{:02d}.{}", id, cam, ext);
@@ -294,7 +274,7 @@ struct view_batch {
 // whichever of them has work takes the cores. Maps are built while the first frames decode.
 template <class Policy, class Interp, class BatchPolicy>
 timings split(const options& o, const std::vector<frame>& frames, const camera_setup& setup,
-              const vbatch::batch_buffer<vbatch::u8>* demo, clock_type::time_point start, BatchPolicy batches,
+              const vbatch::batch_buffer<vbatch::u8>* demo, BatchPolicy batches,
               const std::vector<std::vector<bool>>& done_views, vbatch::pipeline::failure_limit& limit) {
   namespace pl = vbatch::pipeline;
   vbatch::thread_budget budget(o.threads);
@@ -303,7 +283,7 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
   const int view_w = setup.cameras.front().lens.width, view_h = setup.cameras.front().lens.height;
   const bool layout = setup.layout != vbatch::sample::cube_layout::list;
   timings t;
-  progress bar(o.quiet, frames.size());
+  vbatch_tools::progress_line bar(o.quiet, "frames", frames.size());
   if (frames.empty()) return t;
 
   // Maps, one per source size, built on a thread of their own while the loader starts decoding.
@@ -351,6 +331,7 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
   // Frames that failed to decode (--on-error skip: the loader zeroed them): no views are saved.
   std::vector<char> frame_failed(frames.size(), 0);
   std::vector<std::pair<std::size_t, int>> batch_frames(demo ? 1 : loader->batch_count());  // first frame, count
+  std::map<fs::path, std::size_t> frame_of_output;  // the frame each submitted view belongs to (failed writes)
   const auto remap = [&](pl::loaded_batch in) -> std::vector<view_batch> {
     batch_frames[in.index] = {in.first, in.images.n};
     for (const pl::decode_failure& f : in.failures) {
@@ -392,13 +373,14 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
         if (frame_failed[f] || (!done_views.empty() && done_views[f][std::size_t(k)])) continue;
         const std::string name =
             layout ? fmt::format("frame_{:05d}_cube.{}", frames[f].id, o.format) : view_name(frames[f].id, k, o.format);
+        frame_of_output.emplace(o.out / name, f);
         writer.submit(o.out / name, g.images.image(i), g.keep, std::nullopt, item);
         ++t.views;
         t.output_pixels += g.images.image(i).pixels();
       }
       for (std::size_t f = g.first; f < g.first + std::size_t(g.frames); ++f) t.frames += !frame_failed[f];
     }
-    bar.update(t, seconds_since(start));
+    bar.update(std::uint64_t(t.frames), fmt::format("{} views", t.views));
   };
 
   pl::options po;
@@ -411,22 +393,25 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
                    pl::stage("save", save, {.workers = 1, .queue = 1, .kind = vbatch::profile::stage_kind::io}));
   };
   std::vector<pl::loaded_batch> demo_batch;
-  if (demo) demo_batch.push_back({0, 0, const_cast<vbatch::batch_buffer<vbatch::u8>*>(demo)->view(), {}, nullptr});
+  if (demo) demo_batch.push_back({0, 0, const_cast<vbatch::batch_buffer<vbatch::u8>*>(demo)->view(), {}, nullptr, {}});
   const pl::report r = demo ? flow(demo_batch) : flow(*loader);
   bar.finish();
   // --on-error stop: everything queued before a failure is written (complete files only), then
   // the first error is reported: a frame that failed to decode, or a write that failed.
   if (policy == pl::on_error::stop && !r.failures.empty()) r.rethrow();
   // --on-error skip: the frames that failed to decode are listed (above); a failed write by its
-  // file (the writer's report); anything else for each frame of its batch.
-  for (const pl::failure& f : r.failures) {
-    if (f.stage == "encode") continue;
-    const auto [first, count] = f.item < batch_frames.size() ? batch_frames[f.item] : std::pair<std::size_t, int>{0, 0};
-    if (count == 0) t.failures.push_back({"", f.stage, f.message});  // the loader stopped before the remap saw it
-    for (std::size_t i = first; i < first + std::size_t(count); ++i)
-      t.failures.push_back({frames[i].path.string(), f.stage, f.message});
+  // file; anything else for each frame of its batch.
+  std::set<std::size_t> failed = vbatch_tools::add_run_failures(t.failures, r, batch_frames,
+                                                                 [&](std::size_t i) { return frames[i].path.string(); });
+  for (std::size_t f = 0; f < frames.size(); ++f)
+    if (frame_failed[f]) failed.insert(f);
+  for (const pl::write_failure& f : writer.report().failures) {
+    t.failures.push_back({f.path.string(), "write", f.message});
+    if (const auto it = frame_of_output.find(f.path); it != frame_of_output.end()) failed.insert(it->second);
   }
-  for (const pl::write_failure& f : writer.report().failures) t.failures.push_back({f.path.string(), "write", f.message});
+  t.failed_frames = failed.size();
+  t.failed_writes = writer.report().failures.size();
+  t.stage_seconds = vbatch_tools::stage_seconds_of(r);
   t.too_many_failures = r.too_many_failures;
   for (const pl::stage_report& s : r.stages) {
     if (s.name == "decode") t.load = s.busy;
@@ -463,43 +448,40 @@ int run(const options& o) {
 
   // 2. Inputs: they exist, give distinct frame ids, and their headers show images within the limits.
   std::vector<frame> frames = o.demo ? std::vector<frame>{{{}, 0, 4096, 2048}} : assign_ids(collect_images(o.inputs));
-  if (!o.shard.empty()) {
-    // Job i of n takes its contiguous part of the frames in input order (ids were assigned over all).
-    vbatch::batch::shard s;
-    try {
-      s = vbatch::batch::parse_shard(o.shard);
-    } catch (const vbatch::error& e) {
-      usage("--{}", e.what());
+  // Job i of n takes its contiguous part of the frames in input order, balanced by pixels (ids
+  // were assigned over all).
+  const std::optional<vbatch::batch::shard> shard = vbatch_tools::parse_shard_option(o.shard);
+  if (!o.demo) frames = vbatch_tools::take_shard(std::move(frames), shard, [](const frame& f) { return vbatch_tools::image_cost(f.path); });
+  vbatch_tools::run_summary summary;
+  summary.tool = "e2p", summary.unit = "frames", summary.shard = shard, summary.items = frames.size();
+  const auto finish = [&](std::vector<vbatch_tools::item_failure> failures, bool too_many, std::size_t max_failures) {
+    if (!o.report.empty()) {
+      summary.seconds = seconds_since(start);
+      vbatch_tools::write_report(o.report, vbatch_tools::report_json(summary, failures));
     }
-    const vbatch::batch::index_range part = vbatch::batch::shard_of(frames.size(), s);
-    frames = std::vector<frame>(frames.begin() + std::ptrdiff_t(part.first), frames.begin() + std::ptrdiff_t(part.last));
-    if (frames.empty()) {
-      if (!o.quiet) fmt::print("shard {}: no frames for this job\n", o.shard);
-      return 0;
-    }
+    return vbatch_tools::finish_run("e2p", o.out, std::move(failures), too_many, max_failures, o.quiet);
+  };
+  if (frames.empty()) {
+    if (!o.quiet) fmt::print("shard {}: no frames for this job\n", o.shard);
+    vbatch_tools::check_output_dir(o.out, "e2p");
+    return finish({}, false, 0);
   }
   // With --on-error skip, a frame whose header is unreadable or out of limits is listed and left out.
   vbatch::pipeline::failure_limit limit(o.failures.limit(frames.size()));
   std::vector<vbatch_tools::item_failure> failures;
   std::erase_if(frames, [&](frame& f) {
-    if (f.path.empty()) return false;
-    try {
+    return !f.path.empty() && !vbatch_tools::check_input(o.failures, f.path.string(), failures, limit, [&] {
       read_header(f, vbatch::io::image_limits{o.max_pixels});
       const vbatch::status s = std::visit(
           [&](auto policy) { return vbatch::sample::can_make_e2p_map<decltype(policy)>(setup.cameras, f.width, f.height); }, map);
       if (!s) fail("{}: {}{}", f.path.string(), s.message, o.map == "fixed" ? " (--map float)" : "");
-      return false;
-    } catch (const std::exception& e) {
-      if (!o.failures.skip()) throw;
-      failures.push_back({f.path.string(), "read", e.what()});
-      limit.add();
-      return true;
-    }
+    });
   });
+  summary.failed = failures.size();
 
   // 3. The output directory.
   vbatch_tools::check_output_dir(o.out, "e2p");
-  if (limit.exceeded()) return vbatch_tools::finish_run("e2p", o.out, std::move(failures), true, limit.max(), o.quiet);
+  if (limit.exceeded()) return finish(std::move(failures), true, limit.max());
 
   // 4. --resume: the outputs that exist and decode cleanly at their size are done; frames with
   // every output done are not even decoded.
@@ -552,7 +534,7 @@ int run(const options& o) {
         using map_policy = decltype(policy);
         const auto* pano = demo ? &*demo : nullptr;
         if (o.batch != "auto")
-          return split<map_policy, decltype(sampler)>(o, frames, setup, pano, start, vbatch::batch::fixed(std::stoul(o.batch)),
+          return split<map_policy, decltype(sampler)>(o, frames, setup, pano, vbatch::batch::fixed(std::stoul(o.batch)),
                                                       done_views, limit);  // CLI11 checked the text
         // The loader asks the budget for each batch: half the free memory over what a frame in
         // flight needs (the frame and its views, about `in_flight` times over: decoded ahead,
@@ -562,7 +544,7 @@ int run(const options& o) {
                                                         largest->width, largest->height, 3, setup.cameras);
         constexpr std::uint64_t in_flight = 4;
         return split<map_policy, decltype(sampler)>(
-            o, frames, setup, pano, start,
+            o, frames, setup, pano,
             vbatch::batch::memory_budget(0.5, cost.per_item * in_flight, 1, auto_batch_size(setup.cameras), cost.shared),
             done_views, limit);
       },
@@ -597,8 +579,11 @@ int run(const options& o) {
                  o.demo ? " (--demo always runs)" : "");
   }
   failures.insert(failures.end(), t.failures.begin(), t.failures.end());
-  return vbatch_tools::finish_run("e2p", o.out, std::move(failures), t.too_many_failures || limit.exceeded(), limit.max(),
-                                  o.quiet);
+  summary.resumed = std::uint64_t(skipped_frames);
+  summary.failed += t.failed_frames;
+  summary.outputs = std::uint64_t(t.views) - t.failed_writes;
+  summary.stage_seconds = t.stage_seconds;
+  return finish(std::move(failures), t.too_many_failures || limit.exceeded(), limit.max());
 }
 
 }  // namespace
@@ -672,7 +657,8 @@ int main(int argc, char** argv) {
                  "Sample map: fixed (cached, 1/128-pixel fixed point; fastest), float (cached) or rays (computed per pixel)")
       ->check(CLI::IsMember({"fixed", "float", "rays"}))
       ->capture_default_str();
-  app.add_option("--shard", o.shard, "i/n: process only job i's part of the frames (0 <= i < n), for job arrays");
+  vbatch_tools::add_shard_option(app, o.shard, "frames");
+  vbatch_tools::add_report_option(app, o.report);
   app.add_option("--max-pixels", o.max_pixels, "Refuse input images with more pixels (decompression bombs)")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40))
       ->capture_default_str();

@@ -27,7 +27,11 @@ expect_files "--demo writes 8 views and the panorama" demo demo_equirect.jpg "${
 expect_sizes "--demo views are 64x48" 64x48 "${views[@]/#/demo/}"
 expect_sizes "--demo panorama is 4096x2048" 4096x2048 demo/demo_equirect.jpg
 if grep -q "8 views" run.out && grep -q "s/view" run.out && grep -q "load" run.out; then ok "summary on stdout"; else bad "summary on stdout: $(cat run.out)"; fi
-if grep -q "\[1/1 frames\] 8 views" run.err; then ok "progress line on stderr"; else bad "progress line on stderr: $(cat run.err)"; fi
+if ! grep -q "ETA" run.err; then ok "no progress line in a log (stderr not a terminal)"; else bad "progress in a log: $(cat run.err)"; fi
+on_terminal term.out --demo -o demo_term --size 64x48
+if grep -q "\[1/1 frames\] [0-9.]* frames/s, ETA [0-9:]*  8 views" term.out; then ok "progress line with rate and ETA on a terminal"; else bad "progress on a terminal: $(tr '\r' '\n' <term.out | head -5)"; fi
+on_terminal term.out --demo -o demo_term --size 64x48 -q
+if ! grep -q "ETA" term.out; then ok "-q: no progress line on a terminal"; else bad "-q shows progress: $(head -c 300 term.out)"; fi
 
 run_ok "--demo --cube --layout dice runs" --demo -o dice --cube --layout dice --size 16 --format png --quiet
 expect_files "--cube --layout dice writes one image per frame" dice demo_equirect.jpg frame_00000_cube.png
@@ -76,9 +80,35 @@ expect_files "rings3:2 writes 6 views" rings frame_00010_cam_0{0..5}.jpg
 run_ok "1 thread, batch 1" src -o t1 --size 16x12 --format png --threads 1 --batch 1 --map float
 run_ok "2 threads, batch 3" src -o t2 --size 16x12 --format png --threads 2 --batch 3 --map float
 if diff -r t1 t2 >/dev/null; then ok "identical views for any threads and batch"; else bad "views differ between thread/batch settings"; fi
-run_ok "--shard 0/2" src -o shards --size 16x12 --format png --threads 1 --batch 1 --map float --shard 0/2
-run_ok "--shard 1/2" src -o shards --size 16x12 --format png --threads 1 --batch 1 --map float --shard 1/2
-if diff -r t1 shards >/dev/null; then ok "two shards together write exactly the unsharded views"; else bad "shards differ from one job"; fi
+# Shards (issue 18): for any n, disjoint parts that together write the unsharded views.
+check_shards "--shard i/n, n = 1..5 and 7: disjoint, together the unsharded views" t1 3 "1 2 3 4 5 7" \
+  src --size 16x12 --format png --threads 1 --batch 1 --map float
+# Balanced by pixels: two 32x24 frames then a 64x48 one (768, 768, 3072 pixels). By count shard
+# 0/2 would take the first frame alone; by pixels it takes both small ones, shard 1/2 the large one.
+mkdir -p by_cost
+cp src/pano_9.png by_cost/pano_1.png
+cp src/pano_9.png by_cost/pano_2.png
+cp src/pano_0007.jpg by_cost/pano_3.jpg
+run_ok "--shard 0/2 of frames of unequal sizes" by_cost -o cost0 --size 16x12 --format png --shard 0/2
+run_ok "--shard 1/2 of frames of unequal sizes" by_cost -o cost1 --size 16x12 --format png --shard 1/2
+if [[ $(ls cost0 | grep -c 'frame_0000[12]_cam') == 16 && $(ls cost1 | grep -c 'frame_00003_cam') == 8 && $(ls cost0 cost1 | grep -c cam) == 24 ]]; then
+  ok "--shard balances by pixels: the two small frames against the large one"
+else bad "shards by pixels: 0/2 [$(ls cost0 | tr '\n' ' ')] 1/2 [$(ls cost1 | tr '\n' ' ')]"; fi
+rc=0
+SLURM_ARRAY_TASK_ID=2 SLURM_ARRAY_TASK_COUNT=2 SLURM_ARRAY_TASK_MIN=1 "$TOOL" src -o slurm --size 16x12 --format png \
+  --threads 1 --batch 1 --map float --shard auto --report slurm.json >run.out 2>run.err || rc=$?
+if [[ $rc -eq 0 ]] && diff -r shards_2/1 slurm >/dev/null && [[ $(json_get slurm.json '"%(index)d/%(count)d" % j["run"]["shard"]') == 1/2 ]]; then
+  ok "--shard auto in a Slurm array task (ids 1-2) takes shard 1/2"
+else bad "--shard auto (Slurm): exit $rc $(head -c 300 run.err) $(ls slurm 2>/dev/null | head -3)"; fi
+rc=0
+JOB_COMPLETION_INDEX=0 VBATCH_SHARD_COUNT=2 "$TOOL" src -o k8s --size 16x12 --format png --threads 1 --batch 1 --map float \
+  --shard auto >run.out 2>run.err || rc=$?
+if [[ $rc -eq 0 ]] && diff -r shards_2/0 k8s >/dev/null; then ok "--shard auto in a Kubernetes Indexed Job takes its index"
+else bad "--shard auto (Kubernetes): exit $rc $(head -c 300 run.err)"; fi
+if [[ $(json_get shards_1/0.json 'j["run"]["outputs"]') == 24 && $(json_get shards_1/0.json 'j["run"]["failed"]') == 0 &&
+  $(json_get shards_1/0.json 'j["run"]["tool"]') == e2p && $(json_get shards_1/0.json '"decode" in j["run"]["stage_seconds"]') == True ]]; then
+  ok "--report: the run block counts outputs and times the stages"
+else bad "--report: $(head -c 600 shards_1/0.json)"; fi
 run_ok "--batch auto" src -o tauto --size 16x12 --format png --threads 2 --batch auto --map float
 if diff -r t1 tauto >/dev/null; then ok "--batch auto gives the same views"; else bad "--batch auto views differ"; fi
 if grep -q "batches: up to" run.out; then ok "the summary says how large the batches were"; else bad "no batch line: $(cat run.out)"; fi
@@ -156,6 +186,9 @@ expect_error "--quality 0" 2 "--quality" out src/pano_0007.jpg -o out --quality 
 expect_error "--batch 0" 2 "--batch" out src/pano_0007.jpg -o out --batch 0
 expect_error "--shard 2/2" 2 "shard '2/2'" out src/pano_0007.jpg -o out --shard 2/2
 expect_error "--shard x" 2 "shard 'x'" out src/pano_0007.jpg -o out --shard x
+expect_error "--shard auto outside a job array" 2 "--shard auto: neither SLURM_ARRAY_TASK_ID" out src/pano_0007.jpg -o out --shard auto
+SLURM_ARRAY_TASK_ID=4 SLURM_ARRAY_TASK_COUNT=4 SLURM_ARRAY_TASK_MIN=0 \
+  expect_error "--shard auto with an inconsistent Slurm task id" 2 "SLURM_ARRAY_TASK_ID=4 does not fit" out src/pano_0007.jpg -o out --shard auto
 expect_error "--batch many" 2 "--batch" out src/pano_0007.jpg -o out --batch many
 expect_error "--on-error bad value" 2 "--on-error: retry" out src/pano_0007.jpg -o out --on-error retry
 expect_error "--max-failures negative" 2 "--max-failures" out src/pano_0007.jpg -o out --max-failures -1
@@ -181,8 +214,12 @@ echo "not an image" >mixed/frame_4.jpg
 for args in "--threads 1 --batch 1" "--threads 2 --batch 3"; do
   rc=0
   # shellcheck disable=SC2086
-  "$TOOL" mixed -o "skip_${args// /_}" --size 24x16 $args >run.out 2>run.err || rc=$?
+  "$TOOL" mixed -o "skip_${args// /_}" --size 24x16 $args --report "skip_${args// /_}.json" >run.out 2>run.err || rc=$?
   out="skip_${args// /_}"
+  if [[ $(json_get "$out.json" '"%(items)d %(failed)d %(done)d %(outputs)d" % j["run"]') == "6 2 4 32" &&
+    $(json_get "$out.json" 'len(j["failures"])') == 2 ]]; then
+    ok "mixed folder ($args): --report counts 6 frames, 2 failed, 4 done, 32 views"
+  else bad "mixed folder ($args): --report: $(head -c 400 "$out.json")"; fi
   if [[ $rc -eq 3 ]]; then ok "mixed folder ($args): exit status 3"; else bad "mixed folder ($args): exit $rc: $(head -c "$excerpt" run.err)"; fi
   if diff <(ls clean) <(ls "$out" | grep -v '^failures.json$') >/dev/null; then
     ok "mixed folder ($args): every good frame's views, nothing else"

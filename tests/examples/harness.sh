@@ -99,3 +99,46 @@ expect_sizes() {
   done
   ok "$name"
 }
+
+# json_get FILE EXPR : prints the Python expression EXPR evaluated on the JSON in FILE (as `j`).
+json_get() { python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
+
+# check_shards NAME REF ITEMS "N..." ARGS... : for each N, runs TOOL ARGS with --shard i/N (0 <= i
+# < N), each into shards_N/i with --report shards_N/i.json; checks that no output file is written
+# by two shards, that together they write exactly REF's files byte for byte (reports and charts
+# aside), and that the reports' run.items add up to ITEMS.
+check_shards() {
+  local name=$1 ref=$2 items=$3 counts=$4 n i f rc sum problems=""
+  shift 4
+  for n in $counts; do
+    rm -rf "shards_$n"
+    mkdir -p "shards_$n/union"
+    sum=0
+    for ((i = 0; i < n; i++)); do
+      rc=0
+      "$TOOL" "$@" -o "shards_$n/$i" --shard "$i/$n" --report "shards_$n/$i.json" -q >run.out 2>run.err || rc=$?
+      if [[ $rc -ne 0 ]]; then
+        problems+=" shard $i/$n: exit $rc: $(head -c 200 run.err);"
+        continue
+      fi
+      sum=$((sum + $(json_get "shards_$n/$i.json" 'j["run"]["items"]')))
+      while IFS= read -r f; do
+        [[ -e shards_$n/union/$f ]] && problems+=" $f written by two shards of $n;"
+        mkdir -p "$(dirname "shards_$n/union/$f")"
+        cp "shards_$n/$i/$f" "shards_$n/union/$f"
+      done < <(cd "shards_$n/$i" && find . -type f ! -name '*.json' ! -name '*.svg')
+    done
+    [[ $sum -eq $items ]] || problems+=" $n shards: reports add up to $sum items, not $items;"
+    diff -r -x '*.json' -x '*.svg' "$ref" "shards_$n/union" >/dev/null || problems+=" $n shards: outputs differ from $ref;"
+  done
+  if [[ -z $problems ]]; then ok "$name"; else bad "$name:$problems"; fi
+}
+
+# on_terminal OUT ARGS... : runs TOOL ARGS with a terminal as stdout and stderr (util-linux
+# `script`), its output in OUT, for the progress lines only a terminal gets.
+on_terminal() {
+  local out=$1 cmd
+  shift
+  printf -v cmd '%q ' "$TOOL" "$@"
+  script -qfec "$cmd" /dev/null >"$out" 2>&1 </dev/null
+}
