@@ -1,6 +1,7 @@
 # The tools' installed names: `cmake --install <build> --component tools` puts every example tool
-# in bin/ as vbatch-<name>, and each one runs from there (--help). Arguments: SOURCE_DIR,
-# BUILD_DIR (a build with the tools built), WORK_DIR.
+# in bin/ as vbatch-<name>, dashes for underscores (vbatch-merge-reports), and each one runs from
+# there (--help); so does pipeline360's MPI build, vbatch-pipeline360-mpi, when it was built.
+# Arguments: SOURCE_DIR, BUILD_DIR (a build with the tools built), WORK_DIR.
 include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
 file(REMOVE_RECURSE ${WORK_DIR})
 step(${CMAKE_COMMAND} --install ${BUILD_DIR} --component tools --prefix ${WORK_DIR}/prefix)
@@ -8,6 +9,13 @@ file(GLOB folders LIST_DIRECTORIES true ${SOURCE_DIR}/examples/[0-9][0-9]_*)
 foreach(folder IN LISTS folders)
   get_filename_component(folder ${folder} NAME)
   string(REGEX REPLACE "^[0-9][0-9]_" "" name ${folder})
+  string(REPLACE "_" "-" name ${name})
+  list(APPEND names ${name})
+endforeach()
+if(EXISTS ${BUILD_DIR}/examples/pipeline360_mpi)
+  list(APPEND names pipeline360-mpi)
+endif()
+foreach(name IN LISTS names)
   set(tool ${WORK_DIR}/prefix/bin/vbatch-${name})
   if(NOT EXISTS ${tool})
     message(FATAL_ERROR "${name} is not installed as ${tool}")
