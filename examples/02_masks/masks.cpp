@@ -72,6 +72,8 @@ struct options {
   bool size_given = false;
   vbatch_tools::failure_options failures;
   bool fsync = false;
+  std::string shard;  // "i/n" or "auto": this job's part of the masks
+  fs::path report;    // --report FILE.json
 };
 
 // ---- the operation --------------------------------------------------------------------------------
@@ -283,31 +285,9 @@ vbatch::batch_buffer<u8> side_by_side(vbatch::batch_view<const u8> before, vbatc
 
 struct totals {
   double load = 0, morph = 0, save = 0;
-  long long masks = 0, pixels = 0, changed = 0, on_before = 0, on_after = 0;
+  long long masks = 0, pixels = 0, changed = 0, on_before = 0, on_after = 0;  // masks: done in full
+  long long outputs = 0;  // files written: masks and comparisons
   std::vector<vbatch_tools::item_failure> failures;  // --on-error skip: masks skipped
-};
-
-// One updating line on a terminal; otherwise a line per ~10% of the masks.
-class progress {
- public:
-  progress(bool quiet, std::size_t total) : quiet_(quiet), tty_(::isatty(STDERR_FILENO) != 0), total_(total) {}
-  void update(long long done, double elapsed) {
-    if (quiet_) return;
-    const int tenth = static_cast<int>(done * 10 / static_cast<long long>(total_));
-    if (!tty_ && tenth == last_tenth_ && done != static_cast<long long>(total_)) return;
-    last_tenth_ = tenth;
-    fmt::print(stderr, "{}[{}/{} masks] {:.1f} masks/s{}", tty_ ? "\r" : "", done, total_, done / std::max(elapsed, 1e-9),
-               tty_ ? "\x1b[K" : "\n");
-    std::fflush(stderr);
-  }
-  void finish() {
-    if (!quiet_ && tty_) fmt::print(stderr, "\n");
-  }
-
- private:
-  bool quiet_, tty_;
-  std::size_t total_;
-  int last_tenth_ = -1;
 };
 
 fs::path compare_name(const fs::path& relative) {
@@ -317,12 +297,11 @@ fs::path compare_name(const fs::path& relative) {
 }
 
 totals process(const options& o, const std::vector<mask_file>& files, morph::operation op, const morph::structuring_element& e,
-               const morph::options& mo, const demo_data* demo, clock_type::time_point start,
-               vbatch::pipeline::failure_limit& limit) {
+               const morph::options& mo, const demo_data* demo, vbatch::pipeline::failure_limit& limit) {
   const vbatch::cpu_par exec{o.threads};
   const vbatch::io::image_limits limits{o.max_pixels};
   totals t;
-  progress bar(o.quiet, files.size());
+  vbatch_tools::progress_line bar(o.quiet, "masks", files.size());
   // Reused while masks keep their size: fresh buffers would be page-faulted in on every batch.
   vbatch::batch_buffer<u8> in_buffer, out_buffer;
   // A mask's failure (--on-error skip: its result is not written; stop: the first one is thrown).
@@ -387,9 +366,10 @@ totals process(const options& o, const std::vector<mask_file>& files, morph::ope
         vbatch::io::save_image(compared, cmp.view(), {.jpeg_quality = o.quality, .fsync = o.fsync});
       });
     });
-    long long skipped = 0;
+    long long skipped = 0, compare_failed = 0;  // a failed comparison's mask was written
     for (std::optional<vbatch_tools::item_failure>& f : failed) {
       if (!f) continue;
+      compare_failed += f->stage == "compare";
       t.failures.push_back(std::move(*f));
       limit.add();
       ++skipped;
@@ -401,8 +381,9 @@ totals process(const options& o, const std::vector<mask_file>& files, morph::ope
     }
     t.save += seconds_since(t0);
     t.masks += count - skipped;
+    t.outputs += count - skipped + compare_failed + (o.compare.empty() ? 0 : count - skipped);
     t.pixels += in.shape().elements();
-    bar.update(t.masks, seconds_since(start));
+    bar.update(last);
   }
   bar.finish();
   return t;
@@ -436,12 +417,28 @@ int run(options o) {
   } else {
     files = collect_inputs(o.inputs);
   }
+  // Job i of n takes its contiguous part of the masks, balanced by pixels.
+  const std::optional<vbatch::batch::shard> shard = vbatch_tools::parse_shard_option(o.shard);
+  if (!o.demo) files = vbatch_tools::take_shard(std::move(files), shard, [](const mask_file& f) { return vbatch_tools::image_cost(f.path); });
+  vbatch_tools::run_summary summary;
+  summary.tool = "masks", summary.unit = "masks", summary.shard = shard, summary.items = files.size();
+  const auto finish = [&](std::vector<vbatch_tools::item_failure> failures, bool too_many, std::size_t max_failures) {
+    if (!o.report.empty()) {
+      summary.seconds = seconds_since(start);
+      vbatch_tools::write_report(o.report, vbatch_tools::report_json(summary, failures));
+    }
+    return vbatch_tools::finish_run("masks", o.out, std::move(failures), too_many, max_failures, o.quiet);
+  };
+  if (files.empty()) {
+    if (!o.quiet) fmt::print("shard {}: no masks for this job\n", o.shard);
+    check_output_dir(o.out, "--output");
+    return finish({}, false, 0);
+  }
   // With --on-error skip, a mask whose header (or source image) is unusable is listed and left out.
   vbatch::pipeline::failure_limit limit(o.failures.limit(files.size()));
   std::vector<vbatch_tools::item_failure> failures;
   std::erase_if(files, [&](mask_file& f) {
-    if (f.path.empty()) return false;
-    try {
+    return !f.path.empty() && !vbatch_tools::check_input(o.failures, f.path.string(), failures, limit, [&] {
       const vbatch::io::image_info info = vbatch::io::read_image_info(f.path);
       vbatch::check(vbatch::io::can_load(f.path, info, vbatch::io::image_limits{o.max_pixels}));
       f.width = info.width, f.height = info.height;
@@ -452,13 +449,7 @@ int run(options o) {
           fail("{}: the source image is {}x{} but the mask {} is {}x{}", f.image.string(), src.width, src.height, f.path.string(),
                f.width, f.height);
       }
-      return false;
-    } catch (const std::exception& e) {
-      if (!o.failures.skip()) throw;
-      failures.push_back({f.path.string(), "read", e.what()});
-      limit.add();
-      return true;
-    }
+    });
   });
   if (!o.images.empty() && !fs::is_directory(o.images)) fail("--images {}: no such directory", o.images.string());
 
@@ -479,10 +470,13 @@ int run(options o) {
     if (ec) fail("{}: cannot create the output directory: {}", (o.out / f.relative).parent_path().string(), ec.message());
   }
 
-  if (limit.exceeded()) return vbatch_tools::finish_run("masks", o.out, std::move(failures), true, limit.max(), o.quiet);
+  if (limit.exceeded()) {
+    summary.failed = failures.size();
+    return finish(std::move(failures), true, limit.max());
+  }
 
   // 4. Work.
-  totals t = process(o, files, op, e, mo, demo ? &*demo : nullptr, start, limit);
+  totals t = process(o, files, op, e, mo, demo ? &*demo : nullptr, limit);
   if (!o.quiet) {
     const double wall = seconds_since(start);
     const double busy = std::max(t.load + t.morph + t.save, 1e-9);
@@ -499,7 +493,10 @@ int run(options o) {
       fmt::print("comparisons (before | after; green kept, orange added, red removed): {}\n", o.compare.string());
   }
   failures.insert(failures.end(), t.failures.begin(), t.failures.end());
-  return vbatch_tools::finish_run("masks", o.out, std::move(failures), limit.exceeded(), limit.max(), o.quiet);
+  summary.failed = failures.size();  // one per mask: a mask's first failure ends its work
+  summary.outputs = std::uint64_t(t.outputs);
+  summary.stage_seconds = {{"load", t.load}, {o.op, t.morph}, {o.compare.empty() ? "save" : "save and compare", t.save}};
+  return finish(std::move(failures), limit.exceeded(), limit.max());
 }
 
 }  // namespace
@@ -553,6 +550,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   vbatch_tools::add_failure_options(app, o.failures);
   vbatch_tools::add_fsync_flag(app, o.fsync);
+  vbatch_tools::add_shard_option(app, o.shard, "masks");
+  vbatch_tools::add_report_option(app, o.report);
   app.add_flag("-q,--quiet", o.quiet, "Print nothing but errors");
 
   if (const auto status = vbatch_tools::parse_command_line(app, argc, argv)) return *status;

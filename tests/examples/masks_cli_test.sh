@@ -61,7 +61,9 @@ expect_files "--demo writes 4 masks and 4 comparisons" demo "${demo[@]}" compare
 expect_sizes "--demo masks are 640x480" 640x480 "${demo[@]/#/demo/}"
 expect_sizes "comparisons are before|after side by side" 1286x480 demo/compare/*.jpg
 if grep -q "4 masks: dilate square 15x15" run.out && grep -q "ms/mask" run.out; then ok "summary on stdout"; else bad "summary on stdout: $(cat run.out)"; fi
-if grep -q "\[4/4 masks\]" run.err; then ok "progress line on stderr"; else bad "progress line on stderr: $(cat run.err)"; fi
+if ! grep -q "ETA" run.err; then ok "no progress line in a log (stderr not a terminal)"; else bad "progress in a log: $(cat run.err)"; fi
+on_terminal term.out --demo -o demo_term
+if grep -q "\[4/4 masks\] [0-9.]* masks/s, ETA" term.out; then ok "progress line with rate and ETA on a terminal"; else bad "progress on a terminal: $(tr '\r' '\n' <term.out | head -5)"; fi
 before=$(percent 1) after=$(percent 2)
 if awk -v b="$before" -v a="$after" 'BEGIN { exit !(a > b && b > 0) }'; then ok "dilation grows the masks ($before% -> $after%)"; else bad "dilation grows the masks: $before% -> $after%"; fi
 
@@ -103,6 +105,13 @@ expect_sizes "comparisons are 1286x480" 1286x480 cmp/z.jpg cmp/a/x.jpg cmp/b/dee
 run_ok "1 thread, batch 1" in -o t1 --threads 1 --batch 1 --shape disk --size 11
 run_ok "2 threads, batch 3" in -o t2 --threads 2 --batch 3 --shape disk --size 11
 run_ok "the direct algorithm" in -o t3 --threads 2 --shape disk --size 11 --algorithm direct
+# Shards (issue 18): disjoint parts that together write the unsharded masks.
+check_shards "--shard i/n, n = 1..5 and 7: disjoint, together the unsharded masks" t1 3 "1 2 3 4 5 7" \
+  in --threads 1 --batch 1 --shape disk --size 11
+rc=0
+SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_TASK_COUNT=3 SLURM_ARRAY_TASK_MIN=0 "$TOOL" in -o slurm --threads 1 --batch 1 --shape disk \
+  --size 11 --shard auto -q >run.out 2>run.err || rc=$?
+if [[ $rc -eq 0 ]] && diff -r shards_3/1 slurm >/dev/null; then ok "--shard auto in a Slurm array task"; else bad "--shard auto: exit $rc $(head -c 300 run.err)"; fi
 if cmp -s t1/a/x.png t2/a/x.png && diff -r t1 t2 >/dev/null && diff -r t1 t3 >/dev/null; then
   ok "identical masks for any threads, batch and algorithm"
 else
@@ -160,7 +169,11 @@ for args in "--threads 1 --batch 1" "--threads 2 --batch 4"; do
   out="skip_${args// /_}"
   rc=0
   # shellcheck disable=SC2086
-  "$TOOL" mixed -o "$out" --shape disk --size 11 $args >run.out 2>run.err || rc=$?
+  "$TOOL" mixed -o "$out" --shape disk --size 11 $args --report "$out.json" >run.out 2>run.err || rc=$?
+  if [[ $(json_get "$out.json" '"%(items)d %(failed)d %(done)d %(outputs)d" % j["run"]') == "5 2 3 3" &&
+    $(json_get "$out.json" '[f["file"] for f in j["failures"]]') == "['mixed/m2.png', 'mixed/m4.png']" ]]; then
+    ok "mixed masks ($args): --report counts 5 masks, 2 failed, 3 done and written"
+  else bad "mixed masks ($args): --report: $(head -c 400 "$out.json")"; fi
   if [[ $rc -eq 3 ]]; then ok "mixed masks ($args): exit status 3"; else bad "mixed masks ($args): exit $rc: $(head -c 300 run.err)"; fi
   if diff -r -x failures.json skip_clean "$out" >/dev/null; then
     ok "mixed masks ($args): every good mask, identical to a clean run's, nothing else"
