@@ -3,23 +3,22 @@
 #
 # Every check prints one line (ok/FAIL) and the script ends with "N passed, M failed"; it exits
 # non-zero when a check failed. Shard reports are written here by hand, and made by a real sharded
-# run of e2p ($VBATCH_E2P, set by CTest): the merge of its shards' reports must count what one
-# unsharded run counts. python3 (standard library only) reads the JSON.
+# run of e2p ($VBATCH_E2P, set by CTest) through examples/scale-out's Slurm scripts: the merge of
+# its shards' reports must count what one unsharded run counts. python3 reads the JSON (and, with
+# its yaml module, the Kubernetes manifests).
 set -euo pipefail
 
 TOOL=${1:?usage: merge_reports_cli_test.sh PATH/TO/merge_reports WORK_DIR}
 W=${2:?usage: merge_reports_cli_test.sh PATH/TO/merge_reports WORK_DIR}
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+scale_out=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../examples/scale-out" && pwd)  # the Slurm and Kubernetes examples
 rm -rf "$W" && mkdir -p "$W"
 cd "$W"
 
-# json FILE EXPR : prints EXPR evaluated on FILE's JSON (`j`), e.g. json m.json 'j["run"]["items"]'.
-json() { python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); print(json.dumps(eval(sys.argv[2])))' "$1" "$2"; }
-
-# expect_json NAME FILE EXPR WANT : EXPR on FILE's JSON prints WANT.
+# expect_json NAME FILE EXPR WANT : EXPR on FILE's JSON (harness's json_get), as JSON, is WANT.
 expect_json() {
   local name=$1 got
-  got=$(json "$2" "$3" 2>&1) || true
+  got=$(json_get "$2" "json.dumps($3)" 2>&1) || true
   if [[ $got == "$4" ]]; then ok "$name"; else bad "$name: $3 is $got, expected $4"; fi
 }
 
@@ -87,7 +86,7 @@ expect_files "only the merged report and failures.json" out merged.json failures
 cp out/merged.json merged_in.json
 run_ok "any order, -q" s1.json s2.json s0.json -o out/again.json -q
 if [[ ! -s run.out && ! -s run.err ]]; then ok "-q prints nothing"; else bad "-q printed: $(cat run.out run.err)"; fi
-if [[ $(json out/merged.json '[j["run"], j["failures"]]') == "$(json out/again.json '[j["run"], j["failures"]]')" ]]; then ok "the order of the reports does not matter"; else bad "the order of the reports changes the merge"; fi
+if [[ $(json_get out/merged.json '[j["run"], j["failures"]]') == "$(json_get out/again.json '[j["run"], j["failures"]]')" ]]; then ok "the order of the reports does not matter"; else bad "the order of the reports changes the merge"; fi
 
 # Without failures: no failures.json, and one an earlier merge left is removed.
 report c0.json e2p 0 2 5 0 40 1.5
@@ -131,6 +130,74 @@ expect_error "a misspelt option" 2 "did you mean --output" s0.json --outptu out/
 cp s0.json keep.json
 expect_error "the output is an input" 2 "keep.json: the merged report would overwrite this input" keep.json -o keep.json
 if cmp -s s0.json keep.json; then ok "the input is left alone"; else bad "the input was overwritten"; fi
+
+# ---- a real sharded run: examples/scale-out/e2p-array.sbatch as three Slurm array tasks -------
+# The array script run by bash as Slurm would run it (SLURM_ARRAY_TASK_* set, vbatch-e2p on the
+# PATH), with small views instead of its 1600x1200 ones; one shared output directory; then the
+# merge script. Its merged report must count what one unsharded run counts.
+E2P=${VBATCH_E2P:?VBATCH_E2P: the e2p tool (set by CTest)}
+mkdir -p bin frames
+ln -sf "$E2P" bin/vbatch-e2p
+ln -sf "$TOOL" bin/vbatch-merge-reports
+"$E2P" --demo -o demo -q
+for k in 0 1 2 3 4 5 6 7; do cp "demo/frame_00000_cam_0$k.jpg" "frames/pano_$((k + 1)).jpg"; done
+head -c 400 frames/pano_1.jpg >frames/pano_9.jpg  # a truncated frame: one failure
+small='--rig ring:2 --size 16x12 --format png'
+rc=0
+"$E2P" frames -o whole $small --report whole.json -q 2>/dev/null || rc=$?
+if [[ $rc -eq 3 ]]; then ok "the unsharded run: done with one failure (exit 3)"; else bad "the unsharded run: exit $rc"; fi
+sed "s/--rig rings3:8 --size 1600x1200/$small/" "$scale_out/e2p-array.sbatch" >array.sh
+if grep -qF -- "$small" array.sh; then ok "e2p-array.sbatch takes smaller views for the test"; else bad "e2p-array.sbatch: no --rig rings3:8 --size 1600x1200 to replace"; fi
+statuses=""
+for task in 0 1 2; do
+  rc=0
+  PATH=$PWD/bin:$PATH FRAMES=frames OUT=shared SLURM_ARRAY_TASK_ID=$task SLURM_ARRAY_TASK_COUNT=3 SLURM_ARRAY_TASK_MIN=0 \
+    SLURM_ARRAY_TASK_STEP=1 bash array.sh >"task$task.log" 2>&1 || rc=$?
+  statuses+="$rc "
+done
+if [[ $statuses == "0 0 3 " ]]; then ok "array tasks 0..2: exit 0, 0 and 3 (the truncated frame is the last)"; else bad "array tasks exit $statuses: $(head -c 300 task2.log)"; fi
+rc=0
+PATH=$PWD/bin:$PATH OUT=shared bash "$scale_out/e2p-merge.sbatch" >merge.log 2>&1 || rc=$?
+if [[ $rc -eq 0 ]]; then ok "e2p-merge.sbatch merges the tasks' reports"; else bad "e2p-merge.sbatch: exit $rc: $(head -c 300 merge.log)"; fi
+for key in items failed outputs done; do
+  expect_json "merged run.$key = the unsharded run's" shared/merged-report.json "j['run']['$key']" "$(json_get whole.json "json.dumps(j['run']['$key'])")"
+done
+expect_json "merged failures = the unsharded run's" shared/merged-report.json 'j["failures"]' "$(json_get whole.json 'json.dumps(j["failures"])')"
+expect_json "failures.json: the unsharded run's list" shared/failures.json 'j["failures"]' "$(json_get whole/failures.json 'json.dumps(j["failures"])')"
+if diff -r -x '*.json' whole shared >/dev/null; then ok "the tasks' views are the unsharded run's, byte for byte"; else bad "views differ: $(diff -rq -x '*.json' whole shared | head -3)"; fi
+rm shared/report-1.json
+rc=0
+PATH=$PWD/bin:$PATH OUT=shared bash "$scale_out/e2p-merge.sbatch" >merge.log 2>&1 || rc=$?
+if [[ $rc -eq 1 ]] && grep -q "not given: 1" merge.log; then ok "a task's report missing: the merge job fails naming it"; else bad "merge without task 1: exit $rc: $(cat merge.log)"; fi
+
+# ---- the other scale-out examples: they parse, and the Job's shard count is its completions -----
+for script in "$scale_out"/*.sbatch; do
+  if bash -n "$script" 2>syntax.err; then ok "bash -n $(basename "$script")"; else bad "bash -n $(basename "$script"): $(cat syntax.err)"; fi
+done
+if python3 -c 'import yaml' 2>/dev/null; then
+  if msg=$(python3 - "$scale_out"/*.yaml <<'PY' 2>&1
+import sys, yaml
+jobs = {}
+for path in sys.argv[1:]:
+    for doc in yaml.safe_load_all(open(path)):
+        assert doc["kind"] == "Job", f"{path}: a {doc['kind']}, not a Job"
+        jobs[doc["metadata"]["name"]] = doc
+indexed = [j for j in jobs.values() if j["spec"].get("completionMode") == "Indexed"]
+assert len(indexed) == 1, f"{len(indexed)} Indexed Jobs"
+spec = indexed[0]["spec"]
+container = spec["template"]["spec"]["containers"][0]
+env = {e["name"]: e.get("value") for e in container.get("env", [])}
+assert env.get("VBATCH_SHARD_COUNT") == str(spec["completions"]), f"VBATCH_SHARD_COUNT {env.get('VBATCH_SHARD_COUNT')} but completions {spec['completions']}"
+args = container["args"]
+assert args[args.index("--shard") + 1] == "auto", "no --shard auto"
+assert "$(JOB_COMPLETION_INDEX)" in args[args.index("--report") + 1], "the report's name does not hold the index"
+merge = [j for j in jobs.values() if j is not indexed[0]]
+assert merge and "vbatch-merge-reports" in " ".join(merge[0]["spec"]["template"]["spec"]["containers"][0]["command"])
+PY
+  ); then ok "the Kubernetes manifests parse; VBATCH_SHARD_COUNT = completions; --shard auto; a report per index"; else bad "Kubernetes manifests: $msg"; fi
+else
+  echo "skip the Kubernetes manifests' check: python3 has no yaml module (apt-get install python3-yaml)"
+fi
 
 echo "($((SECONDS - start)) s)"
 finish
