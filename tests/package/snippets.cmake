@@ -1,7 +1,9 @@
 # Compiles the documentation's code: every ```cpp block of docs/*.md and README.md placed right
 # after a line starting with `<!-- compiled` is a whole translation unit; it is built against
 # vbatch::core and vbatch::io (vbatch added as a subdirectory) with -Wall -Wextra -Werror, and run
-# when it has a main(). Fails when no block is marked (the markers must not silently vanish).
+# when it has a main(): a program checks its own result and fails with a non-zero status. All
+# snippets are targets of one project, built in parallel. Fails when a module's page has lost its
+# compiled quick start (the markers must not silently vanish).
 # Arguments: SOURCE_DIR, WORK_DIR, GENERATOR.
 include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
 file(REMOVE_RECURSE ${WORK_DIR})
@@ -59,10 +61,34 @@ list(LENGTH snippets total)
 if(total EQUAL 0)
   message(FATAL_ERROR "no <!-- compiled --> ```cpp block in the docs")
 endif()
-step(${CMAKE_COMMAND} -S ${WORK_DIR} -B ${WORK_DIR}/build -G ${GENERATOR} -DCMAKE_BUILD_TYPE=Release)
-step(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
-foreach(program IN LISTS programs)
-  step(${WORK_DIR}/build/${program})
-  message(STATUS "${program}: ${step_output}")
+# Each module's page keeps its compiled quick start (core's is in concepts.md, profile's in batch.md).
+foreach(page concepts sample morph boxes batch io pipeline model)
+  if(NOT EXISTS ${WORK_DIR}/${page}_1.cpp)
+    message(FATAL_ERROR "docs/${page}.md: no <!-- compiled --> quick start")
+  endif()
 endforeach()
-message(STATUS "${total} documentation snippets compiled, ${programs} run")
+step(${CMAKE_COMMAND} -S ${WORK_DIR} -B ${WORK_DIR}/build -G ${GENERATOR} -DCMAKE_BUILD_TYPE=Release)
+# One job per core unless CMAKE_BUILD_PARALLEL_LEVEL says otherwise (Ninja alone would run cores + 2).
+if(DEFINED ENV{CMAKE_BUILD_PARALLEL_LEVEL})
+  set(jobs $ENV{CMAKE_BUILD_PARALLEL_LEVEL})
+else()
+  cmake_host_system_information(RESULT jobs QUERY NUMBER_OF_LOGICAL_CORES)
+endif()
+string(TIMESTAMP build_start "%s")
+step(${CMAKE_COMMAND} --build ${WORK_DIR}/build --parallel ${jobs})
+string(TIMESTAMP build_end "%s")
+math(EXPR build_seconds "${build_end} - ${build_start}")
+# Every program runs, so that one wrong snippet does not hide another; each should take well under a second.
+set(failures "")
+foreach(program IN LISTS programs)
+  execute_process(COMMAND ${WORK_DIR}/build/${program} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 60)
+  message(STATUS "${program}: ${out}${err}")
+  if(NOT rc EQUAL 0)
+    string(APPEND failures "${program} (${rc}): ${err}\n")
+  endif()
+endforeach()
+if(NOT failures STREQUAL "")
+  message(FATAL_ERROR "documentation snippets failed:\n${failures}")
+endif()
+list(LENGTH programs run)
+message(STATUS "${total} documentation snippets compiled in ${build_seconds} s (${jobs} jobs), ${run} run: ${programs}")
