@@ -30,6 +30,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../common/tool.hpp"
+#include "merge.hpp"
 
 namespace {
 
@@ -57,61 +58,6 @@ nlohmann::json read_json(const std::string& file) {
   }
 }
 
-// What merge_reports takes on trust, checked here so that the message names the file: a report
-// already merged (its shards would count twice), a shard beyond its count (it would hide a missing
-// one) and a failure that is not {file, stage, reason}.
-void check_report(const std::string& file, const nlohmann::json& report) {
-  if (!report.is_object()) fail("{}: not a vbatch tool report (not a JSON object)", file);
-  if (report.contains("shards"))
-    fail("{}: already a merged report (of {} shards): give the shards' own reports", file, report["shards"].size());
-  const vbatch_tools::run_summary run = vbatch_tools::run_summary_from_json(report, file);
-  if (run.shard && run.shard->index >= run.shard->count)
-    fail("{}: shard {}/{}: the index must be below the count", file, run.shard->index, run.shard->count);
-  const nlohmann::json failures = report.value("failures", nlohmann::json::array());
-  const auto is_text = [](const nlohmann::json& f, const char* key) { return f.contains(key) && f[key].is_string(); };
-  if (!failures.is_array()) fail("{}: \"failures\" is not a list", file);
-  for (const nlohmann::json& f : failures)
-    if (!f.is_object() || !is_text(f, "file") || !is_text(f, "stage") || !is_text(f, "reason"))
-      fail("{}: a failure that is not {{\"file\", \"stage\", \"reason\"}}: {}", file, f.dump());
-}
-
-// failures.json beside the merged report: written with the merge's failures, removed without.
-fs::path write_failures(const fs::path& report_file, const nlohmann::json& merged) {
-  const fs::path file = report_file.parent_path() / "failures.json";
-  const nlohmann::json& failures = merged.at("failures");
-  if (failures.empty()) {
-    std::error_code ec;
-    fs::remove(file, ec);
-    return {};
-  }
-  const nlohmann::json j = {{"tool", merged.at("run").at("tool")},
-                            {"failed", failures.size()},
-                            {"shards", merged.at("shards").size()},
-                            {"failures", failures}};
-  vbatch_tools::write_report(file, j);
-  return file;
-}
-
-std::string summary(const nlohmann::json& merged, const fs::path& out, const fs::path& failures_file) {
-  const nlohmann::json& r = merged.at("run");
-  const std::string unit = r.at("unit").get<std::string>();
-  std::string text = fmt::format(
-      "merge-reports: {} shards of {}: {} {}, {} done, {} resumed, {} failed, {} outputs; {:.2f} s (the longest shard), "
-      "{:.1f} {}/s\n",
-      merged.at("shards").size(), r.at("tool").get<std::string>(), r.at("items").get<std::uint64_t>(), unit,
-      r.at("done").get<std::uint64_t>(), r.at("resumed").get<std::uint64_t>(), r.at("failed").get<std::uint64_t>(),
-      r.at("outputs").get<std::uint64_t>(), r.at("seconds").get<double>(), r.at("items_per_second").get<double>(), unit);
-  if (!r.at("stage_seconds").empty()) {
-    text += fmt::format("  {:<16} {:>12} {:>7}\n", "stage", "busy seconds", "share");
-    for (const auto& [stage, seconds] : r.at("stage_seconds").items())
-      text += fmt::format("  {:<16} {:>12.2f} {:>6.1f}%\n", stage, seconds.get<double>(),
-                          100 * r.at("stage_shares").at(stage).get<double>());
-  }
-  text += fmt::format("report: {}\n", out.string());
-  if (!failures_file.empty()) text += fmt::format("failures: {} (all shards')\n", failures_file.string());
-  return text;
-}
-
 int run(const options& o) {
   if (o.inputs.empty()) usage("no reports given: merge-reports SHARD_REPORTS... -o MERGED.json");
   if (o.out.empty()) usage("--output is required: the file for the merged report (-o MERGED.json)");
@@ -122,21 +68,10 @@ int run(const options& o) {
   }
 
   std::vector<std::pair<std::string, nlohmann::json>> reports;
-  for (const std::string& input : o.inputs) {
-    nlohmann::json report = read_json(input);
-    check_report(input, report);
-    reports.emplace_back(input, std::move(report));
-  }
-  const nlohmann::json merged = vbatch_tools::merge_reports(reports);
-
-  const fs::path dir = o.out.has_parent_path() ? o.out.parent_path() : fs::path(".");
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) fail("{}: cannot create the directory: {}", dir.string(), ec.message());
-  const fs::path out = dir / o.out.filename();
-  vbatch_tools::write_report(out, merged);
-  const fs::path failures_file = write_failures(out, merged);
-  if (!o.quiet) fmt::print("{}", summary(merged, out, failures_file));
+  for (const std::string& input : o.inputs) reports.emplace_back(input, read_json(input));
+  const nlohmann::json merged = vbatch_tools::merge_shard_reports(reports);
+  const fs::path failures_file = vbatch_tools::write_merged_report(o.out, merged);
+  if (!o.quiet) fmt::print("{}", vbatch_tools::merged_summary("merge-reports", merged, o.out, failures_file));
   return 0;
 }
 
