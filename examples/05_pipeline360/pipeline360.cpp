@@ -46,6 +46,7 @@
 #include <memory>
 #include <numeric>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -108,6 +109,7 @@ struct options {
   bool quiet = false;
   vbatch_tools::failure_options failures;
   bool fsync = false;
+  std::string shard;  // "i/n" or "auto": this job's part of the frames
 };
 
 // ---- parsing small values ---------------------------------------------------------------------
@@ -402,23 +404,23 @@ struct frame {
   int width = 0, height = 0;
 };
 
-// The frames with their ids (vbatch_tools::frame_ids) and sizes from their headers (pixels are
-// decoded later, batch by batch), within the image limits. With `failures` (--on-error skip), a
-// frame whose header is unusable is listed there and left out; without, it is an error.
-std::vector<frame> read_frames(const std::vector<fs::path>& files, std::vector<vbatch_tools::item_failure>* failures = nullptr) {
+// The frames of the input files with their ids (vbatch_tools::frame_ids, over all the files, so
+// that every shard names a frame alike); their sizes come from their headers later.
+std::vector<frame> assign_ids(const std::vector<fs::path>& files) {
   const std::vector<long long> ids = frame_ids(files);
   std::vector<frame> frames;
-  for (std::size_t i = 0; i < files.size(); ++i) {
-    try {
-      const vbatch::io::image_info info = vbatch::io::read_image_info(files[i]);  // throws naming the file
-      vbatch::check(vbatch::io::can_load(files[i], info, vbatch::io::image_limits{}));
-      frames.push_back({files[i], ids[i], info.width, info.height});
-    } catch (const std::exception& e) {
-      if (!failures) throw;
-      failures->push_back({files[i].string(), "read", e.what()});
-    }
-  }
+  for (std::size_t i = 0; i < files.size(); ++i) frames.push_back({files[i], ids[i]});
   return frames;
+}
+
+// A frame's size from its header (pixels are decoded later, batch by batch), within the image
+// limits and the map's; throws naming the file.
+void read_header(frame& f, const vbatch::sample::rig& cameras) {
+  const vbatch::io::image_info info = vbatch::io::read_image_info(f.path);
+  vbatch::check(vbatch::io::can_load(f.path, info, vbatch::io::image_limits{}));
+  f.width = info.width, f.height = info.height;
+  const vbatch::status s = vbatch::sample::can_make_e2p_map<vbatch::sample::maps::cached_fixed>(cameras, f.width, f.height);
+  if (!s) fail("{}: {}", f.path.string(), s.message);
 }
 
 // Proves `dir` writable with a probe file (creating it first when asked), before any work.
@@ -480,6 +482,7 @@ struct work_item {
 struct outcome {
   prof::run_report report;
   std::size_t frames = 0, views = 0, batches = 0;
+  std::size_t failed_frames = 0, failed_writes = 0;  // frames not decoded or with a file not written; files not written
   double segmented = 0, dilated = 0;                 // share of mask pixels set by the segmenter, after dilation
   std::vector<vbatch_tools::item_failure> failures;  // --on-error skip: frames and files skipped
   bool too_many_failures = false;
@@ -545,6 +548,8 @@ outcome process(const options& o, const std::vector<frame>& frames, const vbatch
   // Frames that failed to decode (--on-error skip: the loader zeroed them): nothing is saved.
   std::vector<char> frame_failed(frames.size(), 0);
   std::vector<std::pair<std::size_t, int>> batch_frames(loader.batch_count());  // first frame, count
+  std::map<fs::path, std::size_t> frame_of_output;  // the frame each submitted file belongs to (failed writes)
+  vbatch_tools::progress_line bar(o.quiet, "frames", frames.size());
 
   const auto remap = [&](vbatch::pipeline::loaded_batch in) {
     batch_frames[in.index] = {in.first, in.images.n};
@@ -586,12 +591,17 @@ outcome process(const options& o, const std::vector<frame>& frames, const vbatch
   // The writer's workers encode; submit() only queues (and waits while the queue is full).
   const auto save = [&](work_item w, std::size_t item) {
     for (int i = 0; i < w.views->shape().n; ++i) {
-      if (frame_failed[w.first + std::size_t(i / per_frame)]) continue;
-      const long long id = frames[w.first + std::size_t(i / per_frame)].id;
-      writer.submit(views_dir / output_name(id, i % per_frame, o.format), w.views->view().image(i), w.views, std::nullopt, item);
-      writer.submit(masks_dir / output_name(id, i % per_frame, "png"), w.masks->view().image(i), w.masks, std::nullopt, item);
+      const std::size_t f = w.first + std::size_t(i / per_frame);
+      if (frame_failed[f]) continue;
+      const fs::path view = views_dir / output_name(frames[f].id, i % per_frame, o.format),
+                     mask = masks_dir / output_name(frames[f].id, i % per_frame, "png");
+      frame_of_output.emplace(view, f);
+      frame_of_output.emplace(mask, f);
+      writer.submit(view, w.views->view().image(i), w.views, std::nullopt, item);
+      writer.submit(mask, w.masks->view().image(i), w.masks, std::nullopt, item);
     }
     for (int i = 0; i < w.views->shape().n; ++i) result.views += !frame_failed[w.first + std::size_t(i / per_frame)];
+    bar.update(w.first + std::size_t(w.views->shape().n / per_frame), fmt::format("{} views", result.views));
   };
 
   // One run: the loader is the source, the writer a part behind "save". --on-error stop:
@@ -607,15 +617,19 @@ outcome process(const options& o, const std::vector<frame>& frames, const vbatch
   const pl::report r =
       pl::run(po, loader, pl::stage("remap", remap, {.queue = 0}), pl::stage("segment", segment, {.queue = 1}),
               pl::stage("dilate", dilate, {.queue = 1}), pl::stage("save", save, {.queue = 1, .kind = kind::io}));
+  bar.finish();
   if (!o.failures.skip() && !r.failures.empty()) r.rethrow();
-  for (const pl::failure& f : r.failures) {  // a failed write by its file (below); anything else for each frame of its batch
-    if (f.stage == "encode") continue;
-    const auto [first, count] = f.item < batch_frames.size() ? batch_frames[f.item] : std::pair<std::size_t, int>{0, 0};
-    if (count == 0) result.failures.push_back({"", f.stage, f.message});  // the loader stopped before the remap saw it
-    for (std::size_t i = first; i < first + std::size_t(count); ++i)
-      result.failures.push_back({frames[i].path.string(), f.stage, f.message});
+  // A failed write by its file; anything else for each frame of its batch.
+  std::set<std::size_t> failed =
+      vbatch_tools::add_run_failures(result.failures, r, batch_frames, [&](std::size_t i) { return frames[i].path.string(); });
+  for (std::size_t f = 0; f < frames.size(); ++f)
+    if (frame_failed[f]) failed.insert(f);
+  for (const pl::write_failure& f : writer.report().failures) {
+    result.failures.push_back({f.path.string(), "write", f.message});
+    if (const auto it = frame_of_output.find(f.path); it != frame_of_output.end()) failed.insert(it->second);
   }
-  for (const pl::write_failure& f : writer.report().failures) result.failures.push_back({f.path.string(), "write", f.message});
+  result.failed_frames = failed.size();
+  result.failed_writes = writer.report().failures.size();
   result.too_many_failures = r.too_many_failures;
 
   profiler.record_peak("views", views_memory::stats().peak);
@@ -667,12 +681,14 @@ std::string summary(const outcome& out) {
       100 * out.segmented, 100 * out.dilated);
 }
 
-// The profiler's JSON, with the run's totals and settings added.
-std::string report_json(const options& o, const outcome& out, const std::string& segmenter_text) {
+// The common report (the "run" block merge-reports adds up, the failures) with the profiler's
+// JSON, the run's totals and settings added.
+json report_json(const options& o, const outcome& out, const std::string& segmenter_text, const vbatch_tools::run_summary& run,
+                 const std::vector<vbatch_tools::item_failure>& failures) {
   const prof::run_report& r = out.report;
   const json profile = json::parse(r.json());
   const double busy = std::max(total_busy(r), 1e-12);
-  json j;
+  json j = vbatch_tools::report_json(run, failures);
   j["tool"] = "pipeline360";
   j["settings"] = {{"rig", o.rig},
                    {"size", o.size},
@@ -696,7 +712,7 @@ std::string report_json(const options& o, const outcome& out, const std::string&
     s["unit"] = unit_of(s["name"].get<std::string>(), 2);  // plural
     s["share_of_busy"] = s["busy_seconds"].get<double>() / busy;
   }
-  return j.dump(2) + "\n";
+  return j;
 }
 
 std::string report_svg(const outcome& out) {
@@ -724,18 +740,22 @@ int run(options o) {
 
   // 2. Inputs: they exist, have distinct frame ids, and their headers show images within limits.
   // The model is loaded here too (a missing or unreadable file is named), before any output.
+  // Job i of n takes its contiguous part of the frames in input order, balanced by pixels (ids
+  // were assigned over all). A frame whose header is unusable is listed (--on-error skip) and
+  // left out.
+  const std::optional<vbatch::batch::shard> shard = vbatch_tools::parse_shard_option(o.shard);
   std::vector<frame> frames;
+  if (o.demo == 0)
+    frames = vbatch_tools::take_shard(assign_ids(collect_images(o.inputs)), shard,
+                                      [](const frame& f) { return vbatch_tools::image_cost(f.path); });
+  vbatch_tools::run_summary totals;
+  totals.tool = "pipeline360", totals.unit = "frames", totals.shard = shard, totals.items = frames.size();
+  vbatch::pipeline::failure_limit limit(o.failures.limit(frames.size()));
   std::vector<vbatch_tools::item_failure> failures;
-  if (o.demo == 0) frames = read_frames(collect_images(o.inputs), o.failures.skip() ? &failures : nullptr);
-  std::erase_if(frames, [&](const frame& f) {
-    const vbatch::status s = vbatch::sample::can_make_e2p_map<vbatch::sample::maps::cached_fixed>(cameras, f.width, f.height);
-    if (s) return false;
-    if (!o.failures.skip()) fail("{}: {}", f.path.string(), s.message);
-    failures.push_back({f.path.string(), "map", f.path.string() + ": " + s.message});
-    return true;
+  std::erase_if(frames, [&](frame& f) {
+    return !vbatch_tools::check_input(o.failures, f.path.string(), failures, limit, [&] { read_header(f, cameras); });
   });
-  vbatch::pipeline::failure_limit limit(o.failures.limit(frames.size() + failures.size()));
-  for (std::size_t i = 0; i < failures.size(); ++i) limit.add();
+  totals.failed = failures.size();
   chosen_segmenter segmenter =
       model ? load_model(std::move(*model), o.threads) : chosen_segmenter{stand_in, stand_in.describe(), true};
 
@@ -749,16 +769,29 @@ int run(options o) {
   if (o.json_path.empty()) o.json_path = o.out / "report.json";
   if (o.chart_path.empty()) o.chart_path = o.out / "report.svg";
   if (limit.exceeded()) return vbatch_tools::finish_run("pipeline360", o.out, std::move(failures), true, limit.max(), o.quiet);
+  if (o.demo == 0 && totals.items == 0) {
+    if (!o.quiet) fmt::print("shard {}: no frames for this job\n", o.shard);
+    vbatch_tools::write_report(o.json_path, vbatch_tools::report_json(totals, {}));
+    return vbatch_tools::finish_run("pipeline360", o.out, {}, false, 0, o.quiet);
+  }
 
   // 4. Work.
   if (o.demo > 0) {
-    frames = read_frames(render_demo(o));
+    frames = assign_ids(render_demo(o));
+    for (frame& f : frames) read_header(f, cameras);
+    totals.items = frames.size();
     if (!o.quiet)
       fmt::print("demo: {} synthetic {}x{} frames (turned 15° each) in {}\n", frames.size(), frames.front().width,
                  frames.front().height, (o.out / "demo_frames").string());
   }
   const outcome out = process(o, frames, cameras, segmenter, limit);
-  const std::string json_text = report_json(o, out, segmenter.description), svg = report_svg(out);
+  failures.insert(failures.end(), out.failures.begin(), out.failures.end());
+  totals.failed += out.failed_frames;
+  totals.outputs = 2 * out.views - out.failed_writes;
+  totals.seconds = out.report.wall;
+  for (const prof::stage_stats& s : out.report.stages) totals.stage_seconds[s.name] = s.busy;
+  const std::string json_text = report_json(o, out, segmenter.description, totals, failures).dump(2) + "\n",
+                    svg = report_svg(out);
   vbatch::io::write_file_atomically(o.json_path, json_text.data(), json_text.size(), o.fsync);
   vbatch::io::write_file_atomically(o.chart_path, svg.data(), svg.size(), o.fsync);
 
@@ -771,7 +804,6 @@ int run(options o) {
     fmt::print("wrote {}/ and {}/ ({} files each), {}, {}\n", (o.out / "views").string(), (o.out / "masks").string(), out.views,
                o.json_path.string(), o.chart_path.string());
   }
-  failures.insert(failures.end(), out.failures.begin(), out.failures.end());
   return vbatch_tools::finish_run("pipeline360", o.out, std::move(failures), out.too_many_failures || limit.exceeded(),
                                   limit.max(), o.quiet);
 }
@@ -849,7 +881,10 @@ int main(int argc, char** argv) {
   app.add_option("--encode-workers", o.encode_workers, "Threads encoding and writing files (0: --threads)")
       ->check(CLI::Range(0, 4096))
       ->capture_default_str();
-  app.add_option("--json", o.json_path, "Report as JSON (default DIR/report.json)");
+  app.add_option("--report,--json", o.json_path,
+                 "Report as JSON (default DIR/report.json): the \"run\" block every tool writes (merge-reports adds up "
+                 "shards' reports), the failures, per-stage times, settings, peak memory");
+  vbatch_tools::add_shard_option(app, o.shard, "frames");
   app.add_option("--chart", o.chart_path, "Report as an SVG chart (default DIR/report.svg)");
   vbatch_tools::add_failure_options(app, o.failures);
   vbatch_tools::add_fsync_flag(app, o.fsync);

@@ -302,6 +302,16 @@ expect_sizes "views have --size" 160x120 real/views/*.png
 if r=$(python3 img.py report reports/r.json frames=2 views=8 stage:load=2 stage:remap=1 stage:write=16); then ok "--json and --chart paths"; else bad "--json: $r"; fi
 if [[ -s reports/r.svg && ! -e real/report.json ]]; then ok "the report goes where --json/--chart say"; else bad "report paths"; fi
 run_ok "files as inputs, --rig cube" src/pano_12.jpg src/pano_0007.jpg -o cube --rig cube --size 64x64 --dilate 0
+# Shards (issue 18): disjoint parts that together write the unsharded views and masks.
+mkdir -p src3 && cp demo/demo_frames/frame_0000{0,1,2}.jpg src3/
+"$TOOL" src3 -o ref3 --rig ring:4 --size 64x48 --format png --threads 1 --quiet
+check_shards "--shard i/n, n = 1..4 and 7: disjoint, together the unsharded views and masks" ref3 3 "1 2 3 4 7" \
+  src3 --rig ring:4 --size 64x48 --format png --threads 1
+if [[ $(json_get shards_1/0.json '"%(items)d %(failed)d %(done)d %(outputs)d" % j["run"]') == "3 0 3 24" ]]; then
+  ok "report.json's run block: 3 frames done, 24 files"
+else bad "report.json run block: $(json_get shards_1/0.json 'j["run"]')"; fi
+on_terminal term.out --demo 2 -o term "${small[@]}" --rig ring:2
+if grep -q "\[2/2 frames\] [0-9.]* frames/s, ETA [0-9:]*  4 views" term.out; then ok "progress line with rate and ETA on a terminal"; else bad "progress on a terminal: $(tr '\r' '\n' <term.out | head -5)"; fi
 expect_files "six faces per frame" cube/views frame_000{07,12}_cam_0{0..5}.jpg
 
 # ---- errors: the message names the culprit, and nothing is written ---------------------------
@@ -360,6 +370,9 @@ for args in "--threads 1 --batch 1" "--threads 2 --batch 3"; do
   # shellcheck disable=SC2086
   "$TOOL" mixed -o "$out" --size 64x48 --rig ring:4 $args >run.out 2>run.err || rc=$?
   if [[ $rc -eq 3 ]]; then ok "mixed frames ($args): exit status 3"; else bad "mixed frames ($args): exit $rc: $(head -c 300 run.err)"; fi
+  if [[ $(json_get "$out/report.json" '"%(items)d %(failed)d %(done)d" % j["run"]') == "4 2 2" &&
+    $(json_get "$out/report.json" 'len(j["failures"])') == 2 ]]; then ok "mixed frames ($args): report.json counts 4 frames, 2 failed"
+  else bad "mixed frames ($args): report.json run: $(json_get "$out/report.json" 'j["run"]')"; fi
   if diff -r clean/views "$out/views" >/dev/null && diff -r clean/masks "$out/masks" >/dev/null; then
     ok "mixed frames ($args): every good frame's views and masks, identical to a clean run's"
   else
