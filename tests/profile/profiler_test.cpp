@@ -59,6 +59,19 @@ TEST(Profiler, ReportsTheIoShareOfKnownSleepsWithinFivePercentagePoints) {
   vbatch_test::record("profiler_io_share", r.io_share());
 }
 
+// A stage first seen by count() takes its kind from the timer that comes later (the io share of
+// a loader counted before it is timed would otherwise be 0).
+TEST(Profiler, ATimerSetsTheKindOfAStageFirstCounted) {
+  profile::profiler prof;
+  prof.count("decode", 4);
+  prof.add("decode", profile::stage_kind::io, 1.0, 0);
+  prof.add("remap", profile::stage_kind::compute, 1.0, 0);
+  const auto r = prof.report();
+  EXPECT_EQ(r.stages.at(0).kind, profile::stage_kind::io);
+  EXPECT_EQ(r.stages.at(0).items, 4u);
+  EXPECT_DOUBLE_EQ(r.io_share(), 0.5);
+}
+
 TEST(Profiler, SumsBusyTimeOverThreads) {
   profile::profiler prof;
   std::vector<std::jthread> workers;

@@ -1,7 +1,7 @@
 #pragma once
 // Frame sources: numbered frames read front to back, one at a time.
 //
-//   vbatch::io::image_sequence seq = vbatch::io::image_sequence::from_directory("frames/");   // natural order
+//   auto seq = vbatch::io::image_sequence<>::from_directory("frames/");   // natural order
 //   vbatch::io::raw_video video("clip.mp4");       // frames piped from `ffmpeg ... -f rawvideo -pix_fmt rgb24 -`
 //   while (auto f = video.next()) use(f->index, f->pixels);   // (1,H,W,3), valid until the next call
 //   video.skip(100);                                          // past frames nobody needs

@@ -155,6 +155,7 @@ class profiler {
   void add(std::string_view stage, stage_kind kind, double busy_seconds, double waiting_seconds) {
     std::lock_guard lock(mutex_);
     stage_stats& s = find(stage, kind);
+    s.kind = kind;  // a timer names the stage's kind, also when count() created the stage first
     s.busy += busy_seconds;
     s.waiting += waiting_seconds;
   }
