@@ -455,11 +455,7 @@ int run(const options& o) {
   vbatch_tools::run_summary summary;
   summary.tool = "e2p", summary.unit = "frames", summary.shard = shard, summary.items = frames.size();
   const auto finish = [&](std::vector<vbatch_tools::item_failure> failures, bool too_many, std::size_t max_failures) {
-    if (!o.report.empty()) {
-      summary.seconds = seconds_since(start);
-      vbatch_tools::write_report(o.report, vbatch_tools::report_json(summary, failures));
-    }
-    return vbatch_tools::finish_run("e2p", o.out, std::move(failures), too_many, max_failures, o.quiet);
+    return vbatch_tools::finish_run("e2p", o.out, std::move(failures), too_many, max_failures, o.quiet, o.report, summary, start);
   };
   if (frames.empty()) {
     if (!o.quiet) fmt::print("shard {}: no frames for this job\n", o.shard);

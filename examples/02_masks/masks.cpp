@@ -423,11 +423,7 @@ int run(options o) {
   vbatch_tools::run_summary summary;
   summary.tool = "masks", summary.unit = "masks", summary.shard = shard, summary.items = files.size();
   const auto finish = [&](std::vector<vbatch_tools::item_failure> failures, bool too_many, std::size_t max_failures) {
-    if (!o.report.empty()) {
-      summary.seconds = seconds_since(start);
-      vbatch_tools::write_report(o.report, vbatch_tools::report_json(summary, failures));
-    }
-    return vbatch_tools::finish_run("masks", o.out, std::move(failures), too_many, max_failures, o.quiet);
+    return vbatch_tools::finish_run("masks", o.out, std::move(failures), too_many, max_failures, o.quiet, o.report, summary, start);
   };
   if (files.empty()) {
     if (!o.quiet) fmt::print("shard {}: no masks for this job\n", o.shard);

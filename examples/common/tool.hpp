@@ -552,6 +552,18 @@ inline void write_report(const std::filesystem::path& file, const nlohmann::json
   vbatch::io::write_file_atomically(file, text.data(), text.size());
 }
 
+// finish_run after writing the --report file (when `report` is not empty): `summary` with the
+// wall time since `start`, and the failures.
+inline int finish_run(std::string_view tool, const std::filesystem::path& dir, std::vector<item_failure> failures, bool too_many,
+                      std::size_t limit, bool quiet, const std::filesystem::path& report, run_summary summary,
+                      clock_type::time_point start) {
+  if (!report.empty()) {
+    summary.seconds = seconds_since(start);
+    write_report(report, report_json(summary, failures));
+  }
+  return finish_run(tool, dir, std::move(failures), too_many, limit, quiet);
+}
+
 // The --report option of a tool: a .json path.
 inline void add_report_option(CLI::App& app, std::filesystem::path& file) {
   app.add_option("--report", file,
