@@ -19,8 +19,16 @@
 // been read), so for every source alike the frames that exist are written and then all the
 // missing ones are reported together, with the source's frame count, and the exit status is 1.
 //
-// Exit status: 0 done, 1 an input or output problem (including out-of-range frames), 2 a bad
-// command line.
+// A frame that fails (a corrupt image in a sequence, a video whose decoder fails mid-way: that
+// frame and every later one, a write that fails) is skipped and listed in DIR/failures.json under
+// --on-error skip (the default; exit status 3), or ends the pass under --on-error stop. --shard
+// i/n takes a contiguous part of the distinct requested frames (an image sequence's balanced by
+// pixels), each frame with all its names, so that jobs sharing one output directory never write
+// one file twice. --report FILE.json gives the run's counts, failures and stage times.
+//
+// Exit status: 0 done, 1 an input or output problem (including out-of-range frames, or more
+// failures than --max-failures), 2 a bad command line, 3 done but with failed frames
+// (failures.json).
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -38,6 +46,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -70,6 +79,9 @@ struct options {
   std::string format = "jpg";
   int quality = 92, encode_workers = 0;
   bool demo = false, quiet = false, fsync = false;
+  vbatch_tools::failure_options failures;
+  std::string shard;  // "i/n" or "auto": this job's part of the requested frames
+  fs::path report;
 };
 
 // ---- requests -----------------------------------------------------------------------------------
@@ -222,122 +234,212 @@ vbatch::io::frame_plan<std::string> make_plan(const std::vector<request>& reques
 
 // ---- the pass -----------------------------------------------------------------------------------
 
-// A progress line on stderr for runs longer than a second: updated in place on a terminal, a line
-// every 10 s in a log.
-class progress {
- public:
-  progress(bool quiet, std::int64_t total) : quiet_(quiet), tty_(::isatty(STDERR_FILENO) != 0), total_(total) {}
-
-  void update(std::int64_t position, std::size_t extracted) {
-    if (quiet_) return;
-    const double t = seconds_since(start_);
-    if (t < 1 || t - last_ < (tty_ ? 0.25 : 10)) return;
-    last_ = t;
-    shown_ = true;
-    const std::string of = total_ > 0 ? fmt::format("/{} ({:.0f}%)", total_, 100.0 * position / total_) : "";
-    fmt::print(stderr, "{}frame {}{}: {} frames extracted, {:.1f} frames/s{}", tty_ ? "\r" : "", position, of, extracted,
-               position / t, tty_ ? "\x1b[K" : "\n");
-    std::fflush(stderr);
-  }
-  // Ends the updating line, also when the pass stops on an error (the message goes below it).
-  ~progress() {
-    if (shown_ && tty_) fmt::print(stderr, "\n");
-  }
-  progress(const progress&) = delete;
-  progress& operator=(const progress&) = delete;
-
- private:
-  bool quiet_, tty_, shown_ = false;
-  std::int64_t total_;
-  clock_type::time_point start_ = clock_type::now();
-  double last_ = 0;
-};
-
-// A frame source as the planner sees it, reporting progress: skip() goes in steps so that a long
-// gap between requested frames (all decoded by ffmpeg) still moves the progress line.
-template <class Source>
-class watched {
- public:
-  watched(Source& s, progress& p, const std::size_t& extracted) : source_(s), progress_(p), extracted_(extracted) {}
-  std::optional<std::int64_t> size() const { return source_.size(); }
-  std::int64_t position() const { return source_.position(); }
-  std::optional<vbatch::io::frame_view> next() {
-    progress_.update(source_.position(), extracted_);
-    return source_.next();
-  }
-  std::int64_t skip(std::int64_t n) {
-    std::int64_t moved = 0;
-    while (moved < n) {
-      const std::int64_t step = std::min<std::int64_t>(n - moved, 32);
-      const std::int64_t got = source_.skip(step);
-      moved += got;
-      progress_.update(source_.position(), extracted_);
-      if (got < step) break;  // the source ended
-    }
-    return moved;
-  }
-
- private:
-  Source& source_;
-  progress& progress_;
-  const std::size_t& extracted_;
-};
-
+// What a pass produced: the planner's counts, the writes, and under --on-error skip the frames
+// that failed (not decoded, or a write failed), each listed once per cause.
 struct outcome {
   vbatch::io::plan_report plan;
   std::vector<std::int64_t> capped;  // requested frames at or past --max-frames, never read
   vbatch::pipeline::writer_report written;
+  std::vector<vbatch_tools::item_failure> failures;
+  std::set<std::int64_t> failed_frames;
+  bool too_many = false;  // stopped: more failures than --max-failures
+  std::size_t max_failures = 0;
+  double read_seconds = 0;
 };
 
-// One copy of the frame (its view is valid only until the next read), shared by every name it is
-// written under: the writer's workers encode from it while the pass reads on.
-void submit_all(vbatch::pipeline::image_writer<>& writer, const fs::path& dir, const vbatch::io::frame_view& f,
-                std::span<const std::string> names) {
-  const vbatch::batch_view<const vbatch::u8> src = f.pixels;  // (1,H,W,C)
-  auto copy = std::make_shared<vbatch::batch_buffer<vbatch::u8>>(vbatch::batch_shape{1, src.h, src.w, src.c});
-  for (int y = 0; y < src.h; ++y) std::memcpy(copy->view().pixel(0, y, 0), src.pixel(0, y, 0), std::size_t(src.w) * src.c);
-  for (const std::string& name : names) writer.submit(dir / name, copy->view(), copy);
+// Thrown by the pass once more frames failed than --max-failures allows: it ends the pass.
+struct too_many_failures {};
+
+// The file a frame comes from, for failures.json: an image sequence's file, or the video.
+std::string file_of(const vbatch::io::image_sequence<>& s, std::int64_t frame, const std::string&) {
+  return s.file(frame).string();
 }
+std::string file_of(const vbatch::io::raw_video&, std::int64_t, const std::string& video) { return video; }
+
+// A frame source as the planner sees it. It moves the progress line (skip() goes in steps, so
+// that a long gap between requested frames still moves it), and under --on-error skip it turns
+// a frame that does not decode into a frame without pixels, the error in failure(), so that the
+// pass goes on. A video whose decoder failed cannot go on: every later frame comes out so.
+template <class Source>
+class guarded {
+ public:
+  guarded(Source& s, bool skip, vbatch_tools::progress_line& bar, const std::size_t& extracted)
+      : source_(s), skip_(skip), bar_(bar), extracted_(extracted) {}
+  std::optional<std::int64_t> size() const { return source_.size(); }
+  std::int64_t position() const { return broken_at_ ? *broken_at_ : source_.position(); }
+  const std::string& failure() const { return failure_; }
+  bool broken() const { return broken_at_.has_value(); }
+
+  std::optional<vbatch::io::frame_view> next() {
+    show();
+    if (broken_at_) return vbatch::io::frame_view{(*broken_at_)++, {}};
+    const std::int64_t at = source_.position();
+    try {
+      return source_.next();
+    } catch (const std::exception& e) {
+      if (!skip_) throw;
+      failure_ = e.what();
+      if (source_.skip(1) != 1) broken_at_ = at + 1;
+      return vbatch::io::frame_view{at, {}};
+    }
+  }
+  std::int64_t skip(std::int64_t n) {
+    const std::int64_t target = position() + n;
+    std::int64_t moved = 0;
+    while (moved < n && !broken_at_) {
+      const std::int64_t step = std::min<std::int64_t>(n - moved, 32);
+      try {
+        const std::int64_t got = source_.skip(step);
+        moved += got;
+        show();
+        if (got < step) return moved;      // the source ended
+      } catch (const std::exception& e) {  // a video's decoder failed while passing frames by
+        if (!skip_) throw;
+        failure_ = e.what();
+        broken_at_ = target;
+      }
+    }
+    if (broken_at_) broken_at_ = target;  // a broken video's frames go by as failed ones
+    return n;
+  }
+
+ private:
+  void show() { bar_.update(std::uint64_t(position()), fmt::format("{} extracted", extracted_)); }
+
+  Source& source_;
+  bool skip_;
+  vbatch_tools::progress_line& bar_;
+  const std::size_t& extracted_;
+  std::string failure_;
+  std::optional<std::int64_t> broken_at_;  // set when a video's decoder failed: the next frame's index
+};
+
+// One pass: its writer, its failures and its progress line; serve() takes each frame the source gives.
+template <class Source>
+struct pass {
+  // `items`: the frames to extract (--max-failures' default is a share of them); `frames_to_pass`:
+  // how far into the source the pass goes, for the progress line (0: not known, no line).
+  pass(Source& source, const options& o, const std::string& source_name, std::size_t items, std::uint64_t frames_to_pass)
+      : source(source),
+        o(o),
+        source_name(source_name),
+        limit(o.failures.limit(items)),
+        writer({.workers = o.encode_workers,
+                .save = {.jpeg_quality = o.quality, .fsync = o.fsync},
+                .policy = o.failures.skip() ? vbatch::pipeline::on_error::skip : vbatch::pipeline::on_error::stop,
+                .limit = &limit}),
+        bar(o.quiet || frames_to_pass == 0, "frames", frames_to_pass),
+        src(source, o.failures.skip(), bar, extracted) {
+    r.max_failures = limit.max();
+  }
+
+  // Writes frame f under every name, or lists it as failed when it did not decode.
+  void serve(const vbatch::io::frame_view& f, std::span<const std::string> names) {
+    if (f.pixels.empty()) {
+      r.failures.push_back(
+          {file_of(source, f.index, source_name), "decode", fmt::format("frame {}: {}", f.index, src.failure())});
+      r.failed_frames.insert(f.index);
+      ++undecoded;
+      if (!limit.add()) throw too_many_failures{};
+      return;
+    }
+    // One copy of the frame (its view is valid only until the next read), shared by every name
+    // it is written under: the writer's workers encode from it while the pass reads on.
+    const vbatch::batch_view<const vbatch::u8> pixels = f.pixels;  // (1,H,W,C)
+    auto copy = std::make_shared<vbatch::batch_buffer<vbatch::u8>>(vbatch::batch_shape{1, pixels.h, pixels.w, pixels.c});
+    for (int y = 0; y < pixels.h; ++y)
+      std::memcpy(copy->view().pixel(0, y, 0), pixels.pixel(0, y, 0), std::size_t(pixels.w) * pixels.c);
+    for (const std::string& name : names) writer.submit(o.out / name, copy->view(), copy, std::nullopt, std::size_t(f.index));
+    ++extracted;
+  }
+
+  // Runs the pass's body; a pass stopped by too many failures ends here, what was written kept.
+  template <class Body>
+  outcome run(Body&& body) {
+    const auto t0 = clock_type::now();
+    try {
+      body();
+    } catch (const too_many_failures&) {
+      r.too_many = true;
+    } catch (const std::exception&) {
+      if (!limit.exceeded()) throw;  // --on-error stop, or not an item's failure
+      r.too_many = true;             // the writer stopped on the limit
+    }
+    if (r.too_many) r.plan.frames_read = std::int64_t(extracted), r.plan.served = extracted;  // the pass's own counts
+    r.read_seconds = seconds_since(t0);
+    bar.finish();
+    r.written = writer.close();
+    r.read_seconds -= r.written.producer_wait_seconds;
+    if (o.failures.skip())  // under stop, failed writes are reported as before (exit status 1)
+      for (const vbatch::pipeline::write_failure& w : r.written.failures) {
+        r.failures.push_back({w.path.string(), "write", w.message});
+        r.failed_frames.insert(std::int64_t(w.item));
+      }
+    r.too_many = r.too_many || limit.exceeded();
+    return std::move(r);
+  }
+
+  Source& source;
+  const options& o;
+  const std::string& source_name;
+  vbatch::pipeline::failure_limit limit;
+  vbatch::pipeline::image_writer<> writer;
+  vbatch_tools::progress_line bar;
+  std::size_t extracted = 0, undecoded = 0;
+  guarded<Source> src;
+  outcome r;
+};
 
 template <class Source>
 outcome extract(Source& source, const vbatch::io::frame_plan<std::string>& plan, std::vector<std::int64_t> capped,
-                const options& o) {
-  vbatch::pipeline::image_writer<> writer({.workers = o.encode_workers, .save = {.jpeg_quality = o.quality, .fsync = o.fsync}});
-  progress bar(o.quiet, plan.last() + 1);
-  std::size_t extracted = 0;
-  watched<Source> src(source, bar, extracted);
-  outcome r;
-  r.capped = std::move(capped);
-  r.plan = plan.run(src, [&](const vbatch::io::frame_view& f, std::span<const std::string> names) {
-    submit_all(writer, o.out, f, names);
-    ++extracted;
+                const options& o, const std::string& source_name) {
+  pass<Source> p(source, o, source_name, plan.frames().size(), std::uint64_t(plan.last() + 1));
+  p.r.capped = std::move(capped);
+  p.r.plan.distinct = plan.frames().size();  // kept if the pass stops early
+  return p.run([&] {
+    p.r.plan = plan.run(p.src, [&](const vbatch::io::frame_view& f, std::span<const std::string> names) { p.serve(f, names); });
+    p.r.plan.frames_read -= std::int64_t(p.undecoded), p.r.plan.served -= p.undecoded;  // served, but without pixels
   });
-  r.written = writer.close();
-  return r;
 }
 
-// --every N: frames 0, N, 2N, ... to the end of the source (or --max-frames), named by index.
-template <class Source>
-outcome extract_every(Source& source, const options& o) {
-  vbatch::pipeline::image_writer<> writer({.workers = o.encode_workers, .save = {.jpeg_quality = o.quality, .fsync = o.fsync}});
-  progress bar(o.quiet, o.max_frames);
-  std::size_t extracted = 0;
-  watched<Source> src(source, bar, extracted);
-  outcome r;
-  while (o.max_frames == 0 || src.position() < o.max_frames) {
-    const std::optional<vbatch::io::frame_view> f = src.next();
-    if (!f) break;
-    ++r.plan.frames_read;
-    const std::string name = default_name(f->index, o.format);
-    submit_all(writer, o.out, *f, std::span<const std::string>(&name, 1));
-    ++extracted;
-    const std::int64_t moved = src.skip(o.every - 1);
-    r.plan.frames_skipped += moved;
-    if (moved < o.every - 1) break;
-  }
-  r.plan.requests = r.plan.distinct = r.plan.served = extracted;
-  r.written = writer.close();
-  return r;
+// A video's frame count as its container gives it (duration times frame rate, read by ffprobe),
+// for the progress line of --every; 0 when ffprobe cannot say.
+std::uint64_t estimated_frames(const std::string& video) {
+  vbatch::io::detail::child_process probe({"ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                                           "stream=avg_frame_rate:format=duration", "-of", "default=noprint_wrappers=1",
+                                           vbatch::io::detail::ffmpeg_input(video)});
+  std::string text(4096, '\0');
+  text.resize(probe.read_exactly(text.data(), text.size()));
+  if (probe.wait() != 0) return 0;
+  double frames = 0, per = 0, seconds = 0;
+  const std::size_t rate = text.find("avg_frame_rate="), duration = text.find("duration=");
+  if (rate == std::string::npos || duration == std::string::npos ||
+      std::sscanf(text.c_str() + rate, "avg_frame_rate=%lf/%lf", &frames, &per) != 2 ||
+      std::sscanf(text.c_str() + duration, "duration=%lf", &seconds) != 1 || !(per > 0) || !(frames * seconds > 0))
+    return 0;
+  return std::uint64_t(std::llround(frames / per * seconds));
+}
+
+// --every N on a video (its length unknown until read): frames 0, N, 2N, ... to the end (or
+// --max-frames), named by index. A video whose decoder fails ends the pass there.
+outcome extract_every(vbatch::io::raw_video& video, const options& o, const std::string& source_name) {
+  std::uint64_t length = estimated_frames(o.input);
+  if (o.max_frames > 0) length = length > 0 ? std::min(length, std::uint64_t(o.max_frames)) : std::uint64_t(o.max_frames);
+  pass<vbatch::io::raw_video> p(video, o, source_name, std::size_t(length / std::uint64_t(o.every)) + 1, length);
+  return p.run([&] {
+    while (o.max_frames == 0 || p.src.position() < o.max_frames) {
+      const std::optional<vbatch::io::frame_view> f = p.src.next();
+      if (!f) break;
+      const std::string name = default_name(f->index, o.format);
+      p.serve(*f, std::span<const std::string>(&name, 1));
+      if (p.src.broken()) break;
+      ++p.r.plan.frames_read, ++p.r.plan.served;
+      const std::int64_t moved = p.src.skip(o.every - 1);
+      p.r.plan.frames_skipped += moved;
+      if (moved < o.every - 1) break;
+    }
+    p.r.plan.requests = p.r.plan.distinct = p.r.plan.served + p.r.failed_frames.size();
+  });
 }
 
 // ---- the demo -----------------------------------------------------------------------------------
@@ -381,6 +483,21 @@ constexpr std::string_view demo_requests =
 
 // ---- the run ------------------------------------------------------------------------------------
 
+// The requests of shard s: a contiguous part of the distinct requested frames, balanced by
+// cost(frame), each frame with all its names (so that no file is written by two shards).
+template <class Cost>
+std::vector<request> requests_of_shard(const std::vector<request>& requests, vbatch::batch::shard s, Cost&& cost) {
+  std::vector<std::int64_t> frames;
+  for (const request& r : requests) frames.push_back(r.frame);
+  std::sort(frames.begin(), frames.end());
+  frames.erase(std::unique(frames.begin(), frames.end()), frames.end());
+  const std::vector<std::int64_t> mine = vbatch_tools::take_shard(frames, s, cost);
+  std::vector<request> part;
+  for (const request& r : requests)
+    if (std::binary_search(mine.begin(), mine.end(), r.frame)) part.push_back(r);
+  return part;
+}
+
 int run(options o) {
   const auto start = clock_type::now();
   if (o.demo && !o.request_files.empty()) usage("--demo makes its own request list; --requests does not apply");
@@ -395,6 +512,7 @@ int run(options o) {
     usage("nothing to extract: give --requests FILE, --frame N or --every N");
   for (const std::int64_t f : o.frames)
     if (f < 0) usage("--frame {}: frame numbers start at 0", f);
+  const std::optional<vbatch::batch::shard> shard = vbatch_tools::parse_shard_option(o.shard);
 
   std::optional<temp_dir> demo_dir;
   if (o.demo) {
@@ -415,8 +533,6 @@ int run(options o) {
   }
   for (const std::int64_t f : o.frames) requests.push_back({f, default_name(f, o.format), fmt::format("--frame {}", f)});
   const std::string source_name = o.demo ? "the demo clip" : o.input;  // not its temporary path
-  std::vector<std::int64_t> capped;
-  const vbatch::io::frame_plan<std::string> plan = make_plan(requests, o.max_frames, capped);
 
   // The source is opened before the output directory is made, so a missing or unreadable input
   // (or a missing ffmpeg) leaves nothing behind.
@@ -424,30 +540,58 @@ int run(options o) {
   const fs::file_status st = fs::status(o.input, ec);
   if (!fs::exists(st)) fail("{}: no such file or directory", o.input);
   std::optional<vbatch::io::image_sequence<>> sequence;
-  std::optional<vbatch::io::raw_video> video;
   if (fs::is_directory(st)) {
     sequence.emplace(vbatch::io::image_sequence<>::from_directory(o.input));
     if (sequence->size() == 0) fail("{}: no .jpg, .jpeg or .png files in this directory", o.input);
-  } else {
-    // The decoder stops by itself after the last frame needed (at least one frame, so that a plan
-    // left empty by --max-frames does not mean "all").
-    // With requests, ffmpeg passes only the requested frames (it drops the others before
-    // converting them) and stops after the last one.
-    if (o.every > 0)
-      video.emplace(o.input, vbatch::io::video_options{.max_frames = o.max_frames});
-    else
-      video.emplace(o.input, vbatch::io::video_options{.max_frames = std::max<std::int64_t>(plan.last() + 1, 1),
-                                                       .frames = plan.selection()});
+  }
+  // --every on an image sequence is a list of frames known before the pass: requests like any
+  // other (and so shardable). A video's length is known only once it has been read.
+  if (o.every > 0 && sequence) {
+    const std::int64_t end = o.max_frames > 0 ? std::min(*sequence->size(), o.max_frames) : *sequence->size();
+    for (std::int64_t f = 0; f < end; f += o.every)
+      requests.push_back({f, default_name(f, o.format), fmt::format("--every {}", o.every)});
+  }
+  const bool every_video = o.every > 0 && !sequence;
+  if (shard && every_video)
+    usage(
+        "--shard splits a list of frames, and --every on a video has none before the video is read; list the frames "
+        "with --requests");
+  std::vector<std::int64_t> capped;
+  vbatch::io::frame_plan<std::string> plan = make_plan(requests, o.max_frames, capped);  // checks every request's name
+  if (shard) {
+    // A video's frames cost alike; an image sequence's by their pixels.
+    const auto cost = [&](std::int64_t frame) -> std::uint64_t {
+      return sequence && frame < *sequence->size() ? vbatch_tools::image_cost(sequence->file(frame)) : 1;
+    };
+    requests = requests_of_shard(requests, *shard, cost);
+    capped.clear();
+    plan = make_plan(requests, o.max_frames, capped);
+  }
+  vbatch_tools::run_summary summary;
+  summary.tool = "frames", summary.unit = "frames", summary.shard = shard;
+  if (shard && requests.empty()) {
+    if (!o.quiet)
+      fmt::print("frames: shard {}/{} has no frames to extract: the other shards have them all\n", shard->index, shard->count);
+    summary.seconds = seconds_since(start);
+    if (!o.report.empty()) vbatch_tools::write_report(o.report, vbatch_tools::report_json(summary, {}));
+    return 0;
+  }
+
+  std::optional<vbatch::io::raw_video> video;
+  if (every_video) {
+    video.emplace(o.input, vbatch::io::video_options{.max_frames = o.max_frames});
+  } else if (!sequence) {
+    // ffmpeg passes only the requested frames (it drops the others before converting them) and
+    // stops after the last one (at least one frame, so that a plan left empty by --max-frames
+    // does not mean "all").
+    video.emplace(
+        o.input, vbatch::io::video_options{.max_frames = std::max<std::int64_t>(plan.last() + 1, 1), .frames = plan.selection()});
   }
   vbatch_tools::check_output_dir(o.out, "frames");
 
-  const auto pass_start = clock_type::now();
-  outcome r;
-  if (o.every > 0)
-    r = sequence ? extract_every(*sequence, o) : extract_every(*video, o);
-  else
-    r = sequence ? extract(*sequence, plan, capped, o) : extract(*video, plan, capped, o);
-  const double pass_seconds = seconds_since(pass_start);
+  outcome r = every_video ? extract_every(*video, o, source_name)
+              : sequence  ? extract(*sequence, plan, capped, o, source_name)
+                          : extract(*video, plan, capped, o, source_name);
   // A video that passed only the requested frames ended before one of them: count its frames
   // (ffprobe decodes it once more) so that the messages can say how many it has. Its reader
   // passed over the unselected frames without seeing them, past its end too: only the frames that
@@ -459,14 +603,17 @@ int run(options o) {
   const std::size_t missing = r.plan.out_of_range.size() + r.capped.size();
 
   if (!o.quiet) {
-    const std::size_t requested = o.every > 0 ? r.plan.served : requests.size();
-    const std::size_t distinct = o.every > 0 ? r.plan.served : r.plan.distinct + r.capped.size();
+    const std::size_t requested = every_video ? r.plan.distinct : requests.size();
+    const std::size_t distinct = r.plan.distinct + r.capped.size();
     const std::int64_t passed = r.plan.frames_read + r.plan.frames_skipped;
+    std::string trouble;
+    if (!r.failed_frames.empty()) trouble += fmt::format("; {} frames failed", r.failed_frames.size());
+    if (missing > 0) trouble += fmt::format("; {} requested frames missing (out of range)", missing);
     fmt::print("{}: {} requests, {} distinct frames -> {}\n", source_name, requested, distinct, o.out.string());
     fmt::print("{} frames decoded and extracted, {} skipped; {} files written{}\n", r.plan.frames_read, r.plan.frames_skipped,
-               r.written.written, missing > 0 ? fmt::format("; {} requested frames missing (out of range)", missing) : "");
-    fmt::print("{:.2f} s for the pass ({:.1f} frames/s through the source), {:.2f} s in all\n", pass_seconds,
-               passed / std::max(pass_seconds, 1e-9), seconds_since(start));
+               r.written.written, trouble);
+    fmt::print("{:.2f} s for the pass ({:.1f} frames/s through the source), {:.2f} s in all\n", r.read_seconds,
+               passed / std::max(r.read_seconds, 1e-9), seconds_since(start));
   }
 
   if (o.demo && !o.quiet) {
@@ -475,12 +622,12 @@ int run(options o) {
     fmt::print("written in {}: {}\n", o.out.string(), names);
   }
 
-  int status = 0;
-  if (!r.written.failures.empty()) {
+  bool failed = missing > 0;
+  if (!o.failures.skip() && !r.written.failures.empty()) {  // --on-error stop: the writes that failed, as ever
     for (std::size_t k = 0; k < r.written.failures.size() && k < 10; ++k)
       fmt::print(stderr, "frames: {}\n", r.written.failures[k].message);
     if (r.written.failures.size() > 10) fmt::print(stderr, "frames: and {} more failed writes\n", r.written.failures.size() - 10);
-    status = 1;
+    failed = true;
   }
   if (!r.plan.out_of_range.empty()) fmt::print(stderr, "frames: {}\n", r.plan.describe_out_of_range(source_name));
   if (!r.capped.empty()) {
@@ -490,12 +637,28 @@ int run(options o) {
     fmt::print(stderr, "frames: {} {} not read: past --max-frames {} (frames 0..{} are read)\n",
                r.capped.size() == 1 ? "frame" : "frames", list, o.max_frames, o.max_frames - 1);
   }
-  if (missing > 0) {
+  if (missing > 0)
     fmt::print(stderr, "frames: {} of {} requested frames missing (the {} found were written)\n", missing,
                r.plan.distinct + r.capped.size(), r.plan.served);
-    status = 1;
+  const int status = vbatch_tools::finish_run("frames", o.out, r.failures, r.too_many, r.max_failures, o.quiet);
+
+  if (!o.report.empty()) {
+    summary.items = r.plan.distinct - r.plan.out_of_range.size();  // the requested frames the source has
+    summary.failed = r.failed_frames.size();
+    summary.outputs = r.written.written;
+    summary.seconds = seconds_since(start);
+    summary.stage_seconds = {{"read", r.read_seconds}, {"encode", r.written.encode_seconds}, {"write", r.written.write_seconds}};
+    nlohmann::json report = vbatch_tools::report_json(summary, r.failures);
+    std::vector<std::int64_t> missing_frames = r.plan.out_of_range;
+    missing_frames.insert(missing_frames.end(), r.capped.begin(), r.capped.end());
+    report["frames"] = {{"source", source_name},
+                        {"requests", every_video ? r.plan.distinct : requests.size()},
+                        {"decoded", r.plan.frames_read},
+                        {"skipped", r.plan.frames_skipped},
+                        {"missing", missing_frames}};
+    vbatch_tools::write_report(o.report, report);
   }
-  return status;
+  return failed ? 1 : status;
 }
 
 }  // namespace
@@ -517,8 +680,14 @@ int main(int argc, char** argv) {
       "frame is decoded once and written under every name. Lists are checked before decoding.\n"
       "Out-of-range frames: the frames that exist are written, then every missing frame is listed with\n"
       "the source's frame count, and the exit status is 1.\n"
+      "Failures: with --on-error skip (the default) a frame that does not decode (a corrupt image; a video\n"
+      "whose decoder fails: that frame and every later one) or cannot be written is skipped and listed in\n"
+      "DIR/failures.json; every other frame is written.\n"
+      "--shard i/n: this job's part of the distinct requested frames (a video's by count, an image sequence's\n"
+      "by pixels); --every on a video cannot be sharded (its frames are not known before it is read).\n"
       "Videos are decoded by ffmpeg (Debian: apt-get install ffmpeg); files are written atomically.\n"
-      "Exit status: 0 done; 1 an input or output problem, or missing frames; 2 a bad command line.");
+      "Exit status: 0 done; 1 an input or output problem, missing frames, or more failures than --max-failures;\n"
+      "2 a bad command line; 3 done, but some frames failed (DIR/failures.json).");
   vbatch_tools::add_version_flag(app);
 
   auto* input =
@@ -543,7 +712,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--demo", o.demo, "Make a 50-frame clip with ffmpeg and extract 5 scattered frames from it")->excludes(input);
   vbatch_tools::add_fsync_flag(app, o.fsync);
-  app.add_flag("-q,--quiet", o.quiet, "Print nothing but errors");
+  vbatch_tools::add_failure_options(app, o.failures);
+  vbatch_tools::add_shard_option(app, o.shard, "distinct requested frames");
+  vbatch_tools::add_report_option(app, o.report);
+  app.add_flag("-q,--quiet", o.quiet, "Print nothing but errors (and no progress line)");
 
   if (const auto status = vbatch_tools::parse_command_line(app, argc, argv)) return *status;
   return vbatch_tools::run_reporting("frames", "out of memory", [&] { return run(std::move(o)); });

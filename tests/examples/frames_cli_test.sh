@@ -142,6 +142,81 @@ expect_out() {  # expect_out NAME FILE TEXT : FILE (run.out or run.err) contains
   if grep -qF -- "$3" "$2"; then ok "$1"; else bad "$1: no '$3' in: $(head -c 400 "$2")"; fi
 }
 
+# same_files NAME DIR_A DIR_B : the two directories hold the same files (failures.json aside), byte for byte.
+same_files() {
+  local name=$1 a=$2 b=$3 f
+  if ! diff <(ls "$a" | grep -v '^failures.json$') <(ls "$b" | grep -v '^failures.json$') >/dev/null; then
+    bad "$name: $(ls "$a" | tr '\n' ' ') vs $(ls "$b" | tr '\n' ' ')"
+    return
+  fi
+  for f in $(ls "$b" | grep -v '^failures.json$'); do
+    if ! cmp -s "$a/$f" "$b/$f"; then
+      bad "$name: $f differs"
+      return
+    fi
+  done
+  ok "$name"
+}
+# failure_is NAME DIR FILE STAGE TEXT : DIR/failures.json lists exactly one failure: FILE at STAGE, TEXT in its reason.
+failure_is() {
+  if python3 - "$2/failures.json" "$3" "$4" "$5" <<'PY'; then ok "$1"; else bad "$1: $(cat "$2/failures.json" 2>&1 | head -c 400)"; fi
+import json, sys
+j = json.load(open(sys.argv[1]))
+f = j["failures"]
+assert j["tool"] == "frames" and j["failed"] == len(f) == 1, f
+assert (f[0]["file"], f[0]["stage"]) == (sys.argv[2], sys.argv[3]) and sys.argv[4] in f[0]["reason"], f
+PY
+}
+# report_is NAME FILE ITEMS FAILED OUTPUTS : the --report JSON parses and its run block says so.
+report_is() {
+  if python3 - "$2" "$3" "$4" "$5" <<'PY'; then ok "$1"; else bad "$1: $(head -c 400 "$2" 2>&1)"; fi
+import json, sys
+r = json.load(open(sys.argv[1]))["run"]
+assert r["tool"] == "frames" and r["unit"] == "frames", r
+assert [r["items"], r["failed"], r["outputs"]] == [int(x) for x in sys.argv[2:5]], r
+PY
+}
+
+# --shard: for n shards, each shard into its own directory: no file in two of them, and all of
+# them together are the unsharded run's files, byte for byte; their reports add up to its items.
+# shards NAME N ARGS... : runs shards 0..N-1 of `frames ARGS -o DIR` and checks the above against out_whole.
+shards() {
+  local name=$1 n=$2 i rc
+  shift 2
+  rm -rf shard_all && mkdir shard_all
+  local items=0
+  for ((i = 0; i < n; i++)); do
+    rm -rf "shard_$i"
+    rc=0
+    "$TOOL" "$@" -o "shard_$i" --shard "$i/$n" --report "shard_$i.json" >run.out 2>run.err || rc=$?
+    if [[ $rc -ne 0 ]]; then
+      bad "$name: shard $i/$n exits $rc: $(head -c 400 run.err)"
+      return
+    fi
+    shard_items=$(python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))["run"]; assert r["shard"] == {"index": int(sys.argv[2]), "count": int(sys.argv[3])}; print(r["items"])' "shard_$i.json" "$i" "$n" 2>/dev/null || echo "")
+    if [[ -z $shard_items ]]; then
+      bad "$name: shard $i/$n: its report does not give its shard and items: $(head -c 300 "shard_$i.json")"
+      return
+    fi
+    items=$((items + shard_items))
+    if [[ -d shard_$i ]]; then
+      for f in $(ls "shard_$i"); do
+        if [[ -e shard_all/$f ]]; then
+          bad "$name: $f written by two shards of $n"
+          return
+        fi
+        cp "shard_$i/$f" shard_all/
+      done
+    fi
+  done
+  local whole
+  whole=$(python3 -c 'import json; print(json.load(open("whole.json"))["run"]["items"])')
+  if [[ $items -ne $whole ]]; then
+    bad "$name: the shards' items add up to $items, the whole run's are $whole"
+    return
+  fi
+  same_files "$name: $n shards, disjoint, together the whole run's files ($items frames)" out_whole shard_all
+}
 start=$SECONDS
 
 # ---- inputs -----------------------------------------------------------------------------------------
@@ -323,6 +398,34 @@ if [[ $have_ffmpeg -eq 1 ]]; then
   env PATH=/nonexistent "$TOOL" clip.mkv --frame 1 -o out_noff >run.out 2>run.err || rc=$?
   if [[ $rc -eq 1 ]] && grep -qF "install ffmpeg" run.err && [[ ! -e out_noff ]]; then ok "no ffmpeg: exit 1, says to install it, creates nothing"; else bad "no ffmpeg: exit $rc: $(cat run.err)"; fi
 
+
+  # A video whose decoder fails mid-way (an ffmpeg that dies after 3 frames of the pipe): the
+  # frames before are written as in a clean run, every requested frame after is listed.
+  mkdir -p fakebin
+  printf '#!/bin/bash\n"%s" "$@" | head -c $((64 * 48 * 3 * 3))\nexit 1\n' "$(command -v ffmpeg)" >fakebin/ffmpeg
+  chmod +x fakebin/ffmpeg
+  printf '0 first.png\n7\n13,thirteen.png\n' >list_first3.txt
+  run_ok "video: a clean run over the first three requested frames" clip.mkv --requests list_first3.txt -o out_vid_good --format png
+  rc=0
+  env PATH="$W/fakebin:$PATH" "$TOOL" clip.mkv --requests list.txt -o out_vid_broken --format png >run.out 2>run.err || rc=$?
+  if [[ $rc -eq 3 ]]; then ok "video failing mid-way (skip): exit status 3"; else bad "video failing mid-way: exit $rc: $(head -c 400 run.err)"; fi
+  rm -f out_vid_broken/seven.jpg  # frame 7's JPEG name, not in the clean run's list
+  same_files "video failing mid-way (skip): the frames before, identical to a clean run's" out_vid_good out_vid_broken
+  if python3 -c 'import json, sys
+f = json.load(open("out_vid_broken/failures.json"))["failures"]
+assert [(x["file"], x["stage"], x["reason"].split(":")[0]) for x in f] == [("clip.mkv", "decode", "frame 41"), ("clip.mkv", "decode", "frame 59")], f
+assert "the decoder (ffmpeg) failed" in f[0]["reason"]'; then ok "video failing mid-way (skip): every frame after it listed, with why"; else bad "video failing mid-way: $(head -c 400 out_vid_broken/failures.json)"; fi
+  rc=0
+  env PATH="$W/fakebin:$PATH" "$TOOL" clip.mkv --requests list.txt -o out_vid_stop --format png --on-error stop >run.out 2>run.err || rc=$?
+  if [[ $rc -eq 1 ]] && grep -qF "the decoder (ffmpeg) failed" run.err && [[ ! -e out_vid_stop/failures.json ]]; then ok "video failing mid-way (stop): exit 1, named"; else bad "video failing mid-way (stop): exit $rc: $(head -c 400 run.err)"; fi
+
+  # Video shards split the requested frames by count; the union is the whole run.
+  run_ok "video: the whole run, for the shards" clip.mkv --requests list.txt -o out_whole --format png --report whole.json
+  for n in 1 2 3 4 5 7; do shards "video --shard" "$n" clip.mkv --requests list.txt --format png -q; done
+  expect_error "video --every --shard: no list to split" 2 "--every on a video" out_err clip.mkv --every 5 -o out_err --shard 0/2
+  script -qfec "$(printf '%q ' "$TOOL" clip.mkv --every 1 -o out_vid_progress)" /dev/null >progress.tty 2>&1 || true
+  if grep -q "frames/s, ETA" progress.tty; then ok "video --every: progress with rate and ETA"; else bad "video --every progress: $(head -c 300 progress.tty)"; fi
+
   run_ok "--demo" --demo -o out_demo
   expect_files "--demo writes its five files" out_demo late.jpg frame_000003.jpg middle.png start.jpg last.jpg
   expect_out "--demo summary" run.out "5 requests, 4 distinct frames"
@@ -330,6 +433,74 @@ if [[ $have_ffmpeg -eq 1 ]]; then
 else
   echo "skip video checks: ffmpeg/ffprobe not installed (Debian: apt-get install ffmpeg)"
 fi
+
+# ---- bad frames (--on-error, --max-failures), --shard, --report, progress (issues 16, 17, 18) --------
+
+# A sequence with one corrupt frame (img_8.png, frame 7; asked for under two names) against a
+# clean run over the other requests: the good frames' files are the same bytes.
+mkdir -p mixed && cp seq/*.png mixed/ && echo "not a png" >mixed/img_8.png
+grep -vE '^7( |$)' list.txt >list_good.txt
+run_ok "clean run over the good requests" seq --requests list_good.txt -o out_good --format png
+rc=0
+"$TOOL" mixed --requests list.txt -o out_mixed --format png --report mixed.json >run.out 2>run.err || rc=$?
+if [[ $rc -eq 3 ]]; then ok "corrupt frame (skip): exit status 3"; else bad "corrupt frame (skip): exit $rc: $(head -c 400 run.err)"; fi
+same_files "corrupt frame (skip): every good frame's files, identical to the clean run's" out_good out_mixed
+failure_is "corrupt frame (skip): failures.json names the file and the stage" out_mixed mixed/img_8.png decode "frame 7: mixed/img_8.png"
+expect_out "corrupt frame (skip): the summary counts it" run.out "4 frames decoded and extracted"
+expect_out "corrupt frame (skip): stderr lists it" run.err "frames: 1 failed, listed in out_mixed/failures.json"
+report_is "corrupt frame (skip): --report counts 5 frames, 1 failed, 5 files" mixed.json 5 1 5
+run_status "corrupt frame (stop): exit 1" 1 mixed --requests list.txt -o out_mixed_stop --format png --on-error stop
+expect_out "corrupt frame (stop): the message names the file" run.err "mixed/img_8.png"
+if [[ ! -e out_mixed_stop/failures.json && ! -e out_mixed_stop/last.png ]]; then ok "corrupt frame (stop): nothing after it, no failures.json"; else bad "corrupt frame (stop): $(ls out_mixed_stop | tr '\n' ' ')"; fi
+run_status "corrupt frame, --max-failures 0: exit 1" 1 mixed --requests list.txt -o out_mixed_max --format png --max-failures 0
+expect_out "--max-failures 0: says why it stopped" run.err "stopped: more than 0 failures (--max-failures)"
+if grep -q '"stopped_on_too_many": true' out_mixed_max/failures.json; then ok "--max-failures 0: failures.json says so"; else bad "--max-failures 0: $(cat out_mixed_max/failures.json)"; fi
+run_ok "a clean run over the same directory removes a stale failures.json" seq --requests list.txt -o out_mixed --format png
+if [[ ! -e out_mixed/failures.json ]]; then ok "stale failures.json removed"; else bad "stale failures.json kept"; fi
+
+# A write that fails (a directory stands where a.png goes): that frame is listed, the others written.
+mkdir -p out_write/a.png
+run_status "failed write (skip): exit status 3" 3 seq --requests list.txt -o out_write --format png
+failure_is "failed write (skip): failures.json names the output and the stage" out_write out_write/a.png write "out_write/a.png"
+if [[ -f out_write/last.png && -f out_write/thirteen.png ]]; then ok "failed write (skip): the other frames are written"; else bad "failed write: $(ls out_write | tr '\n' ' ')"; fi
+rm -rf out_write_stop && mkdir -p out_write_stop/a.png
+run_status "failed write (stop): exit 1" 1 seq --requests list.txt -o out_write_stop --format png --on-error stop
+
+run_ok "sequence: the whole run, for the shards" seq --requests list.txt -o out_whole --format png --report whole.json
+report_is "--report of a clean run: 5 frames, none failed, 7 files" whole.json 5 0 7
+for n in 1 2 3 4 5 7; do shards "sequence --shard" "$n" seq --requests list.txt --format png -q; done
+rm -rf out_whole && run_ok "sequence --every: the whole run, for the shards" seq --every 7 -o out_whole --format png --report whole.json
+for n in 2 5 7; do shards "sequence --every --shard" "$n" seq --every 7 --format png -q; done
+run_ok "a shard with no frames" seq --frame 3 -o out_empty_shard --shard 5/7 --report empty.json
+expect_out "a shard with no frames says so" run.out "shard 5/7 has no frames to extract"
+report_is "a shard with no frames: a report of zero items" empty.json 0 0 0
+if [[ ! -e out_empty_shard ]]; then ok "a shard with no frames writes nothing"; else bad "a shard with no frames: $(ls out_empty_shard)"; fi
+rc=0
+env SLURM_ARRAY_TASK_ID=12 SLURM_ARRAY_TASK_COUNT=3 SLURM_ARRAY_TASK_MIN=10 "$TOOL" seq --requests list.txt -o out_auto --format png --shard auto --report auto.json -q >run.out 2>run.err || rc=$?
+"$TOOL" seq --requests list.txt -o out_2of3 --format png --shard 2/3 -q || true
+if [[ $rc -eq 0 ]] && python3 -c 'import json; assert json.load(open("auto.json"))["run"]["shard"] == {"index": 2, "count": 3}'; then
+  same_files "--shard auto under a Slurm array (task 12 of 10..12): shard 2/3" out_2of3 out_auto
+else
+  bad "--shard auto under Slurm: exit $rc: $(head -c 400 run.err)"
+fi
+expect_error "--shard 3/3" 2 "--shard '3/3': expected i/n" out_err seq --frame 1 -o out_err --shard 3/3
+expect_error "--shard x" 2 "--shard 'x'" out_err seq --frame 1 -o out_err --shard x
+rc=0
+env -u SLURM_ARRAY_TASK_ID -u JOB_COMPLETION_INDEX "$TOOL" seq --frame 1 -o out_err --shard auto >run.out 2>run.err || rc=$?
+if [[ $rc -eq 2 ]] && grep -qF "shard auto: neither SLURM_ARRAY_TASK_ID" run.err && [[ ! -e out_err ]]; then ok "--shard auto without a job array: exit 2, says what is missing"; else bad "--shard auto without env: exit $rc: $(cat run.err)"; fi
+expect_error "--on-error bad value" 2 "--on-error: retry" out_err seq --frame 1 -o out_err --on-error retry
+expect_error "--max-failures negative" 2 "--max-failures" out_err seq --frame 1 -o out_err --max-failures -1
+
+# Progress: one updating line with the rate and ETA on a terminal (script gives frames a pty), none in a pipe.
+if command -v script >/dev/null; then
+  script -qfec "$(printf '%q ' "$TOOL" seq --every 1 -o out_progress --format png)" /dev/null >progress.tty 2>&1 || true
+  if grep -q "frames/s, ETA" progress.tty; then ok "progress on a terminal: rate and ETA"; else bad "progress on a terminal: $(head -c 300 progress.tty)"; fi
+else
+  echo "skip the progress check: no script (util-linux)"
+fi
+"$TOOL" seq --every 1 -o out_progress2 --format png >run.out 2>run.err
+if [[ ! -s run.err ]]; then ok "no progress line without a terminal"; else bad "stderr without a terminal: $(head -c 300 run.err)"; fi
+if [[ $(tail -1 run.out) == *"s in all" ]]; then ok "the run ends with its summary line"; else bad "last line: $(tail -1 run.out)"; fi
 
 # ---- nothing half-written anywhere ---------------------------------------------------------------------
 leftovers=$(find . -name '.*.tmp-*' -o -name '.frames-probe-*')
