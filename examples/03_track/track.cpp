@@ -17,9 +17,15 @@
 // at the end through a temporary file and a rename, so a failed run leaves no file behind.
 // Several inputs (files, or directories holding det.txt or det/det.txt) are independent
 // sequences, tracked in parallel with --threads; -o is then a directory, and the results do not
-// depend on the thread count.
+// depend on the thread count. Of several sequences, one that cannot be read (a malformed line), scored
+// or written is skipped and listed in DIR/failures.json (--on-error skip, the default; exit status
+// 3), or ends the run before anything is written (--on-error stop). With one input the run is that
+// sequence, and its failure the run's (exit status 1): there is nothing to skip to, and a
+// failures.json beside the output file would be shared by every run writing into that directory.
+// --shard i/n takes a contiguous part of the sequences, balanced by their detection lines.
 //
-// Exit status: 0 done, 1 an input or output problem, 2 a bad command line.
+// Exit status: 0 done, 1 an input or output problem (or more failures than --max-failures), 2 a
+// bad command line, 3 done but with failed sequences (DIR/failures.json).
 
 #include <unistd.h>
 
@@ -27,10 +33,14 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -40,6 +50,7 @@
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "vbatch/boxes/mot.hpp"
 #include "vbatch/boxes/mot_metrics.hpp"
@@ -71,6 +82,8 @@ struct options {
   fs::path report, summary, top_out;
   int top = 0, threads = 1;
   std::string top_by = "score";
+  vbatch_tools::failure_options failures;
+  std::string shard;  // "i/n" or "auto": this job's part of the sequences
   // Which options the command line gave (they override a preset).
   bool given_iou = false, given_min_hits = false, given_max_age = false, given_motion = false, given_high = false,
        given_low = false, given_low_iou = false;
@@ -128,8 +141,9 @@ struct result {
   std::optional<boxes::mot_metrics> metrics;
 };
 
-// Tracks records already sorted by frame (stable: file order within a frame).
-result track_records(const sequence& q, const options& o) {
+// Tracks records already sorted by frame (stable: file order within a frame); counts each frame
+// in `frames_done` (the progress line's).
+result track_records(const sequence& q, const options& o, std::atomic<std::uint64_t>& frames_done) {
   const boxes::tracker_options options = tracker_options_of(o);
   boxes::iou_tracker tracker(options);
   const bool filter_boxes = options.lifecycle == boxes::track_lifecycle::sort;
@@ -164,6 +178,7 @@ result track_records(const sequence& q, const options& o) {
     }
     r.detections += static_cast<int>(frame_boxes.size());
     first = last;
+    frames_done.fetch_add(1, std::memory_order_relaxed);
   }
   tracker.finish();
   r.track_seconds = seconds_since(t0);
@@ -293,14 +308,24 @@ std::string top_observations(const std::vector<std::pair<const sequence*, const 
   return json ? out + "\n]\n" : out;
 }
 
-std::string metrics_json(const boxes::mot_metrics& m, const std::string& gt) {
-  return fmt::format(
-      "{{\"gt\": {}, \"mota\": {}, \"motp\": {}, \"idf1\": {}, \"idp\": {}, \"idr\": {}, \"switches\": {}, \"misses\": {}, "
-      "\"false_positives\": {}, \"fragmentations\": {}, \"matches\": {}, \"objects\": {}, \"predictions\": {}, \"frames\": {}, "
-      "\"mostly_tracked\": {}, \"partially_tracked\": {}, \"mostly_lost\": {}}}",
-      json_string(gt), json_number(m.mota), json_number(m.motp), json_number(m.idf1), json_number(m.idp), json_number(m.idr),
-      m.switches, m.misses, m.false_positives, m.fragmentations, m.matches, m.objects, m.predictions, m.frames, m.mostly_tracked,
-      m.partially_tracked, m.mostly_lost);
+nlohmann::json metrics_json(const boxes::mot_metrics& m, const std::string& gt) {
+  return {{"gt", gt},
+          {"mota", m.mota},
+          {"motp", m.motp},
+          {"idf1", m.idf1},
+          {"idp", m.idp},
+          {"idr", m.idr},
+          {"switches", m.switches},
+          {"misses", m.misses},
+          {"false_positives", m.false_positives},
+          {"fragmentations", m.fragmentations},
+          {"matches", m.matches},
+          {"objects", m.objects},
+          {"predictions", m.predictions},
+          {"frames", m.frames},
+          {"mostly_tracked", m.mostly_tracked},
+          {"partially_tracked", m.partially_tracked},
+          {"mostly_lost", m.mostly_lost}};
 }
 
 void check_side_output(const fs::path& p, const char* flag) {
@@ -310,12 +335,62 @@ void check_side_output(const fs::path& p, const char* flag) {
   if (ext != ".csv" && ext != ".json") usage("{} {}: the file must end in .csv or .json", flag, p.string());
 }
 
+// The --report: the run and its failures (as every tool's report has them), the preset, and per
+// sequence its counts, speed and --eval scores.
+nlohmann::json track_report(const vbatch_tools::run_summary& summary, const std::vector<vbatch_tools::item_failure>& failures,
+                            const std::string& preset, const std::vector<std::pair<const sequence*, const result*>>& runs) {
+  nlohmann::json report = vbatch_tools::report_json(summary, failures);
+  report["tool"] = "track";
+  report["preset"] = preset;
+  report["sequences"] = nlohmann::json::array();
+  for (const auto& [q, r] : runs) {
+    nlohmann::json s = {{"input", q->source},
+                        {"output", q->out.string()},
+                        {"frames", r->frames},
+                        {"detections", r->detections},
+                        {"tracks", r->tracks},
+                        {"boxes", r->boxes},
+                        {"track_seconds", r->track_seconds},
+                        {"frames_per_second", r->frames / std::max(r->track_seconds, 1e-9)}};
+    if (r->metrics) s["eval"] = metrics_json(*r->metrics, q->gt_source);
+    report["sequences"].push_back(std::move(s));
+  }
+  report["total_seconds"] = summary.seconds;
+  return report;
+}
+
+// An input's detection lines (newlines), its cost for --shard: read without parsing, so that a
+// malformed file costs what it weighs and is reported by the one shard that takes it.
+std::uint64_t detection_lines(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::uint64_t lines = 1;
+  for (std::istreambuf_iterator<char> it(in), end; it != end; ++it) lines += *it == '\n';
+  return lines;
+}
+
+// The distinct frames of records sorted by frame: the progress line's count.
+std::uint64_t distinct_frames(const std::vector<boxes::mot_record>& records) {
+  std::uint64_t frames = 0;
+  for (std::size_t k = 0; k < records.size(); ++k) frames += k == 0 || records[k].frame != records[k - 1].frame;
+  return frames;
+}
+
+struct input {
+  fs::path path;      // the detections file
+  std::string name;   // the sequence
+  std::string given;  // as on the command line
+};
+
 int run(const options& o) {
   const auto start = clock_type::now();
   if (o.inputs.empty() && !o.demo) usage("no input: give a MOT detections file (frame,id,x,y,w,h,score,...), or --demo");
   if (o.top > 0 && o.top_out.empty()) usage("--top {}: give --top-out FILE.csv or FILE.json", o.top);
   if (o.top == 0 && !o.top_out.empty()) usage("--top-out: give --top N (N > 0)");
   tracker_options_of(o);  // a bad combination is a usage error before any work
+  const std::optional<vbatch::batch::shard> shard = vbatch_tools::parse_shard_option(o.shard);
+  if (shard && o.demo) usage("--demo is one sequence: --shard does not apply");
+  // Several inputs write DIR/<SEQUENCE>.txt, and a sequence that fails is one item of several;
+  // with one input the run is that sequence, and its failure the run's (exit status 1).
   const bool many = o.inputs.size() > 1;
   if (many) {
     vbatch_tools::check_output_dir(o.out, "track");
@@ -329,8 +404,47 @@ int run(const options& o) {
     if (!is_json(o.report)) usage("--report {}: the file must end in .json", o.report.string());
   }
 
+  // The inputs, every one located, existing and named apart before any work (in every shard alike).
+  std::vector<input> inputs;
+  std::map<std::string, std::string> names;  // name -> input, to refuse two sequences writing one file
+  for (const std::string& given : o.inputs) {
+    auto [path, name] = locate_input(given);
+    std::error_code ec;
+    if (!fs::exists(path, ec)) fail("{}: cannot open: no such file or directory", path.string());
+    if (many && !names.emplace(name, given).second)
+      fail("{} and {}: both are sequence {} (one output {})", names[name], given, name, (o.out / (name + ".txt")).string());
+    inputs.push_back({path, name, given});
+  }
+  inputs = vbatch_tools::take_shard(std::move(inputs), shard, [](const input& i) { return detection_lines(i.path); });
+  vbatch_tools::run_summary summary;
+  summary.tool = "track", summary.unit = "sequences", summary.shard = shard;
+  if (shard && inputs.empty()) {
+    if (!o.quiet)
+      fmt::print("track: shard {}/{} has no sequences to track: the other shards have them all\n", shard->index, shard->count);
+    summary.seconds = seconds_since(start);
+    if (!o.report.empty()) vbatch_tools::write_report(o.report, track_report(summary, {}, o.preset, {}));
+    return 0;
+  }
+
+  // --on-error skip (several inputs): a sequence that cannot be read, tracked or written is listed
+  // and left out; the others' outputs are as in a run without it.
+  vbatch::pipeline::failure_limit limit(o.failures.limit(std::max<std::size_t>(inputs.size(), 1)));
+  std::vector<vbatch_tools::item_failure> failures;
+  const auto attempt = [&](const std::string& file, const char* stage, auto&& body) {
+    try {
+      body();
+      return true;
+    } catch (const std::exception& e) {
+      if (!many || !o.failures.skip()) throw;
+      failures.push_back({file, stage, e.what()});
+      limit.add();
+      return false;
+    }
+  };
+
   constexpr int demo_frames = 300;
   std::vector<sequence> sequences;
+  auto t0 = clock_type::now();
   if (o.demo) {
     // 300 frames of 20 objects crossing, appearing and disappearing, with misses and false positives.
     sequence q;
@@ -345,72 +459,94 @@ int run(const options& o) {
     q.out = o.out;
     sequences.push_back(std::move(q));
   } else {
-    std::map<std::string, std::string> names;  // name -> input, to refuse two sequences writing one file
-    for (const std::string& input : o.inputs) {
-      auto [path, name] = locate_input(input);
+    for (const input& i : inputs) {
+      if (limit.exceeded()) break;  // failing wholesale: no more inputs are read
       sequence q;
-      q.records = sorted_by_frame(boxes::read_mot_file(path));  // throws naming the file and line
-      q.name = name, q.source = path.string();
-      q.out = many ? o.out / (name + ".txt") : o.out;
-      if (many && !names.emplace(name, input).second)
-        fail("{} and {}: both are sequence {} (one output {})", names[name], input, name, q.out.string());
-      if (!o.eval.empty()) {
-        const fs::path gt = locate_truth(o.eval, name, many);
-        q.gt = boxes::read_mot_file(gt);
-        q.gt_source = gt.string();
-      }
-      sequences.push_back(std::move(q));
+      q.name = i.name, q.source = i.path.string();
+      q.out = many ? o.out / (i.name + ".txt") : o.out;
+      const bool read = attempt(q.source, "read", [&] { q.records = sorted_by_frame(boxes::read_mot_file(i.path)); });
+      if (read && !o.eval.empty() && !attempt(q.source, "eval", [&] {
+            const fs::path gt = locate_truth(o.eval, i.name, many);
+            q.gt = boxes::read_mot_file(gt);
+            q.gt_source = gt.string();
+          }))
+        continue;
+      if (read) sequences.push_back(std::move(q));
     }
   }
+  summary.stage_seconds["read"] = seconds_since(t0);
 
-  // Sequences are independent: each worker takes the next one; results land in input order.
+  // Sequences are independent: each worker takes the next one; results land in input order. The
+  // main thread draws the progress line, per frame over all sequences.
+  std::uint64_t total_frames = 0;
+  for (const sequence& q : sequences) total_frames += distinct_frames(q.records);
   std::vector<result> results(sequences.size());
   std::vector<std::string> errors(sequences.size());
   std::atomic<std::size_t> next{0};
+  std::atomic<std::uint64_t> frames_done{0};
+  std::size_t finished = 0;
+  std::mutex mutex;
+  std::condition_variable sequence_done;
   const auto work = [&] {
-    for (std::size_t k; (k = next++) < sequences.size();) try {
-        results[k] = track_records(sequences[k], o);
+    for (std::size_t k; (k = next++) < sequences.size();) {
+      try {
+        results[k] = track_records(sequences[k], o, frames_done);
       } catch (const std::exception& e) {
         errors[k] = e.what();
       }
+      const std::lock_guard lock(mutex);
+      ++finished;
+      sequence_done.notify_one();
+    }
   };
   const int workers = std::max(1, std::min<int>(o.threads, static_cast<int>(sequences.size())));
   std::vector<std::thread> pool;
-  for (int w = 1; w < workers; ++w) pool.emplace_back(work);
-  work();
+  for (int w = 0; w < workers; ++w) pool.emplace_back(work);
+  {
+    vbatch_tools::progress_line bar(o.quiet || total_frames == 0, "frames", total_frames);
+    std::unique_lock lock(mutex);
+    while (!sequence_done.wait_for(lock, std::chrono::milliseconds(250), [&] { return finished == sequences.size(); }))
+      bar.update(frames_done.load());
+    bar.update(frames_done.load(), fmt::format("{} sequences", sequences.size()));
+  }
   for (std::thread& t : pool) t.join();
-  for (std::size_t k = 0; k < sequences.size(); ++k)
-    if (!errors[k].empty()) fail("{}: {}", sequences[k].source, errors[k]);
 
+  // Under stop, and with one input, a sequence that failed ends the run before anything is written.
+  for (std::size_t k = 0; k < sequences.size(); ++k)
+    if (!errors[k].empty()) attempt(sequences[k].source, "track", [&] { fail("{}: {}", sequences[k].source, errors[k]); });
   std::vector<std::pair<const sequence*, const result*>> runs;
+  t0 = clock_type::now();
+  double track_seconds = 0;
   for (std::size_t k = 0; k < sequences.size(); ++k) {
+    if (!errors[k].empty()) continue;
     if (o.demo) results[k].frames = demo_frames;
-    vbatch::io::write_file_atomically(sequences[k].out, results[k].text.data(), results[k].text.size());
+    if (!attempt(sequences[k].out.string(), "write",
+                 [&] { vbatch::io::write_file_atomically(sequences[k].out, results[k].text.data(), results[k].text.size()); }))
+      continue;
     runs.push_back({&sequences[k], &results[k]});
+    track_seconds += results[k].track_seconds;
+    ++summary.outputs;
   }
   if (!o.summary.empty()) {
     const std::string text = summaries(runs, is_json(o.summary));
     vbatch::io::write_file_atomically(o.summary, text.data(), text.size());
+    ++summary.outputs;
   }
   if (o.top > 0) {
     const std::string text = top_observations(runs, o, is_json(o.top_out));
     vbatch::io::write_file_atomically(o.top_out, text.data(), text.size());
+    ++summary.outputs;
   }
+  summary.stage_seconds["track"] = track_seconds;
+  summary.stage_seconds["write"] = seconds_since(t0);
 
+  std::uint64_t frames = 0, tracks = 0;
+  for (const auto& [q, r] : runs) frames += std::uint64_t(r->frames), tracks += std::uint64_t(r->tracks);
   if (!o.report.empty()) {
-    std::string json = fmt::format("{{\n  \"tool\": \"track\",\n  \"preset\": {},\n  \"sequences\": [\n", json_string(o.preset));
-    for (std::size_t k = 0; k < runs.size(); ++k) {
-      const auto& [q, r] = runs[k];
-      json += fmt::format(
-          "    {{\"input\": {}, \"output\": {}, \"frames\": {}, \"detections\": {}, \"tracks\": {}, \"boxes\": {}, "
-          "\"track_seconds\": {}, "
-          "\"frames_per_second\": {}{}}}{}\n",
-          json_string(q->source), json_string(q->out.string()), r->frames, r->detections, r->tracks, r->boxes,
-          json_number(r->track_seconds), json_number(r->frames / std::max(r->track_seconds, 1e-9)),
-          r->metrics ? ", \"eval\": " + metrics_json(*r->metrics, q->gt_source) : std::string(), k + 1 < runs.size() ? "," : "");
-    }
-    json += fmt::format("  ],\n  \"total_seconds\": {}\n}}\n", json_number(seconds_since(start)));
-    vbatch::io::write_file_atomically(o.report, json.data(), json.size());
+    summary.items = o.demo ? 1 : inputs.size();
+    summary.failed = failures.size();
+    summary.seconds = seconds_since(start);
+    vbatch_tools::write_report(o.report, track_report(summary, failures, o.preset, runs));
   }
 
   if (!o.quiet) {
@@ -426,9 +562,10 @@ int run(const options& o) {
             q->gt_source, m.mota, m.idf1, m.motp, m.switches, m.misses, m.false_positives, m.fragmentations);
       }
     }
-    fmt::print("total {:.3f} s with reading and writing\n", seconds_since(start));
+    fmt::print("total: {} sequences{}, {} frames, {} tracks in {:.3f} s with reading and writing\n", runs.size(),
+               failures.empty() ? "" : fmt::format(" ({} failed)", failures.size()), frames, tracks, seconds_since(start));
   }
-  return 0;
+  return many ? vbatch_tools::finish_run("track", o.out, std::move(failures), limit.exceeded(), limit.max(), o.quiet) : 0;
 }
 
 }  // namespace
@@ -450,7 +587,13 @@ int main(int argc, char** argv) {
       "Explicit --iou/--min-hits/--max-age/--motion/--high/--low override a preset.\n"
       "Input lines: frame,id,x,y,w,h,score[,...] (id ignored). Output lines: frame,track_id,x,y,w,h,score,-1,-1,-1:\n"
       "the tracked detection's own box (SORT's lifecycle: the Kalman filter's box) and its score.\n"
-      "Exit status: 0 done; 1 an input or output problem; 2 a bad command line.");
+      "Failures: with several inputs and --on-error skip (the default), a sequence that cannot be read (a\n"
+      "malformed line, named with its file and line), scored or written is skipped and listed in\n"
+      "DIR/failures.json; every other sequence is written. With one input (-o FILE) the run is that sequence:\n"
+      "its failure ends the run (exit status 1) and no failures.json is written.\n"
+      "--shard i/n: this job's part of the sequences (balanced by detection lines), into the shared -o DIR.\n"
+      "Exit status: 0 done; 1 an input or output problem, or more failures than --max-failures; 2 a bad\n"
+      "command line; 3 done, but some sequences failed (DIR/failures.json).");
   app.set_version_flag("--version", std::string("track (vbatch) ") + vbatch::version_string);
 
   auto* input = app.add_option("inputs", o.inputs, "Detections in MOT Challenge text format (files, or folders with det.txt)");
@@ -486,7 +629,7 @@ int main(int argc, char** argv) {
   auto* low_iou = app.add_option("--low-iou", o.low_iou, "byte: IoU gate of the second stage, in (0, 1]")->capture_default_str();
   app.add_option("--min-score", o.min_score, "Ignore detections scoring less");
   app.add_option("--eval", o.eval, "Ground truth (MOT format) to score the tracks against (a folder for several inputs)");
-  app.add_option("--report", o.report, "Write a JSON report: counts, speed and the --eval scores");
+  vbatch_tools::add_report_option(app, o.report);  // + per sequence its counts, speed and --eval scores
   app.add_option("--summary", o.summary, "Write per-track summaries (.csv or .json)");
   app.add_option("--top", o.top, "Export the N best observations of each track (with --top-out)")->check(CLI::Range(0, 1000000));
   app.add_option("--top-by", o.top_by, "Rank observations by detection score or box area")
@@ -496,7 +639,9 @@ int main(int argc, char** argv) {
   app.add_option("--threads", o.threads, "Sequences tracked at once (results do not depend on it)")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
-  app.add_flag("-q,--quiet", o.quiet, "Print nothing but errors");
+  vbatch_tools::add_failure_options(app, o.failures);
+  vbatch_tools::add_shard_option(app, o.shard, "sequences");
+  app.add_flag("-q,--quiet", o.quiet, "Print nothing but errors (and no progress line)");
 
   if (const auto status = vbatch_tools::parse_command_line(app, argc, argv)) return *status;
   o.given_iou = iou->count() > 0, o.given_min_hits = hits->count() > 0, o.given_max_age = age->count() > 0;

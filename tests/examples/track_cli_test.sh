@@ -150,7 +150,7 @@ if [[ $(($(wc -l <summary.csv) - 1)) -eq 2 ]]; then ok "--summary: one line per 
 # The hand-made scene scored against itself as ground truth: every reported box is a match.
 awk -F, 'NF { printf "%s,%d,%s,%s,%s,%s,1,-1,-1,-1\n", $1, ($3 < 300) ? 1 : 2, $3, $4, $5, $6 }' small.txt >gt_small.txt
 run_ok "--eval" dets.txt -o e.txt --eval gt_small.txt --report report.json
-if grep -q "MOTA 1.0000  IDF1 1.0000" run.out && grep -q '"mota": 1,' report.json; then ok "--eval: a perfect score"; else bad "--eval: $(cat run.out)"; fi
+if grep -q "MOTA 1.0000  IDF1 1.0000" run.out && python3 -c 'import json; assert json.load(open("report.json"))["sequences"][0]["eval"]["mota"] == 1'; then ok "--eval: a perfect score"; else bad "--eval: $(cat run.out)"; fi
 printf '1,1,1,2,3,4,1\n1,1,x,2,3,4,1\n' >bad_gt.txt
 expect_error "--eval with a bad line" 1 "bad_gt.txt:2: field 3 (x)" dets.txt -o out.txt --eval bad_gt.txt
 expect_error "--eval missing" 1 "no_gt.txt: cannot open" dets.txt -o out.txt --eval no_gt.txt
@@ -173,6 +173,97 @@ if [[ -n ${VBATCH_SHARED_DATA_DIR:-} && -f $MOT/TUD-Campus/det.txt ]]; then
   mkdir -p dup_out
   expect_error "two inputs, one sequence name" 1 "both are sequence TUD-Campus" "$MOT/TUD-Campus/det.txt" "$MOT/TUD-Campus" -o dup_out
 fi
+
+# ---- several sequences: bad ones (--on-error, --max-failures), --shard, --report, progress ------
+# Five sequences cut from the demo's tracks (MOT lines, read back as detections), of different lengths.
+mkdir -p seqs
+awk -F, '{ f = $1; s = f <= 20 ? "a" : f <= 90 ? "b" : f <= 130 ? "c" : f <= 250 ? "d" : "e"; print > ("seqs/" s ".txt") }' demo.txt
+seqs=(seqs/a.txt seqs/b.txt seqs/c.txt seqs/d.txt seqs/e.txt)
+printf '1,-1,1,2,3,4,0.9\n1,-1,5,6,7,8,0.8\n2,-1,x,2,3,4,0.9\n' >malformed.txt
+# report_is NAME FILE ITEMS FAILED OUTPUTS : the --report JSON parses and its run block says so.
+report_is() {
+  if python3 - "$2" "$3" "$4" "$5" <<'PY'; then ok "$1"; else bad "$1: $(head -c 400 "$2" 2>&1)"; fi
+import json, sys
+j = json.load(open(sys.argv[1]))
+r = j["run"]
+assert r["tool"] == "track" and r["unit"] == "sequences", r
+assert [r["items"], r["failed"], r["outputs"]] == [int(x) for x in sys.argv[2:5]], r
+assert j["tool"] == "track" and len(j["sequences"]) == r["items"] - r["failed"], j["sequences"]
+PY
+}
+run_ok "five sequences" "${seqs[@]}" -o out_seqs --report seqs.json -q
+report_is "five sequences: --report counts 5 sequences, 5 files" seqs.json 5 0 5
+
+# One malformed file among them: the others' outputs as in a run without it.
+run_ok "a clean run over the good sequences" seqs/a.txt seqs/b.txt seqs/e.txt -o out_good -q
+rc=0
+"$TOOL" seqs/a.txt malformed.txt seqs/b.txt seqs/e.txt -o out_mixed --report mixed.json >run.out 2>run.err || rc=$?
+if [[ $rc -eq 3 ]]; then ok "a malformed sequence (skip): exit status 3"; else bad "a malformed sequence (skip): exit $rc: $(head -c 300 run.err)"; fi
+if [[ $(ls out_mixed | tr '\n' ' ') == "a.txt b.txt e.txt failures.json " ]] && cmp -s out_good/a.txt out_mixed/a.txt &&
+  cmp -s out_good/b.txt out_mixed/b.txt && cmp -s out_good/e.txt out_mixed/e.txt; then
+  ok "a malformed sequence (skip): the others' tracks, identical to the clean run's"
+else
+  bad "a malformed sequence (skip): $(ls out_mixed | tr '\n' ' ')"
+fi
+if python3 -c 'import json
+j = json.load(open("out_mixed/failures.json"))
+f = j["failures"]
+assert j["tool"] == "track" and len(f) == 1 and (f[0]["file"], f[0]["stage"]) == ("malformed.txt", "read"), f
+assert f[0]["reason"].startswith("malformed.txt:3: field 3 (x)"), f'; then ok "a malformed sequence (skip): failures.json names the file, its line and the stage"; else bad "failures.json: $(cat out_mixed/failures.json)"; fi
+if grep -qF "track: 1 failed, listed in out_mixed/failures.json" run.err && grep -q "^total: 3 sequences (1 failed)" run.out; then ok "a malformed sequence (skip): stderr and the summary say so"; else bad "a malformed sequence: $(cat run.out run.err)"; fi
+report_is "a malformed sequence (skip): --report counts 4 sequences, 1 failed, 3 files" mixed.json 4 1 3
+rc=0
+"$TOOL" seqs/a.txt malformed.txt seqs/b.txt -o out_stop --on-error stop >run.out 2>run.err || rc=$?
+if [[ $rc -eq 1 ]] && grep -qF "malformed.txt:3:" run.err && [[ -z $(ls -A out_stop) ]]; then ok "a malformed sequence (stop): exit 1, named, nothing written"; else bad "a malformed sequence (stop): exit $rc: $(ls -A out_stop) $(head -c 300 run.err)"; fi
+rc=0
+"$TOOL" seqs/a.txt malformed.txt seqs/b.txt -o out_max0 --max-failures 0 >run.out 2>run.err || rc=$?
+if [[ $rc -eq 1 ]] && grep -qF "stopped: more than 0 failures (--max-failures)" run.err && grep -q '"stopped_on_too_many": true' out_max0/failures.json; then ok "--max-failures 0: exit 1, says why"; else bad "--max-failures 0: exit $rc: $(head -c 300 run.err)"; fi
+run_ok "a clean run into the same directory removes a stale failures.json" seqs/a.txt seqs/b.txt -o out_max0 -q
+if [[ ! -e out_max0/failures.json ]]; then ok "stale failures.json removed"; else bad "stale failures.json kept"; fi
+# One input: the run is that sequence; its failure is the run's, and no failures.json appears.
+expect_error "one malformed input under skip: exit 1, nothing written" 1 "malformed.txt:3:" malformed.txt -o out.txt --on-error skip
+
+# --shard: each shard into its own directory; no file in two, together the unsharded run's files.
+for n in 1 2 3 4 5 7; do
+  rm -rf shard_* && mkdir shard_all
+  items=0 msg=""
+  for ((i = 0; i < n; i++)); do
+    "$TOOL" "${seqs[@]}" -o "shard_$i" --shard "$i/$n" --report "shard_$i.json" -q >run.out 2>run.err || msg="shard $i/$n: exit $?: $(head -c 300 run.err)"
+    shard_items=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["run"]["items"])' "shard_$i.json" 2>/dev/null || echo 0)
+    items=$((items + shard_items))
+    for f in $(ls "shard_$i" 2>/dev/null); do
+      if [[ -e shard_all/$f ]]; then msg="$f written by two shards"; fi
+      cp "shard_$i/$f" shard_all/
+    done
+  done
+  if [[ -z $msg && $items -ne 5 ]]; then msg="the shards' items add up to $items, not 5"; fi
+  if [[ -z $msg ]] && ! diff -r out_seqs shard_all >/dev/null; then msg="the union differs from the whole run: $(ls shard_all | tr '\n' ' ')"; fi
+  if [[ -z $msg ]]; then ok "--shard over $n jobs: disjoint, together the whole run's files, items add up"; else bad "--shard over $n jobs: $msg"; fi
+done
+run_ok "a shard with no sequences" seqs/a.txt -o empty.txt --shard 0/2 --report empty.json
+if grep -q "shard 0/2 has no sequences to track" run.out && [[ ! -e empty.txt ]]; then ok "a shard with no sequences says so, writes nothing"; else bad "empty shard: $(cat run.out)"; fi
+report_is "a shard with no sequences: a report of zero items" empty.json 0 0 0
+rm -rf out_auto out_2of3
+"$TOOL" "${seqs[@]}" -o out_2of3 --shard 2/3 -q || true
+rc=0
+env SLURM_ARRAY_TASK_ID=7 SLURM_ARRAY_TASK_COUNT=3 SLURM_ARRAY_TASK_MIN=5 "$TOOL" "${seqs[@]}" -o out_auto --shard auto --report auto.json -q >run.out 2>run.err || rc=$?
+if [[ $rc -eq 0 ]] && diff -r out_2of3 out_auto >/dev/null && python3 -c 'import json; assert json.load(open("auto.json"))["run"]["shard"] == {"index": 2, "count": 3}'; then
+  ok "--shard auto under a Slurm array (task 7 of 5..7): shard 2/3"
+else
+  bad "--shard auto under Slurm: exit $rc: $(head -c 300 run.err) $(ls out_auto out_2of3 2>&1 | tr '\n' ' ')"
+fi
+expect_error "--shard 3/3" 2 "--shard '3/3': expected i/n" "${seqs[@]}" -o out_bad_shard --shard 3/3
+expect_error "--shard auto without a job array" 2 "shard auto: neither SLURM_ARRAY_TASK_ID" "${seqs[@]}" -o out_bad_shard --shard auto
+expect_error "--on-error bad value" 2 "--on-error: retry" dets.txt -o out.txt --on-error retry
+
+# Progress: per frame over all sequences, with the rate and ETA on a terminal; nothing in a pipe.
+if command -v script >/dev/null; then
+  script -qfec "$(printf '%q ' "$TOOL" "${seqs[@]}" -o out_progress)" /dev/null >progress.tty 2>&1 || true
+  if grep -qE "\[([0-9]+)/\1 frames\] [0-9.]+ frames/s, ETA" progress.tty; then ok "progress on a terminal: frames over all sequences, rate and ETA"; else bad "progress on a terminal: $(head -c 300 progress.tty)"; fi
+fi
+"$TOOL" "${seqs[@]}" -o out_progress2 >run.out 2>run.err
+if [[ ! -s run.err ]]; then ok "no progress line without a terminal"; else bad "stderr without a terminal: $(head -c 300 run.err)"; fi
+if [[ $(tail -1 run.out) == "total: 5 sequences, "*" frames, "* ]]; then ok "the run ends with a one-line summary"; else bad "last line: $(tail -1 run.out)"; fi
 
 # ---- input errors: exit 1, the message names the file and line, nothing written ---------------
 printf '1,-1,1,2,3,4,0.9\n1,-1,5,6,7,8,0.8\n2,-1,x,2,3,4,0.9\n' >bad_number.txt
