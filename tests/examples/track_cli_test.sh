@@ -223,23 +223,7 @@ if [[ ! -e out_max0/failures.json ]]; then ok "stale failures.json removed"; els
 # One input: the run is that sequence; its failure is the run's, and no failures.json appears.
 expect_error "one malformed input under skip: exit 1, nothing written" 1 "malformed.txt:3:" malformed.txt -o out.txt --on-error skip
 
-# --shard: each shard into its own directory; no file in two, together the unsharded run's files.
-for n in 1 2 3 4 5 7; do
-  rm -rf shard_* && mkdir shard_all
-  items=0 msg=""
-  for ((i = 0; i < n; i++)); do
-    "$TOOL" "${seqs[@]}" -o "shard_$i" --shard "$i/$n" --report "shard_$i.json" -q >run.out 2>run.err || msg="shard $i/$n: exit $?: $(head -c 300 run.err)"
-    shard_items=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["run"]["items"])' "shard_$i.json" 2>/dev/null || echo 0)
-    items=$((items + shard_items))
-    for f in $(ls "shard_$i" 2>/dev/null); do
-      if [[ -e shard_all/$f ]]; then msg="$f written by two shards"; fi
-      cp "shard_$i/$f" shard_all/
-    done
-  done
-  if [[ -z $msg && $items -ne 5 ]]; then msg="the shards' items add up to $items, not 5"; fi
-  if [[ -z $msg ]] && ! diff -r out_seqs shard_all >/dev/null; then msg="the union differs from the whole run: $(ls shard_all | tr '\n' ' ')"; fi
-  if [[ -z $msg ]]; then ok "--shard over $n jobs: disjoint, together the whole run's files, items add up"; else bad "--shard over $n jobs: $msg"; fi
-done
+check_shards "--shard 1..5 and 7: disjoint, together the whole run's files, items add up" out_seqs 5 "1 2 3 4 5 7" "${seqs[@]}"
 run_ok "a shard with no sequences" seqs/a.txt -o empty.txt --shard 0/2 --report empty.json
 if grep -q "shard 0/2 has no sequences to track" run.out && [[ ! -e empty.txt ]]; then ok "a shard with no sequences says so, writes nothing"; else bad "empty shard: $(cat run.out)"; fi
 report_is "a shard with no sequences: a report of zero items" empty.json 0 0 0
@@ -258,7 +242,7 @@ expect_error "--on-error bad value" 2 "--on-error: retry" dets.txt -o out.txt --
 
 # Progress: per frame over all sequences, with the rate and ETA on a terminal; nothing in a pipe.
 if command -v script >/dev/null; then
-  script -qfec "$(printf '%q ' "$TOOL" "${seqs[@]}" -o out_progress)" /dev/null >progress.tty 2>&1 || true
+  on_terminal progress.tty "${seqs[@]}" -o out_progress || true
   if grep -qE "\[([0-9]+)/\1 frames\] [0-9.]+ frames/s, ETA" progress.tty; then ok "progress on a terminal: frames over all sequences, rate and ETA"; else bad "progress on a terminal: $(head -c 300 progress.tty)"; fi
 fi
 "$TOOL" "${seqs[@]}" -o out_progress2 >run.out 2>run.err
