@@ -79,6 +79,9 @@
 #endif
 
 #include "../common/tool.hpp"
+#if VBATCH_TOOL_MPI
+#include "../common/mpi.hpp"
+#endif
 
 namespace {
 
@@ -110,6 +113,16 @@ struct options {
   vbatch_tools::failure_options failures;
   bool fsync = false;
   std::string shard;  // "i/n" or "auto": this job's part of the frames
+#if VBATCH_TOOL_MPI
+  // pipeline360_mpi: this process's rank r of n (it takes shard r/n), and where run() leaves its
+  // report for rank 0 to merge (vbatch_tools::mpi::finish_ranks) instead of writing it.
+  vbatch::batch::shard rank{0, 1};
+  struct rank_handover {
+    std::string report;    // this rank's report, JSON
+    fs::path report_file;  // the merged report's file
+  };
+  rank_handover* handover = nullptr;
+#endif
 };
 
 // ---- parsing small values ---------------------------------------------------------------------
@@ -737,6 +750,14 @@ int run(options o) {
   const threshold_segmenter stand_in = parse_segmenter(o.segmenter, o.threads);
   std::optional<model_settings> model;
   if (!o.model.empty()) model = parse_model(o);
+#if VBATCH_TOOL_MPI  // rank r of n takes shard r/n of the inputs, or of the demo's frames
+  if (!o.shard.empty())
+    usage("--shard {}: under MPI each rank takes its own shard (rank r of n: r/n); leave --shard out", o.shard);
+  if (!o.chart_path.empty()) usage("--chart: under MPI no chart is written (one rank's would pass for the whole run's)");
+  if (o.demo > 0 && std::size_t(o.demo) < o.rank.count)
+    usage("--demo {}: fewer frames than the {} ranks; give --demo {} or more", o.demo, o.rank.count, o.rank.count);
+  o.shard = fmt::format("{}/{}", o.rank.index, o.rank.count);
+#endif
 
   // 2. Inputs: they exist, have distinct frame ids, and their headers show images within limits.
   // The model is loaded here too (a missing or unreadable file is named), before any output.
@@ -768,16 +789,26 @@ int run(options o) {
   check_writable_dir(o.out / "masks", true);
   if (o.json_path.empty()) o.json_path = o.out / "report.json";
   if (o.chart_path.empty()) o.chart_path = o.out / "report.svg";
+#if VBATCH_TOOL_MPI
+  o.handover->report_file = o.json_path;
+#endif
   if (limit.exceeded()) return vbatch_tools::finish_run("pipeline360", o.out, std::move(failures), true, limit.max(), o.quiet);
   if (o.demo == 0 && totals.items == 0) {
     if (!o.quiet) fmt::print("shard {}: no frames for this job\n", o.shard);
+#if VBATCH_TOOL_MPI
+    o.handover->report = vbatch_tools::report_json(totals, {}).dump();
+#else
     vbatch_tools::write_report(o.json_path, vbatch_tools::report_json(totals, {}));
+#endif
     return vbatch_tools::finish_run("pipeline360", o.out, {}, false, 0, o.quiet);
   }
 
   // 4. Work.
   if (o.demo > 0) {
     frames = assign_ids(render_demo(o));
+#if VBATCH_TOOL_MPI  // every rank renders the demo's frames (the same bytes) and takes its shard of them
+    frames = vbatch_tools::take_shard(std::move(frames), shard, [](const frame& f) { return vbatch_tools::image_cost(f.path); });
+#endif
     for (frame& f : frames) read_header(f, cameras);
     totals.items = frames.size();
     if (!o.quiet)
@@ -792,8 +823,12 @@ int run(options o) {
   for (const prof::stage_stats& s : out.report.stages) totals.stage_seconds[s.name] = s.busy;
   const std::string json_text = report_json(o, out, segmenter.description, totals, failures).dump(2) + "\n",
                     svg = report_svg(out);
+#if VBATCH_TOOL_MPI  // rank 0 writes the merged report; no chart (one rank's would pass for the run's)
+  o.handover->report = json_text;
+#else
   vbatch::io::write_file_atomically(o.json_path, json_text.data(), json_text.size(), o.fsync);
   vbatch::io::write_file_atomically(o.chart_path, svg.data(), svg.size(), o.fsync);
+#endif
 
   if (!o.quiet) {
     fmt::print("{} frames -> {} views {}x{} ({}, fov {:g}) -> masks ({}{}) -> dilate {}\n\n", out.frames, out.views,
@@ -811,6 +846,9 @@ int run(options o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+#if VBATCH_TOOL_MPI
+  vbatch_tools::mpi::session mpi(argc, argv);  // first: MPI may take its own arguments out of argv
+#endif
   options o;
   CLI::App app{"pipeline360: 360° frames -> perspective views -> masks -> dilation -> files, with a timing report.",
                "pipeline360"};
@@ -891,6 +929,17 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", o.quiet, "Print nothing but errors");
 
   if (const auto status = vbatch_tools::parse_command_line(app, argc, argv)) return *status;
+#if VBATCH_TOOL_MPI
+  options::rank_handover handover;
+  o.rank = {std::size_t(mpi.rank()), std::size_t(mpi.size())};
+  o.handover = &handover;
+  const bool quiet = o.quiet;
+  o.quiet = true;  // one summary for the run: rank 0's, of the merged report
+  const int status = vbatch_tools::run_reporting("pipeline360", "out of memory; try a smaller --batch or --size",
+                                                 [&] { return run(std::move(o)); });
+  return vbatch_tools::mpi::finish_ranks(mpi, "pipeline360", status, handover.report, handover.report_file, quiet);
+#else
   return vbatch_tools::run_reporting("pipeline360", "out of memory; try a smaller --batch or --size",
                                      [&] { return run(std::move(o)); });
+#endif
 }
