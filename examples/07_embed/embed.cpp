@@ -29,7 +29,14 @@
 // who (the adjusted Rand index and purity): the three Obama clips must join, everyone else stays
 // apart.
 //
-// Exit status: 0 done, 1 an input or output problem, 2 a bad command line.
+// An image that does not decode is skipped and listed in DIR/failures.json (--on-error skip, the
+// default; a face not found is no failure), or ends the run (--on-error stop). --shard i/n takes a
+// contiguous part of the images, balanced by pixels: a shard embeds and clusters its own images
+// (clustering needs every track at once), writing into DIR/shard-I-of-N/, its rows of
+// embeddings.npy those of the unsharded run.
+//
+// Exit status: 0 done, 1 an input or output problem (or more failures than --max-failures), 2 a
+// bad command line, 3 done but with images that failed (DIR/failures.json).
 
 #include <algorithm>
 #include <cmath>
@@ -87,6 +94,9 @@ struct options {
   float scale = 1.0f / 255.0f, threshold = -1;
   bool bgr = false, demo = false, quiet = false;
   int best = 3, batch = 32, threads = 0, upsample = 1, thumbnail = 112, min_cluster_size = 2;
+  vbatch_tools::failure_options failures;
+  std::string shard;  // "i/n" or "auto": this job's part of the images
+  fs::path report;
 };
 
 // ---- the model ----------------------------------------------------------------------------------
@@ -211,16 +221,33 @@ vbatch::batch_buffer<u8> render_clip(const fs::path& photo, const vbatch::cpu_pa
   return sample_crops(exec, v, windows, w, h);
 }
 
-vbatch::batch_buffer<u8> load_frames(const std::vector<fs::path>& files) {
-  const vbatch::io::image_info first = vbatch::io::read_image_info(files.front());
-  vbatch::batch_buffer<u8> frames(vbatch::batch_shape{int(files.size()), first.height, first.width, 3});
-  for (std::size_t i = 0; i < files.size(); ++i) {
-    const vbatch::io::image_info info = vbatch::io::read_image_info(files[i]);
-    if (info.width != first.width || info.height != first.height)
-      fail("{}: {}x{}, but {} is {}x{}: the frames of a track file must share one size", files[i].string(), info.width,
-           info.height, files.front().string(), first.width, first.height);
-    vbatch::io::load_image_into(files[i], frames.view().images(int(i), 1));
+// The frames of a scene decoded into one batch, sharing the first one's size. Under --on-error
+// skip a file that does not decode (or has another size) is listed in `failures` and dropped from
+// the scene; the batch's first sc.files.size() images are the frames left.
+vbatch::batch_buffer<u8> load_frames(scene& sc, const options& o, std::vector<vbatch_tools::item_failure>& failures,
+                                     vbatch::pipeline::failure_limit& limit) {
+  vbatch::batch_buffer<u8> frames;
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < sc.files.size(); ++i) {
+    const fs::path& file = sc.files[i];
+    try {
+      const vbatch::io::image_info info = vbatch::io::read_image_info(file);
+      if (frames.shape().n == 0)
+        frames = vbatch::batch_buffer<u8>(vbatch::batch_shape{int(sc.files.size()), info.height, info.width, 3});
+      if (info.width != frames.shape().w || info.height != frames.shape().h)
+        fail("{}: {}x{}, but {} is {}x{}: the frames of a track file must share one size", file.string(), info.width, info.height,
+             sc.files.front().string(), frames.shape().w, frames.shape().h);
+      vbatch::io::load_image_into(file, frames.view().images(int(kept), 1));
+    } catch (const std::exception& e) {
+      if (!o.failures.skip()) throw;
+      failures.push_back({file.string(), "decode", e.what()});
+      limit.add();
+      continue;
+    }
+    sc.files[kept] = file, sc.frame_ids[kept] = sc.frame_ids[i];
+    ++kept;
   }
+  sc.files.resize(kept), sc.frame_ids.resize(kept);
   return frames;
 }
 
@@ -245,6 +272,8 @@ struct stage_times {
 };
 
 struct result {
+  std::vector<scene> scenes;  // as embedded: the scenes (and frames) that decoded
+  std::vector<vbatch_tools::item_failure> failures;
   std::vector<item> items;
   std::vector<track_info> tracks;
   std::vector<float> embeddings, track_embeddings;
@@ -274,7 +303,7 @@ void embed_waiting(const embedder& e, std::vector<float>& input, std::vector<int
 }
 
 result run_flow(const options& o, const embedder& e, const std::vector<scene>& scenes,
-                const std::map<int, std::vector<boxes::mot_record>>& track_file) {
+                const std::map<int, std::vector<boxes::mot_record>>& track_file, vbatch::pipeline::failure_limit& limit) {
   const vbatch::cpu_par exec{.threads = o.threads};
   vbatch::batch::backoff policy{vbatch::batch::fixed{std::size_t(o.batch)}};
   result r;
@@ -283,13 +312,22 @@ result run_flow(const options& o, const embedder& e, const std::vector<scene>& s
   const std::int64_t item_size = e.input.elements();
   const int side = o.thumbnail;
 
-  for (std::size_t s = 0; s < scenes.size(); ++s) {
-    const scene& sc = scenes[s];
+  std::uint64_t images = 0, images_done = 0;
+  for (const scene& sc : scenes) images += sc.frame_ids.size();
+  vbatch_tools::progress_line bar(o.quiet, "images", images);
+  for (const scene& given : scenes) {
+    if (limit.exceeded()) break;  // failing wholesale: no more scenes are taken
+    bar.update(images_done);
+    images_done += given.frame_ids.size();
+    scene sc = given;
     auto t0 = clock_type::now();
-    const vbatch::batch_buffer<u8> frames = o.demo ? render_clip(sc.files.front(), exec) : load_frames(sc.files);
-    const vbatch::batch_view<const u8> view = frames.view();
-    r.frames += std::size_t(view.n);
+    const vbatch::batch_buffer<u8> frames = o.demo ? render_clip(sc.files.front(), exec) : load_frames(sc, o, r.failures, limit);
     r.times.decode += seconds_since(t0);
+    if (sc.frame_ids.empty()) continue;  // nothing of it decoded
+    const vbatch::batch_view<const u8> view = frames.view().images(0, int(sc.frame_ids.size()));
+    r.frames += std::size_t(view.n);
+    const int s = int(r.scenes.size());
+    r.scenes.push_back(sc);
 
     // Candidates: every face (or box, or whole frame) of every frame, with its track in the scene.
     t0 = clock_type::now();
@@ -346,11 +384,11 @@ result run_flow(const options& o, const embedder& e, const std::vector<scene>& s
       const candidate& c = candidates[std::size_t(k)];
       auto [it, fresh] = track_index.try_emplace(c.track, int(r.tracks.size()));
       if (fresh) {  // the first of a track's crops is its best: its thumbnail
-        r.tracks.push_back({int(s), c.track, {}, sample_crops(exec, view, std::span(&c.crop, 1), side, side), -1});
+        r.tracks.push_back({s, c.track, {}, sample_crops(exec, view, std::span(&c.crop, 1), side, side), -1});
       }
       r.tracks[std::size_t(it->second)].items.push_back(int(r.items.size()));
       waiting.push_back(int(r.items.size()));
-      r.items.push_back({int(s), sc.frame_ids[std::size_t(c.frame)], it->second, c.box, c.score});
+      r.items.push_back({s, sc.frame_ids[std::size_t(c.frame)], it->second, c.box, c.score});
       crops.push_back(c.crop);
     }
     r.embeddings.resize(r.items.size() * std::size_t(e.dimension));
@@ -361,16 +399,20 @@ result run_flow(const options& o, const embedder& e, const std::vector<scene>& s
                         model::tensor_view<float>{input.data() + start, int(crops.size()), e.input.c, e.input.h, e.input.w},
                         e.preprocessing);
     }
-    if (waiting.size() >= std::size_t(o.batch) || s + 1 == scenes.size()) {
+    if (waiting.size() >= std::size_t(o.batch)) {
       embed_waiting(e, input, waiting, policy, r.embeddings, r);
       input.clear();
     }
     r.times.embed += seconds_since(t0);
-    if (!o.quiet) fmt::print("{}: {} frames, {} faces, {} tracks so far\n", sc.name, view.n, candidates.size(), r.tracks.size());
   }
+  auto t0 = clock_type::now();
+  embed_waiting(e, input, waiting, policy, r.embeddings, r);  // the last crops waiting
+  r.times.embed += seconds_since(t0);
+  bar.update(images);
+  bar.finish();
 
   // Each track's embedding: the normalised mean of its crops' normalised embeddings; then clusters.
-  const auto t0 = clock_type::now();
+  t0 = clock_type::now();
   const int d = e.dimension, n = int(r.tracks.size());
   std::vector<float> unit = r.embeddings;
   if (!r.items.empty()) model::l2_normalize(exec, model::matrix_view<float>{unit.data(), int(r.items.size()), d});
@@ -422,8 +464,8 @@ struct truth_scores {
   double ari = 0, purity = 0;
 };
 
-nlohmann::json report_json(const options& o, const embedder& e, const std::vector<scene>& scenes, const result& r,
-                           const std::optional<truth_scores>& truth) {
+nlohmann::json items_json(const options& o, const embedder& e, const std::vector<scene>& scenes, const result& r,
+                          const std::optional<truth_scores>& truth) {
   nlohmann::json j;
   j["model"] = e.description;
   j["dimension"] = e.dimension;
@@ -488,55 +530,76 @@ std::vector<scene> demo_scenes() {
 
 int run(options o) {
   const auto start = clock_type::now();
+  const std::optional<vbatch::batch::shard> shard = vbatch_tools::parse_shard_option(o.shard);
+  if (shard && o.demo) usage("--demo is one fixed set of clips: --shard does not apply");
   std::vector<scene> scenes;
   std::map<int, std::vector<boxes::mot_record>> track_file;
   if (o.demo) {
     scenes = demo_scenes();
   } else {
     if (o.inputs.empty()) usage("give images (files or directories), or --demo");
-    const std::vector<fs::path> files = vbatch_tools::collect_images(o.inputs);
+    std::vector<fs::path> files = vbatch_tools::collect_images(o.inputs);
     if (!o.tracks.empty()) {  // one scene: the frames the track file refers to
       for (const boxes::mot_record& m : boxes::read_mot_file(o.tracks)) track_file[m.frame].push_back(m);
       const std::vector<long long> ids = vbatch_tools::frame_ids(files);
-      scene sc{"frames", {}, {}, {}};
+      std::vector<std::pair<fs::path, int>> frames;
       for (std::size_t i = 0; i < files.size(); ++i)
-        if (track_file.count(int(ids[i]))) sc.files.push_back(files[i]), sc.frame_ids.push_back(int(ids[i]));
-      if (sc.files.empty()) fail("{}: no frame of the track file matches an input image's frame number", o.tracks.string());
-      scenes.push_back(std::move(sc));
+        if (track_file.count(int(ids[i]))) frames.emplace_back(files[i], int(ids[i]));
+      if (frames.empty()) fail("{}: no frame of the track file matches an input image's frame number", o.tracks.string());
+      frames =
+          vbatch_tools::take_shard(std::move(frames), shard, [](const auto& f) { return vbatch_tools::image_cost(f.first); });
+      scene sc{"frames", {}, {}, {}};
+      for (const auto& [file, id] : frames) sc.files.push_back(file), sc.frame_ids.push_back(id);
+      if (!frames.empty()) scenes.push_back(std::move(sc));
     } else {
-      for (std::size_t i = 0; i < files.size(); ++i) scenes.push_back({files[i].filename().string(), {files[i]}, {int(i)}, {}});
+      // A photo's index is its position among all the inputs, so that a shard's are the whole run's.
+      std::vector<std::pair<fs::path, int>> photos;
+      for (std::size_t i = 0; i < files.size(); ++i) photos.emplace_back(files[i], int(i));
+      photos =
+          vbatch_tools::take_shard(std::move(photos), shard, [](const auto& p) { return vbatch_tools::image_cost(p.first); });
+      for (const auto& [file, index] : photos) scenes.push_back({file.filename().string(), {file}, {index}, {}});
     }
   }
-  vbatch_tools::check_output_dir(o.out, "embed");
+  // Shards cluster their own tracks: each writes its outputs into its own DIR/shard-I-of-N.
+  const fs::path out = shard ? o.out / fmt::format("shard-{}-of-{}", shard->index, shard->count) : o.out;
+  vbatch_tools::run_summary summary;
+  summary.tool = "embed", summary.unit = "images", summary.shard = shard;
+  if (shard && scenes.empty()) {
+    if (!o.quiet)
+      fmt::print("embed: shard {}/{} has no images to embed: the other shards have them all\n", shard->index, shard->count);
+    return vbatch_tools::finish_run("embed", out, {}, false, 0, o.quiet, o.report, summary, start);
+  }
+  vbatch_tools::check_output_dir(out, "embed");
 
   const embedder e = o.model == "dlib" ? load_dlib(o) : load_onnx(o, o.model.substr(5));
   if (!o.quiet) fmt::print("model: {}\n", e.description);
-  result r = run_flow(o, e, scenes, track_file);
+  for (const scene& sc : scenes) summary.items += sc.frame_ids.size();
+  vbatch::pipeline::failure_limit limit(o.failures.limit(summary.items));
+  result r = run_flow(o, e, scenes, track_file, limit);
 
   std::optional<truth_scores> truth;
   if (o.demo && !r.tracks.empty()) {  // who is who: a clip's person, or everyone different in the group photo
     std::map<std::string, int> people;
     std::vector<int> truth_labels;
     for (std::size_t t = 0; t < r.tracks.size(); ++t) {
-      const std::string& who = scenes[std::size_t(r.tracks[t].scene)].identity;
-      const std::string key =
-          who.empty() ? fmt::format("{}#{}", scenes[std::size_t(r.tracks[t].scene)].name, r.tracks[t].id) : who;
+      const scene& sc = r.scenes[std::size_t(r.tracks[t].scene)];
+      const std::string key = sc.identity.empty() ? fmt::format("{}#{}", sc.name, r.tracks[t].id) : sc.identity;
       truth_labels.push_back(people.try_emplace(key, int(people.size())).first->second);
     }
     truth = truth_scores{model::adjusted_rand_index(r.clusters, truth_labels), model::purity(r.clusters, truth_labels)};
   }
 
   const auto t0 = clock_type::now();
-  vbatch::io::save_npy(o.out / "embeddings.npy", r.embeddings, std::int64_t(r.items.size()), e.dimension);
-  vbatch::io::save_npy(o.out / "track_embeddings.npy", r.track_embeddings, std::int64_t(r.tracks.size()), e.dimension);
+  vbatch::io::save_npy(out / "embeddings.npy", r.embeddings, std::int64_t(r.items.size()), e.dimension);
+  vbatch::io::save_npy(out / "track_embeddings.npy", r.track_embeddings, std::int64_t(r.tracks.size()), e.dimension);
   const int clusters = r.clusters.empty() ? 0 : *std::max_element(r.clusters.begin(), r.clusters.end()) + 1;
-  for (int c = 0; c < clusters; ++c) write_contact_sheet(o.out / fmt::format("cluster_{}.png", c), r, c, o.thumbnail);
+  for (int c = 0; c < clusters; ++c) write_contact_sheet(out / fmt::format("cluster_{}.png", c), r, c, o.thumbnail);
   r.times.write = seconds_since(t0);
-  const std::string json = report_json(o, e, scenes, r, truth).dump(1);
-  vbatch::io::write_file_atomically(o.out / "items.json", json.data(), json.size());
+  const std::string json = items_json(o, e, r.scenes, r, truth).dump(1);
+  vbatch::io::write_file_atomically(out / "items.json", json.data(), json.size());
 
+  const stage_times& s = r.times;
   if (!o.quiet) {
-    const stage_times& s = r.times;
     const double total = std::max(s.total(), 1e-9);
     fmt::print("{} frames, {} faces found, {} crops embedded in {} batches ({} retried), {} tracks -> {} clusters\n", r.frames,
                r.faces, r.items.size(), r.batches, r.retries, r.tracks.size(), clusters);
@@ -546,9 +609,14 @@ int run(options o) {
         s.decode, 100 * s.decode / total, s.detect, 100 * s.detect / total, s.embed, 100 * s.embed / total,
         s.embed > 0 ? double(r.items.size()) / s.embed : 0.0, s.cluster, s.write, seconds_since(start));
     if (truth) fmt::print("against who is who: adjusted Rand index {:.3f}, purity {:.3f}\n", truth->ari, truth->purity);
-    fmt::print("wrote {}: embeddings.npy, track_embeddings.npy, items.json, cluster_0..{}.png\n", o.out.string(), clusters - 1);
+    fmt::print("wrote {}: embeddings.npy, track_embeddings.npy, items.json, cluster_0..{}.png\n", out.string(), clusters - 1);
   }
-  return 0;
+  summary.failed = r.failures.size();
+  summary.outputs = 3 + std::uint64_t(clusters);
+  summary.stage_seconds = {
+      {"decode", s.decode}, {"detect", s.detect}, {"embed", s.embed}, {"cluster", s.cluster}, {"write", s.write}};
+  return vbatch_tools::finish_run("embed", out, std::move(r.failures), limit.exceeded(), limit.max(), o.quiet, o.report, summary,
+                                  start);
 }
 
 }  // namespace
@@ -563,7 +631,12 @@ int main(int argc, char** argv) {
       "  embed crops/ --model onnx:net.onnx --input 3x112x112 -o out/   an ONNX embedder on whole images\n"
       "  embed --demo -o out/                               real photos as clips: detect, track, embed, cluster\n"
       "Outputs: embeddings.npy, track_embeddings.npy, items.json, cluster_K.png.\n"
-      "Exit status: 0 done; 1 an input or output problem; 2 a bad command line.");
+      "Failures: with --on-error skip (the default) an image that does not decode is skipped and listed in\n"
+      "DIR/failures.json; the outputs are those of a run without it. A face not found is not a failure.\n"
+      "--shard i/n: this job's part of the images (by pixels), embedded and clustered on its own, into\n"
+      "DIR/shard-i-of-n/ (clusters need every track at once: a shard's clusters are its own).\n"
+      "Exit status: 0 done; 1 an input or output problem, or more failures than --max-failures; 2 a bad\n"
+      "command line; 3 done, but some images failed (DIR/failures.json).");
   vbatch_tools::add_version_flag(app);
   auto* inputs = app.add_option("inputs", o.inputs, "Images: files or directories (.jpg, .jpeg, .png)");
   app.add_option("-o,--output", o.out, "Output directory")->required();
@@ -595,7 +668,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 3))
       ->capture_default_str();
   app.add_option("--threads", o.threads, "Threads (0: all cores)")->check(CLI::Range(0, 1024));
-  app.add_flag("-q,--quiet", o.quiet, "Print nothing but errors");
+  vbatch_tools::add_failure_options(app, o.failures);
+  vbatch_tools::add_shard_option(app, o.shard, "images");
+  vbatch_tools::add_report_option(app, o.report);
+  app.add_flag("-q,--quiet", o.quiet, "Print nothing but errors (and no progress line)");
 
   if (const auto status = vbatch_tools::parse_command_line(app, argc, argv)) return *status;
   return vbatch_tools::run_reporting("embed", "out of memory: try a smaller --batch", [&] {

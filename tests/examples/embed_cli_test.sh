@@ -66,6 +66,87 @@ assert j["dimension"] == dim'
     run_ok "onnx: the same images one per batch" imgs -o out1 --model "onnx:$onnx" --input 3x16x16 --batch 1 -q
     if cmp -s out/embeddings.npy out1/embeddings.npy; then ok "onnx: batch size does not change an embedding"; else bad "onnx: batch 1 differs from batch 32"; fi
     expect_error "onnx: a missing model file is named" 1 "nothing.onnx" out2 imgs -o out2 --model onnx:nothing.onnx --input 3x16x16
+
+    # ---- bad images (--on-error, --max-failures), --shard, --report, progress (issues 16, 17, 18) ----
+    onnx_args=(--model "onnx:$onnx" --input 3x16x16)
+    # Three more images of other sizes (pixels balance the shards), and a folder with a corrupt one.
+    python3 - <<'EOF'
+import struct, zlib
+def png(path, w, h, f):
+    raw = b"".join(b"\0" + bytes(v for x in range(w) for v in f(x, y)) for y in range(h))
+    chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
+                           chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+png("imgs/d_4.png", 48, 40, lambda x, y: (x * 5 % 256, 120, y * 6 % 256))
+png("imgs/e_5.png", 16, 16, lambda x, y: (30, x * 16 % 256, y * 16 % 256))
+png("imgs/f_6.png", 64, 30, lambda x, y: ((x + y) * 3 % 256, 200, 10))
+EOF
+    mkdir -p mixed good && cp imgs/*.png mixed/ && cp imgs/*.png good/ && rm good/c_3.png && echo "not a png" >mixed/c_3.png
+    # npy_rows FILE... : the float32 rows of .npy files, concatenated, as hex.
+    npy_rows() { python3 -c 'import struct, sys
+out = b""
+for p in sys.argv[1:]:
+    b = open(p, "rb").read(); n = struct.unpack("<H", b[8:10])[0]; out += b[10 + n:]
+print(out.hex())' "$@"; }
+    run_ok "onnx: a clean run over the good images" good -o out_good "${onnx_args[@]}" -q
+    rc=0
+    "$TOOL" mixed -o out_mixed "${onnx_args[@]}" --report mixed.json >run.out 2>run.err || rc=$?
+    if [[ $rc -eq 3 ]]; then ok "a corrupt image (skip): exit status 3"; else bad "a corrupt image (skip): exit $rc: $(head -c 300 run.err)"; fi
+    same=1
+    for f in embeddings.npy track_embeddings.npy $(cd out_good && ls cluster_*.png || true); do cmp -s "out_good/$f" "out_mixed/$f" || same=0; done
+    if [[ $same -eq 1 && $(ls out_good | wc -l) -eq $(($(ls out_mixed 2>/dev/null | wc -l) - 1)) ]]; then ok "a corrupt image (skip): embeddings and sheets identical to the clean run's"; else bad "a corrupt image (skip): outputs differ: $(ls out_mixed | tr '\n' ' ')"; fi
+    py "a corrupt image (skip): failures.json names it and the stage; items.json lists the other images" '
+f = json.load(open(d + "/failures.json"))["failures"]
+assert [(x["file"], x["stage"]) for x in f] == [("mixed/c_3.png", "decode")] and "mixed/c_3.png" in f[0]["reason"], f
+assert [i["file"] for i in j["items"]] == ["a_1.png", "b_2.png", "d_4.png", "e_5.png", "f_6.png"], j["items"]' out_mixed
+    written=$(ls out_mixed 2>/dev/null | grep -vc '^failures.json$' || true)
+    if python3 -c 'import json, sys; r = json.load(open("mixed.json"))["run"]; assert (r["tool"], r["unit"], r["items"], r["failed"], r["outputs"]) == ("embed", "images", 6, 1, int(sys.argv[1])), r' "$written"; then
+      ok "a corrupt image (skip): --report counts 6 images, 1 failed, and the files written"
+    else
+      bad "a corrupt image (skip): --report: $(head -c 400 mixed.json)"
+    fi
+    expect_error "a corrupt image (stop): exit 1, named" 1 "mixed/c_3.png" out_stop mixed -o out_stop "${onnx_args[@]}" --on-error stop
+    rc=0
+    "$TOOL" mixed -o out_max0 "${onnx_args[@]}" --max-failures 0 -q >run.out 2>run.err || rc=$?
+    if [[ $rc -eq 1 ]] && grep -qF "stopped: more than 0 failures (--max-failures)" run.err; then ok "--max-failures 0: exit 1, says why"; else bad "--max-failures 0: exit $rc: $(head -c 300 run.err)"; fi
+
+    # --shard: every shard into DIR/shard-I-of-N (a shard clusters its own images): no file written
+    # by two, their embeddings' rows in shard order are the whole run's, their items add up.
+    run_ok "onnx: the whole run, for the shards" imgs -o out_whole "${onnx_args[@]}" -q
+    for n in 1 2 3 4 5 7; do
+      msg="" items=0
+      rm -rf "out_shards_$n"
+      for ((i = 0; i < n; i++)); do
+        "$TOOL" imgs -o "out_shards_$n" "${onnx_args[@]}" --shard "$i/$n" --report "shard_$i.json" -q >run.out 2>run.err || msg+=" shard $i/$n: exit $?: $(head -c 200 run.err);"
+        shard_items=$(json_get "shard_$i.json" 'j["run"]["items"]' 2>/dev/null || echo 0)
+        items=$((items + shard_items))
+      done
+      dirs=$(ls "out_shards_$n" 2>/dev/null | tr '\n' ' ' || true)
+      rows=$(cd "out_shards_$n" 2>/dev/null && npy_rows $(ls -d shard-*-of-$n | sort -t- -k2n | sed 's|$|/embeddings.npy|') || true)
+      [[ $rows == "$(npy_rows out_whole/embeddings.npy)" ]] || msg+=" the shards' rows ($dirs) are not the whole run's;"
+      [[ $items -eq 6 ]] || msg+=" their items add up to $items, not 6;"
+      if [[ -z $msg ]]; then ok "--shard over $n jobs: one directory each, the whole run's rows in order, items add up"; else bad "--shard over $n jobs:$msg"; fi
+    done
+    run_ok "a shard with no images" imgs/a_1.png -o out_empty "${onnx_args[@]}" --shard 0/2 --report empty.json
+    if grep -q "shard 0/2 has no images to embed" run.out && [[ ! -e out_empty ]] &&
+      [[ $(json_get empty.json '(j["run"]["items"], j["run"]["shard"]["index"])' 2>&1) == "(0, 0)" ]]; then
+      ok "a shard with no images: says so, writes nothing but a report of zero items"
+    else
+      bad "a shard with no images: $(cat run.out) $(ls out_empty 2>&1)"
+    fi
+    rc=0
+    env SLURM_ARRAY_TASK_ID=3 SLURM_ARRAY_TASK_COUNT=2 SLURM_ARRAY_TASK_MIN=2 "$TOOL" imgs -o out_auto "${onnx_args[@]}" --shard auto -q >run.out 2>run.err || rc=$?
+    if [[ $rc -eq 0 ]] && cmp -s out_auto/shard-1-of-2/embeddings.npy out_shards_2/shard-1-of-2/embeddings.npy; then ok "--shard auto under a Slurm array (task 3 of 2..3): shard 1/2"; else bad "--shard auto: exit $rc: $(head -c 300 run.err) $(ls out_auto 2>&1)"; fi
+    expect_error "--shard 3/3" 2 "--shard '3/3': expected i/n" out_bad imgs -o out_bad "${onnx_args[@]}" --shard 3/3
+    expect_error "--shard auto without a job array" 2 "shard auto: neither SLURM_ARRAY_TASK_ID" out_bad imgs -o out_bad "${onnx_args[@]}" --shard auto
+    expect_error "--on-error bad value" 2 "--on-error: retry" out_bad imgs -o out_bad "${onnx_args[@]}" --on-error retry
+
+    # Progress: per image, with the rate and ETA on a terminal; nothing without one.
+    on_terminal progress.tty imgs -o out_progress "${onnx_args[@]}" || true
+    if grep -qE "\[6/6 images\] [0-9.]+ images/s, ETA" progress.tty; then ok "progress on a terminal: images, rate and ETA"; else bad "progress on a terminal: $(head -c 300 progress.tty)"; fi
+    "$TOOL" imgs -o out_progress2 "${onnx_args[@]}" >run.out 2>run.err || true
+    if [[ ! -s run.err ]]; then ok "no progress line without a terminal"; else bad "stderr without a terminal: $(head -c 300 run.err)"; fi
+    if [[ $(tail -1 run.out) == "wrote out_progress2: "* ]]; then ok "the run ends with its summary line"; else bad "last line: $(tail -1 run.out)"; fi
     expect_error "onnx: a bad --input is a usage error" 2 "--input '3x16'" out2 imgs -o out2 --model "onnx:$onnx" --input 3x16
   fi
 fi
@@ -121,6 +202,19 @@ scenes = [x["scene"] for x in t]
 assert scenes[:3] == ["obama.jpg", "obama2.jpg", "biden.jpg"] and scenes.count("t1.jpg") >= 5, scenes
 assert t[0]["cluster"] == t[1]["cluster"]
 assert len({x["cluster"] for x in t}) == len(t) - 1' photos
+
+# A truncated photo among real ones (--on-error skip): the others' embeddings as without it.
+mkdir -p photos_mixed && cp "$P/obama.jpg" photos_mixed/p_1.jpg && head -c 5000 "$P/t1.jpg" >photos_mixed/p_2.jpg && cp "$P/biden.jpg" photos_mixed/p_3.jpg
+rc=0
+"$TOOL" photos_mixed -o photos_mixed_out -q >run.out 2>run.err || rc=$?
+run_ok "photos: the same photos without the truncated one" "$P/obama.jpg" "$P/biden.jpg" -o photos_good -q
+if [[ $rc -eq 3 ]] && cmp -s photos_good/embeddings.npy photos_mixed_out/embeddings.npy &&
+  cmp -s photos_good/track_embeddings.npy photos_mixed_out/track_embeddings.npy &&
+  grep -q '"file": "photos_mixed/p_2.jpg"' photos_mixed_out/failures.json; then
+  ok "photos: a truncated photo is skipped (exit 3, failures.json), the faces of the others as without it"
+else
+  bad "photos: a truncated photo: exit $rc: $(head -c 300 run.err)"
+fi
 
 # A track file over two copies of the group photo: its six faces as tracks 1..6 in frames 1 and 2.
 mkdir -p frames && cp "$P/t1.jpg" frames/t1_1.jpg && cp "$P/t1.jpg" frames/t1_2.jpg
