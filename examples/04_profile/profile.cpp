@@ -9,7 +9,8 @@
 // frames/s, output MPix/s and the peak memory the batch's buffers took. It prints a table per
 // thread count and the recommended configuration (the smallest batch, then the fewest threads,
 // within 5 % of the highest rate) with that configuration's own rate and the highest one, and
-// writes DIR/profile_e2p.json and DIR/profile_e2p.svg.
+// writes DIR/profile_e2p.json and DIR/profile_e2p.svg. On a terminal a progress line shows the
+// thread count and batch size being timed (-q: nothing but errors).
 //
 // Exit status: 0 done, 1 an input or output problem, 2 a bad command line.
 
@@ -39,7 +40,7 @@ namespace fs = std::filesystem;
 struct options {
   std::vector<std::string> inputs;
   fs::path out = "profile-report";
-  bool demo = false;
+  bool demo = false, quiet = false;
   std::string op = "e2p", size = "1920x1080", rig = "ring:8", threads = "auto", demo_size = "7680x3840";
   std::size_t max_batch = 32;
   int repeats = 3;
@@ -145,19 +146,24 @@ int run(const options& o) {
   const vbatch::batch_shape frame = frames.front().shape();
   const auto map = vbatch::sample::make_e2p_map<vbatch::sample::maps::cached_fixed>(rig, frame.w, frame.h);
   const int views = int(rig.size());
-  fmt::print("e2p: {}x{} frames -> {} views of {}x{}, cached_fixed map ({:.0f} MB), bilinear\n", frame.w, frame.h, views, view_w,
-             view_h, map.bytes() / 1e6);
+  if (!o.quiet)
+    fmt::print("e2p: {}x{} frames -> {} views of {}x{}, cached_fixed map ({:.0f} MB), bilinear\n", frame.w, frame.h, views,
+               view_w, view_h, map.bytes() / 1e6);
 
   // One trial: remap a batch of `size` frames into views. The batch's buffers live in tracked
   // memory, so the peak is what that batch size needs; they are filled on the first repeat and
   // reused after it, so the fastest repeat times the operation, not page faults and copies.
+  // The progress counts thread counts (a sweep's length depends on where its rate levels off).
   std::map<int, std::vector<vbatch::profile::sweep_point>> sweeps;
+  vbatch_tools::progress_line bar(o.quiet, "thread counts", thread_counts.size());
+  std::size_t swept = 0;
   for (const int threads : thread_counts) {
     const vbatch::cpu_par exec{threads};
     vbatch::batch_buffer<vbatch::u8, tracked> src, dst;
     sweeps[threads] = vbatch::profile::sweep(
         [&](std::size_t size) {
           const int n = int(size);
+          bar.update(swept, fmt::format("{} thread{}, batch {}", threads, threads == 1 ? "" : "s", size));
           if (src.shape().n != n) {
             src = {}, dst = {};
             tracked::reset_peak();
@@ -170,7 +176,10 @@ int run(const options& o) {
           return vbatch::profile::trial{size, tracked::stats().peak};
         },
         {1, o.max_batch, 1.05, 2, o.repeats});
-    fmt::print("\n{} thread{}:\n{}", threads, threads == 1 ? "" : "s", vbatch::profile::sweep_table(sweeps[threads], "frames"));
+    bar.update(++swept);
+    bar.finish();  // the table goes below the line
+    if (!o.quiet)
+      fmt::print("\n{} thread{}:\n{}", threads, threads == 1 ? "" : "s", vbatch::profile::sweep_table(sweeps[threads], "frames"));
   }
 
   // The recommendation: the smallest batch (then the fewest threads) within 5 % of the best rate
@@ -190,10 +199,12 @@ int run(const options& o) {
   const auto mpix = [&](const vbatch::profile::sweep_point& p) {
     return p.items_per_second * views * double(view_w) * view_h / 1e6;
   };
-  fmt::print("\nrecommended: --threads {} --batch {} ({:.2f} frames/s, {:.0f} MPix/s out; kernel only, no file I/O)\n",
-             pick_threads, pick->size, pick->items_per_second, mpix(*pick));
-  fmt::print("fastest:     --threads {} --batch {} ({:.2f} frames/s; the recommendation is within 5 % of it)\n", best_threads,
-             best->size, best->items_per_second);
+  if (!o.quiet) {
+    fmt::print("\nrecommended: --threads {} --batch {} ({:.2f} frames/s, {:.0f} MPix/s out; kernel only, no file I/O)\n",
+               pick_threads, pick->size, pick->items_per_second, mpix(*pick));
+    fmt::print("fastest:     --threads {} --batch {} ({:.2f} frames/s; the recommendation is within 5 % of it)\n",
+               best_threads, best->size, best->items_per_second);
+  }
 
   vbatch::profile::json_writer j;
   j.begin_object().key("operation").value("e2p").key("frame_w").value(frame.w).key("frame_h").value(frame.h);
@@ -230,7 +241,7 @@ int run(const options& o) {
                                                                           lines, double(pick->size));
   vbatch::io::write_file_atomically(o.out / "profile_e2p.json", json.data(), json.size());
   vbatch::io::write_file_atomically(o.out / "profile_e2p.svg", svg.data(), svg.size());
-  fmt::print("wrote {} and {}\n", (o.out / "profile_e2p.json").string(), (o.out / "profile_e2p.svg").string());
+  if (!o.quiet) fmt::print("wrote {} and {}\n", (o.out / "profile_e2p.json").string(), (o.out / "profile_e2p.svg").string());
   return 0;
 }
 
@@ -248,6 +259,7 @@ int main(int argc, char** argv) {
       "I/O) until out of memory, a plateau of the rate or --max-batch. Recommended: the smallest batch (then\n"
       "the fewest threads) within 5 % of the fastest point, printed with its own rate; the fastest beside it.\n"
       "Outputs: DIR/profile_e2p.json (every point, the recommended and the fastest one) and DIR/profile_e2p.svg.\n"
+      "On a terminal, a progress line shows the thread count and batch size being timed.\n"
       "Exit status: 0 done; 1 an input or output problem; 2 a bad command line.");
   vbatch_tools::add_version_flag(app);
   auto* inputs = app.add_option("inputs", o.inputs, "Frames or directories of frames (up to 8 are used)");
@@ -264,6 +276,7 @@ int main(int argc, char** argv) {
   app.add_option("--repeats", o.repeats, "Timed runs per size (the fastest counts)")
       ->check(CLI::Range(1, 100))
       ->capture_default_str();
+  app.add_flag("-q,--quiet", o.quiet, "Print nothing but errors (and no progress line)");
   if (const auto status = vbatch_tools::parse_command_line(app, argc, argv)) return *status;
   return vbatch_tools::run_reporting("profile", nullptr, [&] { return run(o); });
 }

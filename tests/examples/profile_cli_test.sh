@@ -91,6 +91,19 @@ else
   bad "--help lacks examples or exit statuses"
 fi
 
+# Progress (issue 17): on a terminal a line per thread count and batch size being timed, with the
+# rate and ETA; nothing on stderr without a terminal; -q prints nothing at all, and still writes.
+on_terminal progress.tty --demo -o progress "${small[@]}" --threads 1,2 || true
+if grep -qE "\[2/2 thread counts\] [0-9.]+ thread counts/s, ETA" progress.tty && grep -qE "\[0/2 thread counts\].*1 thread, batch [124]" progress.tty; then
+  ok "progress on a terminal: thread counts done, rate, ETA, the point being timed"
+else
+  bad "progress on a terminal: $(head -c 400 progress.tty)"
+fi
+run_ok "--demo without a terminal" --demo -o progress2 "${small[@]}" --threads 1
+if [[ ! -s run.err ]]; then ok "no progress line without a terminal"; else bad "stderr without a terminal: $(head -c 300 run.err)"; fi
+run_ok "-q" --demo -o quiet "${small[@]}" --threads 1 -q
+if [[ ! -s run.out && ! -s run.err && -s quiet/profile_e2p.json ]]; then ok "-q: prints nothing, writes the report"; else bad "-q printed: $(head -c 300 run.out run.err)"; fi
+
 # Frames from files.
 mkdir -p frames
 run_ok "--demo report to reuse its frame" --demo -o unused "${small[@]}" --threads 1
