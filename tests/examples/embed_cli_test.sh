@@ -113,7 +113,7 @@ assert [i["file"] for i in j["items"]] == ["a_1.png", "b_2.png", "d_4.png", "e_5
     # --shard: every shard into DIR/shard-I-of-N (a shard clusters its own images): no file written
     # by two, their embeddings' rows in shard order are the whole run's, their items add up.
     run_ok "onnx: the whole run, for the shards" imgs -o out_whole "${onnx_args[@]}" -q
-    for n in 1 2 3 4 5 7; do
+    for n in ${VBATCH_SHARD_COUNTS:-1 2 3 4 5 7}; do
       msg="" items=0
       rm -rf "out_shards_$n"
       for ((i = 0; i < n; i++)); do
