@@ -16,8 +16,17 @@
 // default), or stops the run (--on-error stop) with the views of the frames before it written,
 // complete; --max-failures stops a run that fails wholesale (a full disk).
 //
+// --device cuda (builds with VBATCH_TOOL_CUDA: e2p_cuda by nvcc, e2p_emulated by g++ over the
+// tests' CPU emulation of CUDA): the same decoding and writing around a staged GPU run
+// (vbatch::pipeline::run_staged): each decoded batch is copied into a pinned slot of a ring,
+// uploaded, remapped on the device with a device map of the same tables, downloaded into pinned
+// memory and handed to the same writer, so that upload, compute and download overlap with the
+// decoding and encoding of other batches. The kernel bodies are the CPU's, so u8 views are the
+// CPU path's byte for byte. What has run where: docs/gpu-status.md.
+//
 // Exit status: 0 done, 1 an input, camera file or output problem (or more failures than
-// --max-failures), 2 a bad command line, 3 done but with failed frames or views (failures.json).
+// --max-failures, or --device cuda without a device), 2 a bad command line, 3 done but with
+// failed frames or views (failures.json).
 
 #include <unistd.h>
 
@@ -29,10 +38,10 @@
 #include <filesystem>
 #include <future>
 #include <map>
-#include <set>
 #include <memory>
 #include <numeric>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -56,6 +65,22 @@
 #include "vbatch/vbatch.hpp"
 
 #include "../common/tool.hpp"
+
+// VBATCH_TOOL_CUDA=1: the build with the CUDA layer, which can remap on a GPU (--device).
+#if !defined(VBATCH_TOOL_CUDA)
+#define VBATCH_TOOL_CUDA 0
+#endif
+#if VBATCH_TOOL_CUDA
+#include "vbatch/pipeline/cuda/staging.hpp"
+#define VBATCH_TOOL_DEVICES "cpu and cuda"
+#else
+#define VBATCH_TOOL_DEVICES "cpu only"
+#endif
+#if defined(VBATCH_CUDA_EMULATION)
+#define VBATCH_CUDA_EMULATION_NOTE " (the CPU emulation of CUDA: a test build, no GPU)"
+#else
+#define VBATCH_CUDA_EMULATION_NOTE ""
+#endif
 
 namespace {
 
@@ -83,6 +108,7 @@ struct options {
   std::int64_t max_pixels = vbatch::io::image_limits{}.max_pixels;
   vbatch_tools::failure_options failures;
   bool fsync = false;
+  std::string device = VBATCH_TOOL_CUDA ? "auto" : "cpu";  // cpu, cuda, or auto: cuda when a device is found
   // Which options the user gave (defaults of some depend on others).
   bool size_given = false, convention_given = false, pitch_given = false, preset_given = false;
 };
@@ -210,18 +236,66 @@ void read_header(frame& f, const vbatch::io::image_limits& limits) {
   f.width = info.width, f.height = info.height;
 }
 
+// ---- the device ------------------------------------------------------------------------------
+
+// Why no CUDA device can be used, or nothing when one can.
+std::optional<std::string> cuda_device_problem() {
+#if VBATCH_TOOL_CUDA
+  int count = 0;
+  if (const cudaError_t e = cudaGetDeviceCount(&count); e != cudaSuccess)
+    return fmt::format("cudaGetDeviceCount: {}", cudaGetErrorString(e));
+  if (count < 1) return std::string("cudaGetDeviceCount: 0 devices");
+  return std::nullopt;
+#else
+  return std::string("this e2p was built without CUDA");
+#endif
+}
+
+// --device: whether the remap runs on the GPU. cuda without a device fails (a build without CUDA:
+// a usage error); auto takes the CPU then, saying why.
+bool choose_gpu(const options& o) {
+  if (o.device == "cpu") return false;
+  if (!VBATCH_TOOL_CUDA && o.device == "cuda")
+    usage("--device cuda: this e2p was built without CUDA; use vbatch-e2p-cuda (e2p_cuda, built with -DVBATCH_ENABLE_CUDA=ON)");
+  if (!VBATCH_TOOL_CUDA) return false;
+  const std::optional<std::string> problem = cuda_device_problem();
+  if (!problem) return true;
+  if (o.device == "cuda") fail("--device cuda: no CUDA device ({})", *problem);
+  if (!o.quiet) fmt::print("--device auto: no CUDA device ({}); running on the CPU\n", *problem);
+  return false;
+}
+
+// The staged GPU run has slots of one frame size: frames of another size are a problem, named.
+std::optional<std::string> mixed_frame_sizes(const std::vector<frame>& frames) {
+  for (const frame& f : frames)
+    if (f.width != frames.front().width || f.height != frames.front().height)
+      return fmt::format("frames of different sizes ({}x{} {}, {}x{} {}): the GPU path takes one size per run",
+                         frames.front().width, frames.front().height, frames.front().path.string(), f.width, f.height,
+                         f.path.string());
+  return std::nullopt;
+}
+
+#if VBATCH_TOOL_CUDA
+// Copies images of the same shape between host views (pinned or not; rows may be strided).
+void copy_images(vbatch::batch_view<const vbatch::u8> from, vbatch::batch_view<vbatch::u8> to) {
+  for (int i = 0; i < from.n; ++i)
+    for (int y = 0; y < from.h; ++y) std::memcpy(to.pixel(i, y, 0), from.pixel(i, y, 0), std::size_t(from.w) * from.c);
+}
+#endif
+
 // ---- the work loop ----------------------------------------------------------------------------
 
 struct timings {
   double load = 0, map = 0, remap = 0, save = 0;  // busy seconds: decode and save summed over threads
   long long frames = 0, views = 0, output_pixels = 0, retries = 0;
-  std::size_t failed_frames = 0;  // frames with a failure: not decoded, or some views not written
-  std::size_t failed_writes = 0;  // views that could not be written
-  std::map<std::string, double> stage_seconds;  // busy seconds per stage of the pipeline run
+  std::size_t failed_frames = 0;                                  // frames with a failure: not decoded, or some views not written
+  std::size_t failed_writes = 0;                                  // views that could not be written
+  std::map<std::string, double> stage_seconds;                    // busy seconds per stage of the pipeline run
   int largest_batch = 0, threads = 0, busiest = 0, prefetch = 0;  // busiest: most budget slots busy at once
   double run = 0, slot_seconds = 0;                  // the pipeline run's wall time; the budget's busy slot-seconds in it
   std::vector<vbatch_tools::item_failure> failures;  // --on-error skip: frames and views skipped
   bool too_many_failures = false;
+  bool gpu = false;  // remapped on the GPU through the staged ring
 };
 
 // --batch auto: on the CPU a larger batch saves only the per-call overhead of the remap and the
@@ -272,10 +346,12 @@ struct view_batch {
 //   save    hands every view to the writer, whose workers encode and write atomically (a part)
 // so that decoding frame i+1, remapping frame i and encoding the views of frame i-1 overlap, and
 // whichever of them has work takes the cores. Maps are built while the first frames decode.
+// On the GPU (`gpu`; frames of one size) the remap is a staged run instead: upload, compute and
+// download on three streams, between the same loader and writer.
 template <class Policy, class Interp, class BatchPolicy>
 timings split(const options& o, const std::vector<frame>& frames, const camera_setup& setup,
-              const vbatch::batch_buffer<vbatch::u8>* demo, BatchPolicy batches,
-              const std::vector<std::vector<bool>>& done_views, vbatch::pipeline::failure_limit& limit) {
+              const vbatch::batch_buffer<vbatch::u8>* demo, BatchPolicy batches, const std::vector<std::vector<bool>>& done_views,
+              vbatch::pipeline::failure_limit& limit, bool gpu) {
   namespace pl = vbatch::pipeline;
   vbatch::thread_budget budget(o.threads);
   const vbatch::cpu_par exec{.threads = budget.size(), .budget = &budget};
@@ -283,15 +359,25 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
   const int view_w = setup.cameras.front().lens.width, view_h = setup.cameras.front().lens.height;
   const bool layout = setup.layout != vbatch::sample::cube_layout::list;
   timings t;
+  t.gpu = gpu;
   vbatch_tools::progress_line bar(o.quiet, "frames", frames.size());
   if (frames.empty()) return t;
 
-  // Maps, one per source size, built on a thread of their own while the loader starts decoding.
+  // Maps, one per source size (on the GPU, the one size's, in device memory), built on a thread of
+  // their own while the loader starts decoding.
   std::map<std::pair<int, int>, vbatch::sample::e2p_map<Policy>> maps;
+#if VBATCH_TOOL_CUDA
+  std::optional<vbatch::sample::e2p_map<Policy, vbatch::device_memory>> device_map;
+#endif
   auto maps_ready = std::async(std::launch::async, [&] {
     const auto t0 = clock_type::now();
+#if VBATCH_TOOL_CUDA
+    if (gpu)
+      device_map.emplace(vbatch::sample::make_e2p_map<Policy, vbatch::device_memory>(setup.cameras, frames.front().width,
+                                                                                     frames.front().height, exec));
+#endif
     for (const frame& f : frames)
-      if (!maps.count({f.width, f.height}))
+      if (!gpu && !maps.count({f.width, f.height}))
         maps.try_emplace({f.width, f.height}, vbatch::sample::make_e2p_map<Policy>(setup.cameras, f.width, f.height, exec));
     return seconds_since(t0);
   });
@@ -332,13 +418,27 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
   std::vector<char> frame_failed(frames.size(), 0);
   std::vector<std::pair<std::size_t, int>> batch_frames(demo ? 1 : loader->batch_count());  // first frame, count
   std::map<fs::path, std::size_t> frame_of_output;  // the frame each submitted view belongs to (failed writes)
-  const auto remap = [&](pl::loaded_batch in) -> std::vector<view_batch> {
+  // What the remap (CPU or GPU) notes of a decoded batch: its frames, and the ones that failed.
+  const auto note_batch = [&](const pl::loaded_batch& in) {
     batch_frames[in.index] = {in.first, in.images.n};
     for (const pl::decode_failure& f : in.failures) {
       frame_failed[f.index] = 1;
       t.failures.push_back({f.path.string(), "decode", f.message});
     }
+    t.largest_batch = std::max(t.largest_batch, in.images.n);
     if (maps_ready.valid()) t.map = maps_ready.get();
+  };
+  // The views (B*K,H,W,3) of `count` frames from frame `first`, for save(): as they are, or in a
+  // cube layout, which puts a frame's six faces into one new image.
+  const auto views_to_save = [&](std::size_t first, int count, vbatch::batch_view<const vbatch::u8> views,
+                                 std::shared_ptr<const void> keep) -> view_batch {
+    if (!layout) return {first, count, views, std::move(keep)};
+    auto layouts = std::make_shared<vbatch::batch_buffer<vbatch::u8>>(vbatch::sample::to_layout(views, setup.layout));
+    const vbatch::batch_view<const vbatch::u8> images = layouts->view();  // (B,rows*w,cols*w,3)
+    return {first, count, images, std::move(layouts)};
+  };
+  const auto remap = [&](pl::loaded_batch in) -> std::vector<view_batch> {
+    note_batch(in);
     const auto working = clock_type::now();
     std::vector<view_batch> out;
     const auto group = [&](std::span<const int> slots, std::size_t) {
@@ -348,16 +448,11 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
       auto views = views_pool.acquire({count * views_per_frame, view_h, view_w, 3});
       const vbatch::batch_view<vbatch::u8> dst = views->view();  // (B*K,H,W,3)
       vbatch::sample::e2p(exec, src, map, dst, Interp{});
-      if (!layout) return out.push_back({in.first + std::size_t(first), count, dst, std::move(views)});
-      // A cube layout puts a frame's six faces into one image.
-      auto layouts = std::make_shared<vbatch::batch_buffer<vbatch::u8>>(vbatch::sample::to_layout(dst, setup.layout));
-      const vbatch::batch_view<const vbatch::u8> images = layouts->view();  // (B,rows*w,cols*w,3)
-      out.push_back({in.first + std::size_t(first), count, images, std::move(layouts)});
+      out.push_back(views_to_save(in.first + std::size_t(first), count, dst, std::move(views)));
     };
     std::vector<int> slots(static_cast<std::size_t>(in.images.n));
     std::iota(slots.begin(), slots.end(), 0);
     t.retries += static_cast<long long>(vbatch::batch::for_each_batch(std::span<const int>(slots), groups, group).retries);
-    t.largest_batch = std::max(t.largest_batch, in.images.n);
     t.remap += seconds_since(working);
     return out;  // `in` goes out of scope: the frames' buffer returns to the loader
   };
@@ -392,17 +487,56 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
     return pl::run(po, source, pl::stage("remap", remap, {.workers = 1, .queue = 0}),
                    pl::stage("save", save, {.workers = 1, .queue = 1, .kind = vbatch::profile::stage_kind::io}));
   };
+#if VBATCH_TOOL_CUDA
+  // On the GPU: each decoded batch is copied into a pinned slot (fill), uploaded, remapped with
+  // the device map (compute), downloaded into pinned memory and saved (consume). The slot is
+  // reused once consume returns, so the views go to the writer in a buffer of their own.
+  const auto staged_flow = [&](auto&& source) {
+    const vbatch::batch_shape frames_slot{largest_batch, frames.front().height, frames.front().width, 3};
+    const vbatch::batch_shape views_slot{largest_batch * views_per_frame, view_h, view_w, 3};
+    pl::report r = pl::run_staged<vbatch::u8, vbatch::u8>(
+        source, frames_slot, views_slot,
+        [&](const pl::loaded_batch& in, vbatch::batch_view<vbatch::u8> pinned_frames) {
+          note_batch(in);
+          copy_images(in.images, pinned_frames.images(0, in.images.n));
+          return in.images.n;
+        },
+        [&](const vbatch::cuda& device, vbatch::batch_view<const vbatch::u8> device_frames,
+            vbatch::batch_view<vbatch::u8> device_views,
+            std::size_t) { vbatch::sample::e2p(device, device_frames, *device_map, device_views, Interp{}); },
+        [&](std::size_t item, vbatch::batch_view<const vbatch::u8> pinned_views) {
+          const auto [first, count] = batch_frames[item];
+          if (layout) return save({views_to_save(first, count, pinned_views, nullptr)}, item);  // the layout is a copy
+          auto views = views_pool.acquire(pinned_views.shape());
+          const vbatch::batch_view<vbatch::u8> copied = views->view();  // before `views` moves into the call
+          copy_images(pinned_views, copied);
+          save({views_to_save(first, count, copied, std::move(views))}, item);
+        },
+        {.slots = 3, .policy = policy});
+    // The writer is not a part of the staged run: its encode and write rows are added here.
+    for (pl::stage_report& s : writer.finish().stages) r.stages.push_back(std::move(s));
+    return r;
+  };
+#endif
+  const auto run_flow = [&](auto& source) {
+#if VBATCH_TOOL_CUDA
+    if (gpu) return staged_flow(source);
+#endif
+    return flow(source);
+  };
   std::vector<pl::loaded_batch> demo_batch;
   if (demo) demo_batch.push_back({0, 0, const_cast<vbatch::batch_buffer<vbatch::u8>*>(demo)->view(), {}, nullptr, {}});
-  const pl::report r = demo ? flow(demo_batch) : flow(*loader);
+  const pl::report r = demo ? run_flow(demo_batch) : run_flow(*loader);
   bar.finish();
   // --on-error stop: everything queued before a failure is written (complete files only), then
-  // the first error is reported: a frame that failed to decode, or a write that failed.
+  // the first error is reported: a frame that failed to decode, or a write that failed (on the
+  // GPU the writer is no part of the run: a last write that failed is the writer's to report).
   if (policy == pl::on_error::stop && !r.failures.empty()) r.rethrow();
+  if (policy == pl::on_error::stop) writer.throw_if_failed();
   // --on-error skip: the frames that failed to decode are listed (above); a failed write by its
   // file; anything else for each frame of its batch.
-  std::set<std::size_t> failed = vbatch_tools::add_run_failures(t.failures, r, batch_frames,
-                                                                 [&](std::size_t i) { return frames[i].path.string(); });
+  std::set<std::size_t> failed =
+      vbatch_tools::add_run_failures(t.failures, r, batch_frames, [&](std::size_t i) { return frames[i].path.string(); });
   for (std::size_t f = 0; f < frames.size(); ++f)
     if (frame_failed[f]) failed.insert(f);
   for (const pl::write_failure& f : writer.report().failures) {
@@ -416,6 +550,7 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
   for (const pl::stage_report& s : r.stages) {
     if (s.name == "decode") t.load = s.busy;
     if (s.name == "encode" || s.name == "write") t.save += s.busy;
+    if (gpu && s.name == "compute") t.remap = s.busy;
   }
   t.threads = budget.size();
   t.busiest = budget.peak();
@@ -445,13 +580,15 @@ int run(const options& o) {
   const interp_choice interp = o.interp == "nearest"   ? interp_choice{vbatch::sample::interp::nearest{}}
                                : o.interp == "bicubic" ? interp_choice{vbatch::sample::interp::bicubic{}}
                                                        : interp_choice{vbatch::sample::interp::bilinear{}};
+  bool gpu = choose_gpu(o);
 
   // 2. Inputs: they exist, give distinct frame ids, and their headers show images within the limits.
   std::vector<frame> frames = o.demo ? std::vector<frame>{{{}, 0, 4096, 2048}} : assign_ids(collect_images(o.inputs));
   // Job i of n takes its contiguous part of the frames in input order, balanced by pixels (ids
   // were assigned over all).
   const std::optional<vbatch::batch::shard> shard = vbatch_tools::parse_shard_option(o.shard);
-  if (!o.demo) frames = vbatch_tools::take_shard(std::move(frames), shard, [](const frame& f) { return vbatch_tools::image_cost(f.path); });
+  if (!o.demo)
+    frames = vbatch_tools::take_shard(std::move(frames), shard, [](const frame& f) { return vbatch_tools::image_cost(f.path); });
   vbatch_tools::run_summary summary;
   summary.tool = "e2p", summary.unit = "frames", summary.shard = shard, summary.items = frames.size();
   const auto finish = [&](std::vector<vbatch_tools::item_failure> failures, bool too_many, std::size_t max_failures) {
@@ -474,6 +611,11 @@ int run(const options& o) {
     });
   });
   summary.failed = failures.size();
+  if (const std::optional<std::string> mixed = gpu ? mixed_frame_sizes(frames) : std::nullopt) {
+    if (o.device == "cuda") fail("--device cuda: {}", *mixed);
+    if (!o.quiet) fmt::print("--device auto: {}; running on the CPU\n", *mixed);
+    gpu = false;
+  }
 
   // 3. The output directory.
   vbatch_tools::check_output_dir(o.out, "e2p");
@@ -531,7 +673,7 @@ int run(const options& o) {
         const auto* pano = demo ? &*demo : nullptr;
         if (o.batch != "auto")
           return split<map_policy, decltype(sampler)>(o, frames, setup, pano, vbatch::batch::fixed(std::stoul(o.batch)),
-                                                      done_views, limit);  // CLI11 checked the text
+                                                      done_views, limit, gpu);  // CLI11 checked the text
         // The loader asks the budget for each batch: half the free memory over what a frame in
         // flight needs (the frame and its views, about `in_flight` times over: decoded ahead,
         // remapped, encoded; the map is shared), at most auto_batch_size frames.
@@ -542,7 +684,7 @@ int run(const options& o) {
         return split<map_policy, decltype(sampler)>(
             o, frames, setup, pano,
             vbatch::batch::memory_budget(0.5, cost.per_item * in_flight, 1, auto_batch_size(setup.cameras), cost.shared),
-            done_views, limit);
+            done_views, limit, gpu);
       },
       map, interp);
   t.load += demo_seconds;
@@ -557,8 +699,17 @@ int run(const options& o) {
     const auto share = [&](double s) { return fmt::format("{:.2f} s ({:.0f}%)", s, 100 * s / busy); };
     fmt::print("{} frames -> {} views in {:.2f} s: {:.4f} s/view, {:.1f} MPix/s out ({})\n", t.frames, t.views, wall,
                wall / std::max<long long>(t.views, 1), t.output_pixels / 1e6 / wall, fs::path(o.out).string());
-    fmt::print("time: load {}, map {}, remap {}, save {} (thread-seconds; stages overlap)\n", share(t.load), share(map_busy),
-               share(remap_busy), share(t.save));
+    if (t.gpu) {  // each stage's busy seconds (summed over its workers), in the order a batch takes them
+      std::vector<std::string> stages;
+      for (const char* name : {"decode", "upload", "compute", "download", "encode", "write"})
+        if (const auto it = t.stage_seconds.find(name); it != t.stage_seconds.end())
+          stages.push_back(fmt::format("{} {:.2f} s", name, it->second));
+      fmt::print("device: CUDA{}, 3 staging slots; time: {} (busy seconds; stages overlap)\n", VBATCH_CUDA_EMULATION_NOTE,
+                 fmt::join(stages, ", "));
+    } else {
+      fmt::print("time: load {}, map {}, remap {}, save {} (thread-seconds; stages overlap)\n", share(t.load), share(map_busy),
+                 share(remap_busy), share(t.save));
+    }
     fmt::print("batches: up to {} frames{}, {} decoded ahead; {} decode and {} encode workers; {}\n", t.largest_batch,
                t.retries ? fmt::format(", {} rerun smaller after running out of memory", t.retries) : "", t.prefetch,
                o.decode_workers > 0 ? o.decode_workers : threads, o.encode_workers > 0 ? o.encode_workers : threads,
@@ -599,7 +750,10 @@ int main(int argc, char** argv) {
       "Failures: with --on-error skip (the default) a frame that cannot be read or decoded, or a view that cannot\n"
       "be written, is skipped and listed in DIR/failures.json; the other frames' views are all written.\n"
       "Exit status: 0 done; 1 an input, camera file or output problem, or more failures than --max-failures;\n"
-      "2 a bad command line; 3 done, but some frames or views failed (DIR/failures.json).");
+      "2 a bad command line; 3 done, but some frames or views failed (DIR/failures.json).\n"
+      "Device: --device cuda remaps on a GPU (decode, upload, compute, download and encode overlap; the same files as\n"
+      "on the CPU) in vbatch-e2p-cuda, built with -DVBATCH_ENABLE_CUDA=ON; its default, auto, uses the CPU when no\n"
+      "device is found. This build: " VBATCH_TOOL_DEVICES ".");
   vbatch_tools::add_version_flag(app);
 
   app.add_option("inputs", o.inputs, "Equirectangular frames, or directories of .jpg/.jpeg/.png frames (natural order)");
@@ -671,6 +825,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--prefetch", o.prefetch, "Batches of frames decoded ahead of the remap (0: enough for every decode worker)")
       ->check(CLI::Range(0, 64))
+      ->capture_default_str();
+  app.add_option("--device", o.device, "Where to remap: cpu, cuda (a GPU), or auto (cuda when a device is found)")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
       ->capture_default_str();
   vbatch_tools::add_failure_options(app, o.failures);
   vbatch_tools::add_fsync_flag(app, o.fsync);
