@@ -327,7 +327,8 @@ std::vector<T> take_shard(std::vector<T> items, std::optional<vbatch::batch::sha
   if (!s) return items;
   std::vector<std::uint64_t> costs;
   for (const T& item : items) costs.push_back(cost(item));
-  const vbatch::batch::index_range part = vbatch::batch::shard_by_cost(costs, *s);
+  // (pointer and size: nvcc's front end does not take the vector through span's range constructor)
+  const vbatch::batch::index_range part = vbatch::batch::shard_by_cost({costs.data(), costs.size()}, *s);
   return std::vector<T>(std::make_move_iterator(items.begin() + std::ptrdiff_t(part.first)),
                         std::make_move_iterator(items.begin() + std::ptrdiff_t(part.last)));
 }
