@@ -286,7 +286,7 @@ vbatch::batch_buffer<u8> side_by_side(vbatch::batch_view<const u8> before, vbatc
 struct totals {
   double load = 0, morph = 0, save = 0;
   long long masks = 0, pixels = 0, changed = 0, on_before = 0, on_after = 0;  // masks: done in full
-  long long outputs = 0;  // files written: masks and comparisons
+  long long outputs = 0;                                                      // files written: masks and comparisons
   std::vector<vbatch_tools::item_failure> failures;  // --on-error skip: masks skipped
 };
 
@@ -419,11 +419,14 @@ int run(options o) {
   }
   // Job i of n takes its contiguous part of the masks, balanced by pixels.
   const std::optional<vbatch::batch::shard> shard = vbatch_tools::parse_shard_option(o.shard);
-  if (!o.demo) files = vbatch_tools::take_shard(std::move(files), shard, [](const mask_file& f) { return vbatch_tools::image_cost(f.path); });
+  if (!o.demo)
+    files =
+        vbatch_tools::take_shard(std::move(files), shard, [](const mask_file& f) { return vbatch_tools::image_cost(f.path); });
   vbatch_tools::run_summary summary;
   summary.tool = "masks", summary.unit = "masks", summary.shard = shard, summary.items = files.size();
   const auto finish = [&](std::vector<vbatch_tools::item_failure> failures, bool too_many, std::size_t max_failures) {
-    return vbatch_tools::finish_run("masks", o.out, std::move(failures), too_many, max_failures, o.quiet, o.report, summary, start);
+    return vbatch_tools::finish_run("masks", o.out, std::move(failures), too_many, max_failures, o.quiet, o.report, summary,
+                                    start);
   };
   if (files.empty()) {
     if (!o.quiet) fmt::print("shard {}: no masks for this job\n", o.shard);

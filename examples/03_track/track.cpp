@@ -419,8 +419,7 @@ int run(const options& o) {
   vbatch_tools::run_summary summary;
   summary.tool = "track", summary.unit = "sequences", summary.shard = shard;
   if (shard && inputs.empty()) {
-    if (!o.quiet)
-      fmt::print("track: shard {}/{} has no sequences to track: the other shards have them all\n", shard->index, shard->count);
+    vbatch_tools::say_empty_shard(o.quiet, "track", *shard, "sequences to track");
     summary.seconds = seconds_since(start);
     if (!o.report.empty()) vbatch_tools::write_report(o.report, track_report(summary, {}, o.preset, {}));
     return 0;

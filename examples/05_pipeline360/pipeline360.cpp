@@ -794,7 +794,7 @@ int run(options o) {
 #endif
   if (limit.exceeded()) return vbatch_tools::finish_run("pipeline360", o.out, std::move(failures), true, limit.max(), o.quiet);
   if (o.demo == 0 && totals.items == 0) {
-    if (!o.quiet) fmt::print("shard {}: no frames for this job\n", o.shard);
+    if (shard) vbatch_tools::say_empty_shard(o.quiet, "pipeline360", *shard, "frames");
 #if VBATCH_TOOL_MPI
     o.handover->report = vbatch_tools::report_json(totals, {}).dump();
 #else

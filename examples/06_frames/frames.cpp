@@ -570,8 +570,7 @@ int run(options o) {
   vbatch_tools::run_summary summary;
   summary.tool = "frames", summary.unit = "frames", summary.shard = shard;
   if (shard && requests.empty()) {
-    if (!o.quiet)
-      fmt::print("frames: shard {}/{} has no frames to extract: the other shards have them all\n", shard->index, shard->count);
+    vbatch_tools::say_empty_shard(o.quiet, "frames", *shard, "frames to extract");
     summary.seconds = seconds_since(start);
     if (!o.report.empty()) vbatch_tools::write_report(o.report, vbatch_tools::report_json(summary, {}));
     return 0;

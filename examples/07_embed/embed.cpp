@@ -565,8 +565,7 @@ int run(options o) {
   vbatch_tools::run_summary summary;
   summary.tool = "embed", summary.unit = "images", summary.shard = shard;
   if (shard && scenes.empty()) {
-    if (!o.quiet)
-      fmt::print("embed: shard {}/{} has no images to embed: the other shards have them all\n", shard->index, shard->count);
+    vbatch_tools::say_empty_shard(o.quiet, "embed", *shard, "images to embed");
     return vbatch_tools::finish_run("embed", out, {}, false, 0, o.quiet, o.report, summary, start);
   }
   vbatch_tools::check_output_dir(out, "embed");

@@ -16,9 +16,9 @@
 #include <filesystem>
 #include <iterator>
 #include <map>
-#include <set>
 #include <new>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -280,7 +280,8 @@ class progress_line {
     if (done < total_ && t - last_ < 0.25) return;
     last_ = t;
     const double rate = done / std::max(t, 1e-9);
-    const std::string eta = done == 0 || total_ == 0 ? "ETA --:--" : "ETA " + clock_text((total_ - std::min(done, total_)) / rate);
+    const std::string eta =
+        done == 0 || total_ == 0 ? "ETA --:--" : "ETA " + clock_text((total_ - std::min(done, total_)) / rate);
     const int digits = static_cast<int>(fmt::formatted_size("{}", total_));
     fmt::print(stderr, "\r[{:>{}}/{} {}] {:.1f} {}/s, {}{}{}\x1b[K", done, digits, total_, unit_, rate, unit_, eta,
                extra.empty() ? "" : "  ", extra);
@@ -318,6 +319,11 @@ inline std::optional<vbatch::batch::shard> parse_shard_option(const std::string&
   } catch (const vbatch::error& e) {
     usage("--{}", e.what());
   }
+}
+
+// What a job whose shard took no items says (it writes nothing but its report, and exits 0).
+inline void say_empty_shard(bool quiet, std::string_view tool, const vbatch::batch::shard& s, std::string_view what) {
+  if (!quiet) fmt::print("{}: shard {}/{} has no {}: the other shards have them all\n", tool, s.index, s.count, what);
 }
 
 // The items of `items` that shard s takes: a contiguous part, balanced by cost(item) (pixels,
@@ -483,13 +489,13 @@ inline int finish_run(std::string_view tool, const std::filesystem::path& dir, s
 // tool, so that merge-reports can add up the reports of a run's shards.
 struct run_summary {
   std::string tool;
-  std::string unit;                          // what an item is: "frames", "masks", ...
-  std::optional<vbatch::batch::shard> shard;  // none: the whole input
-  std::uint64_t items = 0;                   // this run's items (its shard's), before --resume
-  std::uint64_t resumed = 0;                 // items --resume found done
-  std::uint64_t failed = 0;                  // items with a failure (failures.json): skipped, or some outputs missing
-  std::uint64_t outputs = 0;                 // files written
-  double seconds = 0;                        // wall time
+  std::string unit;                             // what an item is: "frames", "masks", ...
+  std::optional<vbatch::batch::shard> shard;    // none: the whole input
+  std::uint64_t items = 0;                      // this run's items (its shard's), before --resume
+  std::uint64_t resumed = 0;                    // items --resume found done
+  std::uint64_t failed = 0;                     // items with a failure (failures.json): skipped, or some outputs missing
+  std::uint64_t outputs = 0;                    // files written
+  double seconds = 0;                           // wall time
   std::map<std::string, double> stage_seconds;  // busy seconds per stage, summed over its threads
 };
 
@@ -528,7 +534,8 @@ inline run_summary run_summary_from_json(const nlohmann::json& report, const std
     run_summary r;
     r.tool = j.at("tool").get<std::string>();
     r.unit = j.at("unit").get<std::string>();
-    if (!j.at("shard").is_null()) r.shard = vbatch::batch::shard{j["shard"].at("index").get<std::size_t>(), j["shard"].at("count").get<std::size_t>()};
+    if (!j.at("shard").is_null())
+      r.shard = vbatch::batch::shard{j["shard"].at("index").get<std::size_t>(), j["shard"].at("count").get<std::size_t>()};
     r.items = j.at("items").get<std::uint64_t>();
     r.resumed = j.at("resumed").get<std::uint64_t>();
     r.failed = j.at("failed").get<std::uint64_t>();
@@ -594,7 +601,8 @@ inline nlohmann::json merge_reports(const std::vector<std::pair<std::string, nlo
     if (r.tool != first.tool) fail("{}: a report of {}, not {} like {}", file, r.tool, first.tool, reports[0].first);
     const std::size_t n = r.shard ? r.shard->count : 1, index = r.shard ? r.shard->index : 0;
     if (n != count) fail("{}: shard {}/{}, but {} is of {} shards", file, index, n, reports[0].first, count);
-    if (const auto [it, fresh] = seen.try_emplace(index, file); !fresh) fail("{} and {} are both shard {}/{}", it->second, file, index, n);
+    if (const auto [it, fresh] = seen.try_emplace(index, file); !fresh)
+      fail("{} and {} are both shard {}/{}", it->second, file, index, n);
     sum.items += r.items;
     sum.resumed += r.resumed;
     sum.failed += r.failed;

@@ -41,14 +41,18 @@ expect_error "a missing input is named" 1 "missing.jpg" out missing.jpg -o out
 
 if [[ -n ${VBATCH_TEST_MODELS_DIR:-} && -f $VBATCH_TEST_MODELS_DIR/embedder.onnx ]]; then
   mkdir -p imgs
-  # Three 24x20 RGB PNGs, written with Python's zlib (no imaging library needed).
-  python3 - <<'EOF'
+  # png.py: an RGB PNG writer in plain Python (zlib, no imaging library), for these three 24x20
+  # images and three more below.
+  cat >png.py <<'EOF'
 import struct, zlib
 def png(path, w, h, f):
     raw = b"".join(b"\0" + bytes(v for x in range(w) for v in f(x, y)) for y in range(h))
     chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
     open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
                            chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+EOF
+  python3 - <<'EOF'
+from png import png
 png("imgs/a_1.png", 24, 20, lambda x, y: (x * 10 % 256, y * 12 % 256, 90))
 png("imgs/b_2.png", 24, 20, lambda x, y: (200, (x * y) % 256, 40))
 png("imgs/c_3.png", 24, 20, lambda x, y: (x * y % 256, 30, 250))
@@ -71,12 +75,7 @@ assert j["dimension"] == dim'
     onnx_args=(--model "onnx:$onnx" --input 3x16x16)
     # Three more images of other sizes (pixels balance the shards), and a folder with a corrupt one.
     python3 - <<'EOF'
-import struct, zlib
-def png(path, w, h, f):
-    raw = b"".join(b"\0" + bytes(v for x in range(w) for v in f(x, y)) for y in range(h))
-    chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
-    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
-                           chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+from png import png
 png("imgs/d_4.png", 48, 40, lambda x, y: (x * 5 % 256, 120, y * 6 % 256))
 png("imgs/e_5.png", 16, 16, lambda x, y: (30, x * 16 % 256, y * 16 % 256))
 png("imgs/f_6.png", 64, 30, lambda x, y: ((x + y) * 3 % 256, 200, 10))
