@@ -60,6 +60,7 @@
 #include "vbatch/pipeline/loader.hpp"
 #include "vbatch/pipeline/pipeline.hpp"
 #include "vbatch/pipeline/writer.hpp"
+#include "vbatch/sample/colmap.hpp"
 #include "vbatch/sample/e2p.hpp"
 #include "vbatch/sample/rig_spec.hpp"
 #include "vbatch/vbatch.hpp"
@@ -108,6 +109,7 @@ struct options {
   std::int64_t max_pixels = vbatch::io::image_limits{}.max_pixels;
   vbatch_tools::failure_options failures;
   bool fsync = false;
+  bool colmap = false;                                     // --colmap: the views' intrinsics and poses for structure from motion
   std::string device = VBATCH_TOOL_CUDA ? "auto" : "cpu";  // cpu, cuda, or auto: cuda when a device is found
   // Which options the user gave (defaults of some depend on others).
   bool size_given = false, convention_given = false, pitch_given = false, preset_given = false;
@@ -180,6 +182,8 @@ camera_setup make_cameras(const options& o) {
   camera_setup setup;
   setup.cube = o.cube || preset.kind == vbatch::sample::rig_kind::cube;
   if (o.layout != "list" && !setup.cube) usage("--layout {} needs --cube", o.layout);
+  if (o.colmap && o.layout != "list")
+    usage("--colmap: poses are per view, but --layout {} puts a frame's six faces into one image (use --layout list)", o.layout);
   if (setup.cube && o.preset_given) usage("--pitch, --fov and --vfov do not apply to cube faces (90° squares)");
   if (!(o.fov > 0 && o.fov < 180)) usage("--fov {}: the horizontal FOV must be in (0, 180) degrees", o.fov);
   if (o.vfov != 0 && !(o.vfov > 0 && o.vfov < 180))
@@ -565,6 +569,54 @@ using map_choice =
 using interp_choice =
     std::variant<vbatch::sample::interp::nearest, vbatch::sample::interp::bilinear, vbatch::sample::interp::bicubic>;
 
+// --colmap: the geometry every view is sampled with, for structure from motion: a COLMAP text
+// model in DIR/colmap (a PINHOLE camera per rig camera, every view's pose, no points) and the
+// same as plain JSON in DIR/views.json. It lists every view of every input frame, whichever shard
+// writes it and whether or not it fails (failures.json says which did), so that every shard of a
+// run writes the same files. Poses are rotations about the panorama's centre (translation 0) in
+// COLMAP's frames: world x right, y down, z forward; camera x right, y down, z along the view.
+void write_colmap_model(const options& o, const camera_setup& setup, const std::vector<frame>& frames) {
+  namespace colmap = vbatch::sample::colmap;
+  std::vector<colmap::posed_image> views;
+  for (const frame& f : frames)
+    for (std::size_t k = 0; k < setup.cameras.size(); ++k) views.push_back({view_name(f.id, int(k), o.format), k});
+  nlohmann::json cameras = nlohmann::json::array(), images = nlohmann::json::array();
+  for (std::size_t k = 0; k < setup.cameras.size(); ++k) {
+    const vbatch::sample::pinhole& p = setup.cameras[k].lens;
+    const auto r = colmap::cam_from_world(setup.cameras[k]);
+    const colmap::quaternion q = colmap::quaternion_from(r);
+    cameras.push_back({{"camera", k},
+                       {"width", p.width},
+                       {"height", p.height},
+                       {"fx", p.fx},
+                       {"fy", p.fy},
+                       {"cx", p.cx},
+                       {"cy", p.cy},
+                       {"cam_from_world", {r.m[0], r.m[1], r.m[2]}},
+                       {"quaternion_wxyz", {q.w, q.x, q.y, q.z}}});
+  }
+  for (std::size_t i = 0; i < views.size(); ++i)
+    images.push_back({{"name", views[i].name}, {"frame", frames[i / setup.cameras.size()].id}, {"camera", views[i].camera}});
+  const nlohmann::json j = {
+      {"convention",
+       "pinhole K = [[fx, 0, cx], [0, fy, cy], [0, 0, 1]], pixel (0, 0) the centre of the top-left pixel; cam_from_world "
+       "rotates world (x right, y down, z forward of the panorama) into camera (x right, y down, z along the view) "
+       "coordinates; every view sits at the panorama's centre (translation 0)"},
+      {"cameras", cameras},
+      {"views", images}};
+  const fs::path dir = o.out / "colmap";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) fail("{}: cannot create the COLMAP model directory: {}", dir.string(), ec.message());
+  const auto write = [&](const fs::path& file, const std::string& text) {
+    vbatch::io::write_file_atomically(file, text.data(), text.size(), o.fsync);
+  };
+  write(dir / "cameras.txt", colmap::cameras_txt(setup.cameras));
+  write(dir / "images.txt", colmap::images_txt(setup.cameras, views));
+  write(dir / "points3D.txt", "# 3D point list: none (the views' poses only; triangulate with COLMAP)\n");
+  write(o.out / "views.json", j.dump(1) + "\n");
+}
+
 int run(const options& o) {
   const auto start = clock_type::now();
   // 1. Arguments and cameras.
@@ -587,6 +639,7 @@ int run(const options& o) {
   // Job i of n takes its contiguous part of the frames in input order, balanced by pixels (ids
   // were assigned over all).
   const std::optional<vbatch::batch::shard> shard = vbatch_tools::parse_shard_option(o.shard);
+  const std::vector<frame> all_frames = o.colmap ? frames : std::vector<frame>{};  // --colmap lists every shard's views
   if (!o.demo)
     frames = vbatch_tools::take_shard(std::move(frames), shard, [](const frame& f) { return vbatch_tools::image_cost(f.path); });
   vbatch_tools::run_summary summary;
@@ -595,7 +648,7 @@ int run(const options& o) {
     return vbatch_tools::finish_run("e2p", o.out, std::move(failures), too_many, max_failures, o.quiet, o.report, summary, start);
   };
   if (frames.empty()) {
-    if (!o.quiet) fmt::print("shard {}: no frames for this job\n", o.shard);
+    if (shard) vbatch_tools::say_empty_shard(o.quiet, "e2p", *shard, "frames");
     vbatch_tools::check_output_dir(o.out, "e2p");
     return finish({}, false, 0);
   }
@@ -620,6 +673,7 @@ int run(const options& o) {
   // 3. The output directory.
   vbatch_tools::check_output_dir(o.out, "e2p");
   if (limit.exceeded()) return finish(std::move(failures), true, limit.max());
+  if (o.colmap) write_colmap_model(o, setup, all_frames);
 
   // 4. --resume: the outputs that exist and decode cleanly at their size are done; frames with
   // every output done are not even decoded.
@@ -746,7 +800,8 @@ int main(int argc, char** argv) {
       "  e2p frames/ -o cubes/ --cube --layout dice --size 1024\n"
       "  e2p frames/ -o views/ --resume                  redo only missing or broken outputs\n"
       "Outputs: DIR/frame_{id:05d}_cam_{k:02d}.{ext}, id = the last number in the input's name (its\n"
-      "position when the name has none); with --layout: DIR/frame_{id:05d}_cube.{ext}.\n"
+      "position when the name has none); with --layout: DIR/frame_{id:05d}_cube.{ext}. With --colmap also the\n"
+      "views' intrinsics and poses: a COLMAP text model in DIR/colmap/ and DIR/views.json.\n"
       "Failures: with --on-error skip (the default) a frame that cannot be read or decoded, or a view that cannot\n"
       "be written, is skipped and listed in DIR/failures.json; the other frames' views are all written.\n"
       "Exit status: 0 done; 1 an input, camera file or output problem, or more failures than --max-failures;\n"
@@ -812,6 +867,9 @@ int main(int argc, char** argv) {
   app.add_option("--max-pixels", o.max_pixels, "Refuse input images with more pixels (decompression bombs)")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40))
       ->capture_default_str();
+  app.add_flag("--colmap", o.colmap,
+               "Also write every view's intrinsics and pose (rotation about the panorama's centre): a COLMAP text model "
+               "in DIR/colmap (cameras.txt, images.txt, points3D.txt) and DIR/views.json");
   app.add_flag("--resume", o.resume,
                "Skip the outputs that exist and decode cleanly at their size (frames whose views are all there are not "
                "decoded); redo the rest");

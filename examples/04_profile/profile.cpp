@@ -202,8 +202,8 @@ int run(const options& o) {
   if (!o.quiet) {
     fmt::print("\nrecommended: --threads {} --batch {} ({:.2f} frames/s, {:.0f} MPix/s out; kernel only, no file I/O)\n",
                pick_threads, pick->size, pick->items_per_second, mpix(*pick));
-    fmt::print("fastest:     --threads {} --batch {} ({:.2f} frames/s; the recommendation is within 5 % of it)\n",
-               best_threads, best->size, best->items_per_second);
+    fmt::print("fastest:     --threads {} --batch {} ({:.2f} frames/s; the recommendation is within 5 % of it)\n", best_threads,
+               best->size, best->items_per_second);
   }
 
   vbatch::profile::json_writer j;

@@ -83,6 +83,41 @@ if diff -r t1 t2 >/dev/null; then ok "identical views for any threads and batch"
 # Shards (issue 18): for any n, disjoint parts that together write the unsharded views.
 check_shards "--shard i/n, n = 1..5 and 7: disjoint, together the unsharded views" t1 3 "1 2 3 4 5 7" \
   src --size 16x12 --format png --threads 1 --batch 1 --map float
+# --colmap (issue 14): a COLMAP text model and views.json listing every view, with poses that
+# are the rig's rotations (ring:4: yaw 0, 90, 180, 270 about the vertical), the same in every shard.
+run_ok "--colmap" src -o colmap --size 16x12 --format png --rig ring:4 --fov 80 --colmap
+if python3 - colmap <<'PY' >py.err 2>&1; then ok "--colmap: cameras.txt, images.txt, views.json: every view written, poses = the rig's yaws, intrinsics from --fov"; else bad "--colmap: $(tail -c 400 py.err)"; fi
+import json, math, os, sys
+d = sys.argv[1]
+rows = lambda f: [l.split() for l in open(os.path.join(d, "colmap", f)) if l.strip() and not l.startswith("#")]
+cams = rows("cameras.txt")
+f = 8 / math.tan(math.radians(40))  # W/2 / tan(hfov/2)
+assert len(cams) == 4, cams
+for k, c in enumerate(cams):
+    assert c[:4] == [str(k + 1), "PINHOLE", "16", "12"], c
+    fx, fy, cx, cy = map(float, c[4:])
+    assert abs(fx - f) < 1e-9 and abs(fy - f) < 1e-9 and (cx, cy) == (8.0, 6.0), c  # COLMAP: centres at +0.5
+images = rows("images.txt")
+names = sorted(x for x in os.listdir(d) if x.endswith(".png"))
+assert sorted(i[9] for i in images) == names and len(names) == 12, (images, names)
+views = json.load(open(os.path.join(d, "views.json")))
+assert [v["name"] for v in views["views"]] == [i[9] for i in images]
+for i in images:
+    k = int(i[8]) - 1
+    assert i[9].endswith("_cam_%02d.png" % k) and i[5:8] == ["0", "0", "0"], i
+    w, x, y, z = map(float, i[1:5])
+    yaw = math.radians(90 * k)  # cam_from_world of a camera turned right by yaw: y-down axis, -yaw
+    want = (math.cos(yaw / 2), 0, -math.sin(yaw / 2), 0)
+    want = want if want[0] >= 0 else tuple(-v for v in want)
+    assert all(abs(a - b) < 1e-12 for a, b in zip((w, x, y, z), want)), (i, want)
+    assert views["cameras"][k]["quaternion_wxyz"] == [w, x, y, z]
+    assert abs(views["cameras"][k]["cx"] - 7.5) < 1e-12  # views.json: centres at integers
+PY
+for i in 0 1; do run_ok "--colmap --shard $i/2" src -o "colmap_$i" --size 16x12 --format png --rig ring:4 --fov 80 --colmap --shard "$i/2"; done
+if diff -r colmap/colmap colmap_0/colmap >/dev/null && diff -r colmap/colmap colmap_1/colmap >/dev/null && cmp -s colmap/views.json colmap_1/views.json; then
+  ok "--colmap under --shard: every shard writes the whole run's model"
+else bad "--colmap under --shard: the shards' models differ from the unsharded one"; fi
+expect_error "--colmap with a cube layout" 2 "--colmap: poses are per view" out_colmap src -o out_colmap --cube --layout dice --colmap
 # Balanced by pixels: two 32x24 frames then a 64x48 one (768, 768, 3072 pixels). By count shard
 # 0/2 would take the first frame alone; by pixels it takes both small ones, shard 1/2 the large one.
 mkdir -p by_cost

@@ -39,7 +39,8 @@ TEST(Colmap, QuaternionsReproduceTheirRotationsWithWNotNegative) {
       for (const double roll : {0.0, 180.0, -45.0}) {
         const sample::mat3<double> r = sample::rotation_from({yaw, pitch, roll});
         const colmap::quaternion q = colmap::quaternion_from(r);
-        const std::string what = "yaw " + std::to_string(yaw) + " pitch " + std::to_string(pitch) + " roll " + std::to_string(roll);
+        const std::string what =
+            "yaw " + std::to_string(yaw) + " pitch " + std::to_string(pitch) + " roll " + std::to_string(roll);
         EXPECT_NEAR(q.w * q.w + q.x * q.x + q.y * q.y + q.z * q.z, 1.0, 1e-14) << what;
         EXPECT_GE(q.w, 0) << what;
         expect_same_rotation(rotation_of(q.w, q.x, q.y, q.z), r, what);
@@ -149,7 +150,8 @@ std::pair<double, double> panorama_pixel(const camera_line& c, const image_line&
 
 // Every 7th pixel of every view: the files' ray lands where e2p's map samples, within float
 // precision; columns compared modulo the panorama's width (the seam).
-void expect_files_reproduce_the_map(const sample::rig& cams, const sample::mat3<double>& world_from_rig, const std::string& what) {
+void expect_files_reproduce_the_map(const sample::rig& cams, const sample::mat3<double>& world_from_rig,
+                                    const std::string& what) {
   constexpr int source_w = 2048, source_h = 1024;
   sample::rig turned = cams;  // the rig as it stood in the world: what e2p sampled
   for (sample::camera& c : turned) c.rotation = world_from_rig * c.rotation;
@@ -224,7 +226,8 @@ TEST(Colmap, NumbersAreWrittenSoThatTheyReadBackExactly) {
 TEST(Colmap, UnknownCamerasAndUnwritableNamesAreRefusedNamingThem) {
   const sample::rig cams = sample::ring_rig(2, 0, 32, 32, 90);
   const std::vector<colmap::posed_image> unknown{{"a.jpg", 0}, {"b.jpg", 2}};
-  EXPECT_TRUE(throws_error([&] { colmap::images_txt(cams, unknown); }, vb::errc::invalid_argument, {"'b.jpg'", "camera 2", "has 2"}));
+  EXPECT_TRUE(
+      throws_error([&] { colmap::images_txt(cams, unknown); }, vb::errc::invalid_argument, {"'b.jpg'", "camera 2", "has 2"}));
   for (const std::string name : {"two\nlines.jpg", "", " leading.jpg", "trailing.jpg "}) {
     const std::vector<colmap::posed_image> bad{{name, 0}};
     EXPECT_TRUE(throws_error([&] { colmap::images_txt(cams, bad); }, vb::errc::invalid_argument, {"image name"})) << name;

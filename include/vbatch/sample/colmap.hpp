@@ -116,8 +116,7 @@ inline status can_write_images(const rig& cams, std::span<const posed_image> ima
     if (im.camera >= cams.size())
       return fail(errc::invalid_argument, "colmap: image '{}' names camera {}, but the rig has {}", im.name, im.camera,
                   cams.size());
-    if (im.name.empty() || im.name.find_first_of("\r\n") != std::string::npos || im.name.front() == ' ' ||
-        im.name.back() == ' ')
+    if (im.name.empty() || im.name.find_first_of("\r\n") != std::string::npos || im.name.front() == ' ' || im.name.back() == ' ')
       return fail(errc::invalid_argument, "colmap: image name '{}' is empty, has a line break or starts or ends with a space",
                   im.name);
   }
