@@ -2,15 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <map>
+#include <numeric>
 #include <random>
 #include <set>
 #include <string>
 #include <vector>
-#include <algorithm>
-#include <cmath>
-#include <numeric>
 
 #include "test_util.hpp"
 #include "vbatch/batch/partition.hpp"
