@@ -46,6 +46,7 @@
 #include "vbatch/profile/report.hpp"
 #include "vbatch/profile/sweep.hpp"
 #include "vbatch/sample/camera.hpp"
+#include "vbatch/sample/colmap.hpp"
 #include "vbatch/sample/cube.hpp"
 #include "vbatch/sample/e2p.hpp"
 #include "vbatch/sample/geometry.hpp"
