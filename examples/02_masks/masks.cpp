@@ -287,7 +287,7 @@ struct totals {
   double load = 0, morph = 0, save = 0;
   long long masks = 0, pixels = 0, changed = 0, on_before = 0, on_after = 0;  // masks: done in full
   long long outputs = 0;                                                      // files written: masks and comparisons
-  std::vector<vbatch_tools::item_failure> failures;  // --on-error skip: masks skipped
+  std::vector<vbatch_tools::item_failure> failures;                           // --on-error skip: masks skipped
 };
 
 fs::path compare_name(const fs::path& relative) {
