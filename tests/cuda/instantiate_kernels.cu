@@ -35,6 +35,7 @@ template <class T, class Policy>
 void all_interpolations(cudaStream_t stream) {
   e2p_on_device<T, Policy, interp::nearest>(stream);
   e2p_on_device<T, Policy, interp::bilinear>(stream);
+  e2p_on_device<T, Policy, interp::bilinear_exact>(stream);
   e2p_on_device<T, Policy, interp::bicubic>(stream);
   c2e_on_device<T, Policy, interp::bilinear>(stream);
 }

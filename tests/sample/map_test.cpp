@@ -92,14 +92,16 @@ TEST(SampleMap, CachedFixedIsWithinHalfAFractionStepOfCachedFloat) {
   const auto fly = vb::sample::make_e2p_map<vb::sample::maps::on_the_fly>(r, 4096, 2048);
   const double gap = worst_coordinate_gap(fl.view(), fx.view(), decode_fixed);
   vbatch_test::record("cached_fixed_vs_cached_float_px", gap);
-  // Rounding to 1/fixed_one (1/128 in this version) moves a point by at most half a step; both
-  // tables hold the same double point, cached_float rounded to float (spacing 4.9e-4 px at 4096).
-  const double half_step = 0.5 / vb::sample::fixed_one;
-  EXPECT_LE(gap, half_step + 2.5e-4) << gap;
-  EXPECT_GT(gap, 0.5 * half_step) << "fixed point is suspiciously finer than documented";
+  // Rounding to 1/fixed_one (1/128 in this version) moves a point by at most half a step, or a
+  // whole step just below a half pixel (to_fixed never rounds a fraction up across 0.5, so that
+  // nearest picks the pixel of the exact point); both tables hold the same double point,
+  // cached_float rounded to float (spacing 4.9e-4 px at 4096).
+  const double step = 1.0 / vb::sample::fixed_one;
+  EXPECT_LE(gap, step + 2.5e-4) << gap;
+  EXPECT_GT(gap, 0.25 * step) << "fixed point is suspiciously finer than documented";
   const double fly_gap = worst_coordinate_gap(fly.view(), fx.view(), decode_fixed);
   vbatch_test::record("cached_fixed_vs_on_the_fly_px", fly_gap);
-  EXPECT_LE(fly_gap, half_step + 0.005);
+  EXPECT_LE(fly_gap, step + 0.005);
 }
 
 TEST(SampleMap, FixedPointCoordinatesSplitIntoAFloorAndARoundedFraction) {
@@ -113,12 +115,15 @@ TEST(SampleMap, FixedPointCoordinatesSplitIntoAFloorAndARoundedFraction) {
   f = fixed_x(6.9999);  // rounds up into the next integer
   EXPECT_EQ(f.x, 7);
   EXPECT_EQ(f.fx, 0);
-  f = fixed_x(31999.0 + 0.5 - 0.1 / vb::sample::fixed_one);
+  f = fixed_x(31999.0 + 0.5 - 0.1 / vb::sample::fixed_one);  // just below a half: never rounded up to it
   EXPECT_EQ(f.x, 31999);
+  EXPECT_EQ(f.fx, vb::sample::fixed_one / 2 - 1);
+  f = fixed_x(31999.5);
   EXPECT_EQ(f.fx, vb::sample::fixed_one / 2);
   for (double v : {-0.49, 0.1, 3.3333, 100.77, 4095.499}) {
     f = fixed_x(v);
-    EXPECT_LE(std::fabs(f.x + double(f.fx) / vb::sample::fixed_one - v), 0.5 / vb::sample::fixed_one) << v;
+    EXPECT_LE(std::fabs(f.x + double(f.fx) / vb::sample::fixed_one - v), 1.0 / vb::sample::fixed_one) << v;
+    EXPECT_EQ(f.x + (f.fx >= vb::sample::fixed_one / 2), std::floor(v + 0.5)) << v << ": the nearest pixel";
     EXPECT_LT(f.fx, vb::sample::fixed_one);
   }
 }

@@ -1,8 +1,11 @@
 #pragma once
 // Interpolation and border policies, and the per-pixel sampler that combines them.
 //
-// Interpolation tags: interp::nearest, interp::bilinear, interp::bicubic{a} (Keys' cubic;
-// a = -0.75 matches OpenCV's INTER_CUBIC and PyTorch, a = -0.5 is Catmull-Rom).
+// Interpolation tags: interp::nearest, interp::bilinear, interp::bilinear_exact, interp::bicubic{a}
+// (Keys' cubic; a = -0.75 matches OpenCV's INTER_CUBIC and PyTorch, a = -0.5 is Catmull-Rom).
+// The two bilinears differ on u8 images only: bilinear (fast) rounds the point to 1/128 pixel and
+// sums in integers (SIMD on the CPU); bilinear_exact weights the map's point in float and rounds
+// once. On f32 images both interpolate in float.
 // Border tags decide what a tap outside the source image reads:
 //   border::clamp          the nearest edge pixel;
 //   border::constant{v}    the value v in every channel;
@@ -27,6 +30,9 @@ struct nearest {
 };
 struct bilinear {
   static constexpr const char* name = "bilinear";
+};
+struct bilinear_exact {
+  static constexpr const char* name = "bilinear_exact";
 };
 struct bicubic {
   static constexpr const char* name = "bicubic";
@@ -110,13 +116,22 @@ VBATCH_HOST_DEVICE inline sample_point<float> to_float(fixed_sample_point p) {
   return {p.image, p.x + p.fx * (1.0f / fixed_one), p.y + p.fy * (1.0f / fixed_one)};
 }
 
-// Rounds a point to the fixed-point grid: integer tap plus fraction in [0, fixed_one).
+// Rounds a point to the fixed-point grid: integer tap plus fraction in [0, fixed_one), the
+// nearest step except just below .5: a true fraction in [63.5, 64)/128 becomes 63, so that
+// nearest on a fixed point (fx >= fixed_one / 2) picks floor(v + 0.5) of the unrounded point.
+// Bilinear loses up to 1/128 pixel in that band (1/256 elsewhere). A fraction within 1e-9 px
+// below .5 counts as .5 (double maps carry ~1e-13 px of noise, so an exact geometric tie lands
+// on either side; float points are never that close). Map building and the CPU's row
+// conversion of float maps both call this, so every path sees the same fixed point.
 template <class R>
 VBATCH_HOST_DEVICE inline fixed_sample_point to_fixed(sample_point<R> p) {
   const auto round = [](R v, int& tap, int& fraction) {
+    constexpr int half = fixed_one / 2;
     tap = math::floor_to_int(v);
-    fraction = static_cast<int>((v - R(tap)) * R(fixed_one) + R(0.5));
-    if (fraction == fixed_one) ++tap, fraction = 0;
+    const R scaled = (v - R(tap)) * R(fixed_one);  // exact: v - floor(v) and a power of two
+    fraction = static_cast<int>(scaled + R(0.5));
+    if (fraction == half && scaled < R(half - fixed_one * 1e-9)) fraction = half - 1;
+    if (fraction == fixed_one) ++tap, fraction = 0;  // from >= 127.5: nearest is tap + 1 either way
   };
   fixed_sample_point f{p.image, 0, 0, 0, 0};
   round(p.x, f.x, f.fx);
@@ -188,9 +203,31 @@ VBATCH_HOST_DEVICE inline void split(R v, int& i, float& frac) {
   frac = static_cast<float>(v - static_cast<R>(i));
 }
 
-}  // namespace detail
+// Bilinear and bicubic in float, unrounded: what their float paths and bilinear_exact round once,
+// and what p2e blends before its one rounding.
+template <int C, class T, class Border, class R>
+VBATCH_HOST_DEVICE inline void interpolate(interp::bilinear, const source_images<T>& src, const Border& border,
+                                           sample_point<R> p, float (&acc)[C]) {
+  int x0, y0;
+  float ax, ay;
+  split(p.x, x0, ax);
+  split(p.y, y0, ay);
+  const float wx[2] = {1 - ax, ax}, wy[2] = {1 - ay, ay};
+  accumulate<2, C>(src, border, p.image, x0, y0, wx, wy, acc);
+}
 
-namespace detail {
+template <int C, class T, class Border, class R>
+VBATCH_HOST_DEVICE inline void interpolate(interp::bicubic b, const source_images<T>& src, const Border& border,
+                                           sample_point<R> p, float (&acc)[C]) {
+  int x0, y0;
+  float ax, ay, wx[4], wy[4];
+  split(p.x, x0, ax);
+  split(p.y, y0, ay);
+  cubic_weights(ax, b.a, wx);
+  cubic_weights(ay, b.a, wy);
+  accumulate<4, C>(src, border, p.image, x0 - 1, y0 - 1, wx, wy, acc);
+}
+
 // Copies the C channels of pixel (x, y) of image `face`, through the border when outside.
 template <int C, class T, class Border>
 VBATCH_HOST_DEVICE inline void copy_pixel(const source_images<T>& src, const Border& border, int face, int x, int y, T* out) {
@@ -220,28 +257,27 @@ VBATCH_HOST_DEVICE inline void sample(interp::bilinear b, const source_images<T>
   if constexpr (std::is_same_v<T, u8>) {
     sample<C>(b, src, border, to_fixed(p), out);
   } else {
-    int x0, y0;
-    float ax, ay;
-    detail::split(p.x, x0, ax);
-    detail::split(p.y, y0, ay);
-    const float wx[2] = {1 - ax, ax}, wy[2] = {1 - ay, ay};
     float acc[C];
-    detail::accumulate<2, C>(src, border, p.image, x0, y0, wx, wy, acc);
+    detail::interpolate<C>(b, src, border, p, acc);
     for (int c = 0; c < C; ++c) out[c] = acc[c];
   }
+}
+
+// Float weights from the point as the map gives it, one rounding at the end (half up, saturating:
+// as scipy's map_coordinates writes u8). f32 images: the same as bilinear.
+template <int C, class T, class Border, class R>
+VBATCH_HOST_DEVICE inline void sample(interp::bilinear_exact, const source_images<T>& src, const Border& border,
+                                      sample_point<R> p, T* out) {
+  float acc[C];
+  detail::interpolate<C>(interp::bilinear{}, src, border, p, acc);
+  for (int c = 0; c < C; ++c) out[c] = to_element<T>(acc[c]);
 }
 
 template <int C, class T, class Border, class R>
 VBATCH_HOST_DEVICE inline void sample(interp::bicubic b, const source_images<T>& src, const Border& border, sample_point<R> p,
                                       T* out) {
-  int x0, y0;
-  float ax, ay, wx[4], wy[4];
-  detail::split(p.x, x0, ax);
-  detail::split(p.y, y0, ay);
-  detail::cubic_weights(ax, b.a, wx);
-  detail::cubic_weights(ay, b.a, wy);
   float acc[C];
-  detail::accumulate<4, C>(src, border, p.image, x0 - 1, y0 - 1, wx, wy, acc);
+  detail::interpolate<C>(b, src, border, p, acc);
   for (int c = 0; c < C; ++c) out[c] = to_element<T>(acc[c]);
 }
 
@@ -266,6 +302,13 @@ VBATCH_HOST_DEVICE inline void sample(interp::bilinear b, const source_images<T>
   } else {
     sample<C>(b, src, border, to_float(p), out);
   }
+}
+
+// The decoded point (exact in float): on u8 the value is the fixed-point path's, as both are exact.
+template <int C, class T, class Border>
+VBATCH_HOST_DEVICE inline void sample(interp::bilinear_exact b, const source_images<T>& src, const Border& border,
+                                      fixed_sample_point p, T* out) {
+  sample<C>(b, src, border, to_float(p), out);
 }
 
 template <int C, class T, class Border>

@@ -13,8 +13,13 @@
 //
 //   auto map = vbatch::sample::make_e2p_map<vbatch::sample::maps::cached_fixed>(rig, 7680, 3840);
 //   vbatch::sample::remap(vbatch::cpu_par{}, frames, map, views);           // (N,H,W,C) -> (N*K,h,w,C)
+//
+// Targets (output pixel -> world ray): a rig of pinhole cameras or an equirectangular image.
+// Sources (world ray -> point on a frame's images): any sample_source, such as equirect_source,
+// cube_source (projection.hpp), fisheye_source and dual_fisheye_source (fisheye.hpp).
 
 #include <cmath>
+#include <concepts>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
@@ -41,6 +46,27 @@ struct cached_fixed {
 template <class P>
 concept map_policy =
     std::is_same_v<P, maps::on_the_fly> || std::is_same_v<P, maps::cached_float> || std::is_same_v<P, maps::cached_fixed>;
+
+// What a map needs of a source: how many images a frame has (Source::images) and their size
+// (width and height members, or face_w for square faces), and the point of a world direction.
+template <class S>
+concept has_face_w = requires(const S& s) {
+  s.face_w;
+};
+template <class S>
+concept has_width_height = requires(const S& s) {
+  s.width + s.height;
+};
+
+template <class S>
+concept projects_directions = requires(const S& s, vec3<double> d) {
+  { S::images } -> std::convertible_to<int>;
+  { s(d) } -> std::same_as<sample_point<double>>;
+};
+template <class S>
+concept has_image_size = has_width_height<S> || has_face_w<S>;
+template <class S>
+concept sample_source = std::is_trivially_copyable_v<S> && projects_directions<S> && has_image_size<S>;
 
 // The shape every map shares: `views` output images of width × height, sampling frames made of
 // `source_images` images of source_w × source_h.
@@ -119,8 +145,8 @@ struct rig_target {
 }  // namespace detail
 
 // An owning map in a memory space. Target is rig_rays<float> (pinhole outputs) or equirect_rays
-// (panorama outputs); Source is equirect_source or cube_source.
-template <map_policy Policy, class Target, class Source, class Memory = host_memory>
+// (panorama outputs); Source is a sample_source.
+template <map_policy Policy, class Target, sample_source Source, class Memory = host_memory>
 class sample_map {
  public:
   using policy = Policy;
@@ -195,10 +221,10 @@ class sample_map {
 
  private:
   static map_shape shape_for(int views, int width, int height, const Source& s) {
-    if constexpr (std::is_same_v<Source, cube_source>)
-      return {views, width, height, 6, s.face_w, s.face_w};
+    if constexpr (has_face_w<Source>)
+      return {views, width, height, Source::images, s.face_w, s.face_w};
     else
-      return {views, width, height, 1, s.width, s.height};
+      return {views, width, height, Source::images, s.width, s.height};
   }
 
   // Computes every point in double precision on the host, then moves the tables to Memory.
@@ -253,6 +279,29 @@ status can_make_e2p_map(const rig& cameras, int source_w, int source_h) {
 template <map_policy Policy, class Memory = host_memory, class Exec = cpu_par>
 e2p_map<Policy, Memory> make_e2p_map(const rig& cameras, int source_w, int source_h, const Exec& exec = {}) {
   return e2p_map<Policy, Memory>(cameras, equirect_source{source_w, source_h}, exec);
+}
+
+// Perspective views of fisheye frames (fisheye_source, dual_fisheye_source: fisheye.hpp).
+template <map_policy Policy, sample_source Source, class Memory = host_memory>
+using f2p_map = sample_map<Policy, rig_rays<float>, Source, Memory>;
+
+// An equirectangular image of width × height from fisheye frames.
+template <map_policy Policy, sample_source Source, class Memory = host_memory>
+using f2e_map = sample_map<Policy, equirect_rays, Source, Memory>;
+
+template <map_policy Policy, sample_source Source>
+status can_make_f2p_map(const rig& cameras, const Source& source) {
+  return f2p_map<Policy, Source>::can_build(cameras, source);
+}
+
+template <map_policy Policy, class Memory = host_memory, sample_source Source, class Exec = cpu_par>
+f2p_map<Policy, Source, Memory> make_f2p_map(const rig& cameras, const Source& source, const Exec& exec = {}) {
+  return f2p_map<Policy, Source, Memory>(cameras, source, exec);
+}
+
+template <map_policy Policy, class Memory = host_memory, sample_source Source, class Exec = cpu_par>
+f2e_map<Policy, Source, Memory> make_f2e_map(int width, int height, const Source& source, const Exec& exec = {}) {
+  return f2e_map<Policy, Source, Memory>(width, height, source, exec);
 }
 
 // Bytes of a cached sample map: per output pixel 6 (fixed) or 8 (float), plus 1 for the face of

@@ -64,6 +64,7 @@ struct remap_kernel {
   }
 
  private:
+  // interp::bilinear only: bilinear_exact weights the map's own point in float, per pixel.
   static constexpr bool simd_schedule =
       VBATCH_HAVE_X86_SIMD && std::is_same_v<T, u8> && (C == 3 || C == 4) && std::is_same_v<Interp, interp::bilinear>;
 
