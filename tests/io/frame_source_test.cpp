@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "io/video_clips.hpp"
 #include "test_util.hpp"
 #include "vbatch/io/frame_source.hpp"
 #include "vbatch/io/planner.hpp"
@@ -15,6 +16,9 @@ namespace {
 
 namespace vb = vbatch;
 namespace fs = std::filesystem;
+using vbatch_test::ffmpeg;
+using vbatch_test::numbered_clip;
+using vbatch_test::numbered_frame;
 using vbatch_test::temp_dir;
 using vbatch_test::throws_error;
 
@@ -27,15 +31,6 @@ TEST(NaturalOrder, NumbersCompareByValue) {
   EXPECT_FALSE(vb::io::natural_less("a", "a"));
   EXPECT_TRUE(vb::io::natural_less("a1", "a01") != vb::io::natural_less("a01", "a1"));  // a total order
   EXPECT_TRUE(vb::io::natural_less("frame_0099", "frame_100"));
-}
-
-// Frames whose pixels say which frame they are: value (7 i + 3 x + y) mod 256 per channel offset.
-vb::batch_buffer<vb::u8> numbered_frame(int i, int w = 32, int h = 24) {
-  vb::batch_buffer<vb::u8> f({1, h, w, 3});  // (1,H,W,3)
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x)
-      for (int c = 0; c < 3; ++c) f.view()(0, y, x, c) = static_cast<vb::u8>((7 * i + 3 * x + y + 50 * c) % 256);
-  return f;
 }
 
 TEST(ImageSequence, ReadsFilesInNaturalOrderAndSkipsWithoutOpening) {
@@ -63,46 +58,6 @@ TEST(ImageSequence, ReadsFilesInNaturalOrderAndSkipsWithoutOpening) {
 
 // ---- ffmpeg -------------------------------------------------------------------------------------
 
-bool on_path(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  std::string dirs = path ? path : "/usr/bin:/bin";
-  for (std::size_t first = 0; first <= dirs.size();) {
-    const std::size_t colon = std::min(dirs.find(':', first), dirs.size());
-    const fs::path candidate = fs::path(dirs.substr(first, colon - first)) / program;
-    if (::access(candidate.c_str(), X_OK) == 0) return true;
-    first = colon + 1;
-  }
-  return false;
-}
-
-#define REQUIRE_FFMPEG()                         \
-  if (!on_path("ffmpeg") || !on_path("ffprobe")) \
-  GTEST_SKIP() << "ffmpeg is not installed here (Debian: apt-get install ffmpeg; scripts/setup.sh does)"
-
-// Runs ffmpeg with an argument vector (no shell), failing the test on a non-zero exit.
-void ffmpeg(std::vector<std::string> args) {
-  args.insert(args.begin(), {"ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"});
-  vb::io::detail::child_process p(args);
-  char buf[4096];
-  while (p.read_exactly(buf, sizeof buf) > 0) {
-  }
-  ASSERT_EQ(p.wait(), 0) << p.error_text();
-}
-
-// A lossless clip of `n` numbered frames (FFV1, RGB), so frames can be compared exactly.
-fs::path numbered_clip(const temp_dir& dir, int n, const std::string& name = "clip.mkv") {
-  const fs::path frames = dir / "frames";
-  fs::create_directories(frames);
-  for (int i = 0; i < n; ++i) {
-    char file[32];
-    std::snprintf(file, sizeof file, "%03d.png", i);
-    vb::io::save_image(frames / file, numbered_frame(i).view());
-  }
-  const fs::path clip = dir / name;
-  ffmpeg({"-framerate", "25", "-i", (frames / "%03d.png").string(), "-c:v", "ffv1", "-pix_fmt", "bgr0", clip.string()});
-  return clip;
-}
-
 TEST(RawVideo, ReadsEveryFrameOfAClipExactlyInOrder) {
   REQUIRE_FFMPEG();
   temp_dir dir;
@@ -119,6 +74,24 @@ TEST(RawVideo, ReadsEveryFrameOfAClipExactlyInOrder) {
   }
   EXPECT_EQ(i, 12);
   EXPECT_EQ(video.size(), 12);
+}
+
+// probe_video reads the headers only: the size, the rate, and the frame count where the container
+// states it (MP4's index does; FFV1 in Matroska states none).
+TEST(ProbeVideo, ReadsSizeRateAndTheStatedFrameCount) {
+  REQUIRE_FFMPEG();
+  temp_dir dir;
+  const vb::io::video_info mkv = vb::io::probe_video(numbered_clip(dir, 7));
+  EXPECT_EQ(mkv.width, 32);
+  EXPECT_EQ(mkv.height, 24);
+  EXPECT_DOUBLE_EQ(mkv.frame_rate, 25);
+  EXPECT_FALSE(mkv.frames.has_value());
+  ffmpeg({"-f", "lavfi", "-i", "testsrc=size=48x32:rate=10", "-frames:v", "13", "-pix_fmt", "yuv420p", (dir / "t.mp4").string()});
+  const vb::io::video_info mp4 = vb::io::probe_video(dir / "t.mp4");
+  EXPECT_EQ(mp4.frames, 13);
+  EXPECT_DOUBLE_EQ(mp4.frame_rate, 10);
+  EXPECT_TRUE(throws_error([&] { (void)vb::io::probe_video(dir / "frames" / "000.png.missing"); }, vb::errc::corrupt_data,
+                           {"000.png.missing"}));
 }
 
 TEST(RawVideo, SkipsAndStopsEarly) {

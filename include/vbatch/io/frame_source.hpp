@@ -292,12 +292,65 @@ class child_process {
   std::string stderr_text_;
 };
 
+// Everything a child writes to its stdout, until it closes it.
+inline std::string read_all(child_process& p) {
+  std::string text;
+  char buf[256];
+  for (std::size_t got; (got = p.read_exactly(buf, sizeof buf)) > 0;) text.append(buf, got);
+  return text;
+}
+
 inline std::string ffmpeg_input(const std::filesystem::path& file) { return "file:" + std::filesystem::absolute(file).string(); }
 
 }  // namespace detail
 
 // Frames of a video file, decoded by an external ffmpeg into raw RGB (or gray, RGBA) read from
 // its stdout.
+// What ffprobe reads of a video's first video stream from its headers, nothing decoded.
+struct video_info {
+  int width = 0, height = 0;
+  std::optional<std::int64_t> frames;  // as the container states it; none in raw streams and some
+                                       // Matroska files (count_video_frames() decodes to count)
+  double frame_rate = 0;               // average frames per second; 0 when unknown
+};
+
+inline video_info probe_video(const std::filesystem::path& file, const std::string& probe = "ffprobe") {
+  detail::child_process p({probe, "-v", "error", "-select_streams", "v:0", "-show_entries",
+                           "stream=width,height,nb_frames,avg_frame_rate", "-of", "default=noprint_wrappers=1",
+                           detail::ffmpeg_input(file)});
+  const std::string text = detail::read_all(p);
+  const int status = p.wait();
+  video_info info;
+  for (std::size_t first = 0; first < text.size();) {  // key=value lines
+    const std::size_t end = std::min(text.find('\n', first), text.size());
+    const std::string line = text.substr(first, end - first);
+    first = end + 1;
+    long long a = 0, b = 0;
+    if (std::sscanf(line.c_str(), "width=%lld", &a) == 1) info.width = int(a);
+    if (std::sscanf(line.c_str(), "height=%lld", &a) == 1) info.height = int(a);
+    if (std::sscanf(line.c_str(), "nb_frames=%lld", &a) == 1 && a >= 0) info.frames = a;
+    if (std::sscanf(line.c_str(), "avg_frame_rate=%lld/%lld", &a, &b) == 2 && a > 0 && b > 0)
+      info.frame_rate = double(a) / double(b);
+  }
+  if (status != 0 || info.width <= 0 || info.height <= 0) {
+    const std::string why = p.error_text();
+    raise(errc::corrupt_data, "{}: no video stream found by {}{}{}", file.string(), probe, why.empty() ? "" : ": ", why);
+  }
+  return info;
+}
+
+// The exact frame count, from `ffprobe -count_frames`, which decodes the whole stream: for
+// videos whose container states none (video_info::frames).
+inline std::int64_t count_video_frames(const std::filesystem::path& file, const std::string& probe = "ffprobe") {
+  detail::child_process p({probe, "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+                           "stream=nb_read_frames", "-of", "csv=p=0", detail::ffmpeg_input(file)});
+  const std::string text = detail::read_all(p);
+  long long frames = -1;
+  if (p.wait() != 0 || std::sscanf(text.c_str(), "%lld", &frames) != 1 || frames < 0)
+    raise(errc::corrupt_data, "{}: {} could not count the frames: {}", file.string(), probe, p.error_text());
+  return frames;
+}
+
 class raw_video {
  public:
   explicit raw_video(const std::filesystem::path& file, video_options o = {}) : file_(file), options_(std::move(o)) {
@@ -337,6 +390,19 @@ class raw_video {
     if (selecting_) ++next_selected_;
     return frame_view{position_++, frame_.view()};
   }
+  // next() into the caller's (1,H,W,C) image, contiguous (a slot of a batch: no copy); returns
+  // the frame's index, or nullopt at the end.
+  std::optional<std::int64_t> next_into(batch_view<u8> image) {
+    if (image.shape() != frame_.view().shape() || !image.is_dense())
+      raise(errc::invalid_argument, "raw_video::next_into: a contiguous (1,{},{},{}) image is needed", height_, width_,
+            options_.channels);
+    if (selecting_ && !ended_ && !at_selected())
+      raise(errc::invalid_argument, "{}: frame {} is not among the frames selected in video_options::frames", file_.string(),
+            position_);
+    if (!read_frame(image.data)) return std::nullopt;
+    if (selecting_) ++next_selected_;
+    return position_++;
+  }
   // Moves past n frames; returns how many there were (fewer at the end of the stream). With a
   // selection, frames that were not selected are passed without reading (they are not in the pipe).
   std::int64_t skip(std::int64_t n) {
@@ -349,17 +415,9 @@ class raw_video {
     }
     return moved;
   }
-  // The exact frame count, from `ffprobe -count_frames` (which decodes the whole stream): for a
-  // report when a selection ended early and size() is unknown.
-  std::int64_t count_frames() const {
-    detail::child_process probe({options_.probe, "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
-                                 "stream=nb_read_frames", "-of", "csv=p=0", detail::ffmpeg_input(file_)});
-    const std::string text = read_all(probe);
-    long long frames = -1;
-    if (probe.wait() != 0 || std::sscanf(text.c_str(), "%lld", &frames) != 1 || frames < 0)
-      raise(errc::corrupt_data, "{}: {} could not count the frames: {}", file_.string(), options_.probe, probe.error_text());
-    return frames;
-  }
+  // The exact frame count (count_video_frames: decodes the whole stream), for a report when a
+  // selection ended early and size() is unknown.
+  std::int64_t count_frames() const { return count_video_frames(file_, options_.probe); }
   // Stops the decoder now (no more frames are needed).
   void close() {
     if (process_) process_->stop();
@@ -414,26 +472,9 @@ class raw_video {
     argv.insert(argv.end(), {"-vf", "select=" + expression, "-frames:v", std::to_string(selected_.size())});
   }
 
-  static std::string read_all(detail::child_process& p) {
-    std::string text;
-    char buf[256];
-    for (std::size_t got; (got = p.read_exactly(buf, sizeof buf)) > 0;) text.append(buf, got);
-    return text;
-  }
-
   void probe_size() {
-    detail::child_process probe({options_.probe, "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height",
-                                 "-of", "csv=p=0", detail::ffmpeg_input(file_)});
-    const std::string text = read_all(probe);
-    const int status = probe.wait();
-    int w = 0, h = 0;
-    char comma = 0;
-    if (status != 0 || std::sscanf(text.c_str(), "%d%c%d", &w, &comma, &h) != 3 || comma != ',' || w <= 0 || h <= 0) {
-      const std::string why = probe.error_text();
-      raise(errc::corrupt_data, "{}: no video stream found by {}{}{}", file_.string(), options_.probe, why.empty() ? "" : ": ",
-            why);
-    }
-    width_ = w, height_ = h;
+    const video_info info = probe_video(file_, options_.probe);
+    width_ = info.width, height_ = info.height;
   }
 
   std::filesystem::path file_;
