@@ -4,6 +4,7 @@
 //   e2p frames/ -o views/ --rig rings3:8 --size 1600x1200 --fov 100
 //   e2p pano_0042.jpg --cube --layout dice -o cubes/    # frame_00042_cube.jpg
 //   e2p frames/ -o views/ --resume                      # after a crash: only what is missing
+//   e2p clip.mp4 --every 30 -o views/                   # a video: frames 0, 30, 60, ... (also --frame, --time)
 //
 // A pipeline of three stages on their own threads, joined by bounded queues, so that decoding,
 // remapping and encoding overlap: decode workers fill batches of frames a few batches ahead
@@ -15,6 +16,12 @@
 // that cannot be written is skipped and listed in DIR/failures.json (--on-error skip, the
 // default), or stops the run (--on-error stop) with the views of the frames before it written,
 // complete; --max-failures stops a run that fails wholesale (a full disk).
+//
+// A video (any input file not named .jpg/.jpeg/.png) is read by ffmpeg in one pass, only the
+// frames selected (--frame, --every, --time; all by default) piped as raw pixels into the same
+// batches (vbatch::pipeline::video_loader): no intermediate image files, and a frame's views are
+// the ones its lossless PNG would give. Its frame number is the frame's id in the views' names.
+// A decoder that fails mid-way fails that frame and every later one.
 //
 // --device cuda (builds with VBATCH_TOOL_CUDA: e2p_cuda by nvcc, e2p_emulated by g++ over the
 // tests' CPU emulation of CUDA): the same decoding and writing around a staged GPU run
@@ -59,6 +66,7 @@
 #include "vbatch/io/image_io.hpp"
 #include "vbatch/pipeline/loader.hpp"
 #include "vbatch/pipeline/pipeline.hpp"
+#include "vbatch/pipeline/video_loader.hpp"
 #include "vbatch/pipeline/writer.hpp"
 #include "vbatch/sample/colmap.hpp"
 #include "vbatch/sample/e2p.hpp"
@@ -97,8 +105,8 @@ struct options {
   std::vector<std::string> inputs;
   fs::path out;
   bool demo = false, cube = false, quiet = false;
-  std::string rig = "ring:8", size = "1920x1080", convention = "vbatch", interp = "bilinear", format = "jpg", map = "fixed",
-              layout = "list", cameras_file;
+  std::string rig = "ring:8", size = "1920x1080", convention = "vbatch", interp = "bilinear", precision = "fast", format = "jpg",
+              map = "fixed", layout = "list", cameras_file;
   std::vector<std::string> camera_specs;
   double pitch = 0, fov = 90, vfov = 0;
   int quality = 92, threads = 0, decode_workers = 0, encode_workers = 0, prefetch = 0;
@@ -111,6 +119,10 @@ struct options {
   bool fsync = false;
   bool colmap = false;                                     // --colmap: the views' intrinsics and poses for structure from motion
   std::string device = VBATCH_TOOL_CUDA ? "auto" : "cpu";  // cpu, cuda, or auto: cuda when a device is found
+  // A video's frames: these numbers, or every n-th, within a time range "START:END" in seconds.
+  std::vector<long long> frame_numbers;
+  long long every = 0;
+  std::string time_range;
   // Which options the user gave (defaults of some depend on others).
   bool size_given = false, convention_given = false, pitch_given = false, preset_given = false;
 };
@@ -240,6 +252,54 @@ void read_header(frame& f, const vbatch::io::image_limits& limits) {
   f.width = info.width, f.height = info.height;
 }
 
+// ---- video input ------------------------------------------------------------------------------
+
+// A video is any input file not named as an image (.jpg, .jpeg, .png).
+bool is_video(const options& o) {
+  if (o.demo) return false;
+  std::error_code ec;
+  return std::any_of(o.inputs.begin(), o.inputs.end(), [&](const std::string& input) {
+    return fs::is_regular_file(input, ec) && !vbatch::io::has_image_extension(input);
+  });
+}
+
+// The frames of the video that --frame, --every and --time select (every frame by default), its
+// frame numbers as ids, all checked against the video's length before any work.
+std::vector<frame> video_frames(const options& o) {
+  if (o.inputs.size() != 1)
+    usage("{}: a video must be e2p's only input (give one video, or images and directories of images)",
+          *std::find_if(o.inputs.begin(), o.inputs.end(),
+                        [](const std::string& i) { return !vbatch::io::has_image_extension(i); }));
+  const fs::path file = o.inputs.front();
+  const vbatch::io::video_info info = vbatch::io::probe_video(file);
+  if (std::int64_t{info.width} * info.height > o.max_pixels)
+    fail("{}: {}x{} video frames exceed --max-pixels {}", file.string(), info.width, info.height, o.max_pixels);
+  const long long count = info.frames ? *info.frames : vbatch::io::count_video_frames(file);
+  long long first = 0, end = count, step = std::max(o.every, 1LL);
+  if (!o.time_range.empty()) {
+    double from = 0, to = 0;
+    char colon = 0, extra = 0;
+    if (std::sscanf(o.time_range.c_str(), "%lf%c%lf%c", &from, &colon, &to, &extra) != 3 || colon != ':' || !(from >= 0) ||
+        !(to > from))
+      usage("--time {}: expected START:END in seconds, 0 <= START < END (e.g. 12.5:20)", o.time_range);
+    if (!(info.frame_rate > 0)) fail("{}: --time needs the video's frame rate, which its headers do not give", file.string());
+    // Frame i shows at i / rate seconds (a constant rate: a variable-rate video's times are approximate).
+    first = static_cast<long long>(std::ceil(from * info.frame_rate - 1e-9));
+    end = std::min(count, static_cast<long long>(std::ceil(to * info.frame_rate - 1e-9)));
+  }
+  std::vector<long long> numbers = o.frame_numbers;
+  if (numbers.empty())
+    for (long long i = first; i < end; i += step) numbers.push_back(i);
+  std::sort(numbers.begin(), numbers.end());
+  numbers.erase(std::unique(numbers.begin(), numbers.end()), numbers.end());
+  if (!numbers.empty() && numbers.back() >= count)
+    fail("{}: frame {} is past the end of the video ({} frames: 0 to {})", file.string(), numbers.back(), count, count - 1);
+  if (numbers.empty()) fail("{}: no frames selected ({} frames; --time {})", file.string(), count, o.time_range);
+  std::vector<frame> frames;
+  for (const long long n : numbers) frames.push_back({file, n, info.width, info.height});
+  return frames;
+}
+
 // ---- the device ------------------------------------------------------------------------------
 
 // Why no CUDA device can be used, or nothing when one can.
@@ -337,6 +397,84 @@ std::vector<output_file> outputs_of(const options& o, const camera_setup& setup,
 }
 
 // The views of a batch of frames, ready to be written.
+// The remap of one --map policy and --interp choice behind one interface: split() (the pipeline
+// around it) is compiled once, and only what depends on the choice (maps and kernels) once per
+// choice, which keeps the tool's compile (three of them: e2p, e2p_emulated, e2p_cuda) short.
+class remapper {
+ public:
+  virtual ~remapper() = default;
+  virtual vbatch::status can_map(int source_w, int source_h) const = 0;
+  // What one frame of this size costs in memory (its views and map share), for --batch auto.
+  virtual vbatch::item_cost cost(int source_w, int source_h) const = 0;
+  // The maps: one per source size on the host, or (gpu) the one size's in device memory.
+  virtual void build(const std::vector<std::pair<int, int>>& sizes, bool gpu, const vbatch::cpu_par& exec) = 0;
+  // Every view of every frame: (B,Hs,Ws,3) -> (B*K,H,W,3).
+  virtual void remap(const vbatch::cpu_par& exec, vbatch::batch_view<const vbatch::u8> frames,
+                     vbatch::batch_view<vbatch::u8> views) const = 0;
+#if VBATCH_TOOL_CUDA
+  virtual void remap(const vbatch::cuda& device, vbatch::batch_view<const vbatch::u8> frames,
+                     vbatch::batch_view<vbatch::u8> views) const = 0;
+#endif
+};
+
+template <class Policy, class Interp>
+class remapper_of final : public remapper {
+ public:
+  explicit remapper_of(const vbatch::sample::rig& cameras) : cameras_(cameras) {}
+  vbatch::status can_map(int w, int h) const override { return vbatch::sample::can_make_e2p_map<Policy>(cameras_, w, h); }
+  vbatch::item_cost cost(int w, int h) const override { return vbatch::sample::e2p_cost<vbatch::u8, Policy>(w, h, 3, cameras_); }
+  void build(const std::vector<std::pair<int, int>>& sizes, bool gpu, const vbatch::cpu_par& exec) override {
+#if VBATCH_TOOL_CUDA
+    if (gpu) {
+      device_map_.emplace(
+          vbatch::sample::make_e2p_map<Policy, vbatch::device_memory>(cameras_, sizes.front().first, sizes.front().second, exec));
+      return;
+    }
+#endif
+    (void)gpu;
+    for (const auto& [w, h] : sizes)
+      if (!maps_.count({w, h})) maps_.try_emplace({w, h}, vbatch::sample::make_e2p_map<Policy>(cameras_, w, h, exec));
+  }
+  void remap(const vbatch::cpu_par& exec, vbatch::batch_view<const vbatch::u8> frames,
+             vbatch::batch_view<vbatch::u8> views) const override {
+    vbatch::sample::e2p(exec, frames, maps_.at({frames.w, frames.h}), views, Interp{});
+  }
+#if VBATCH_TOOL_CUDA
+  void remap(const vbatch::cuda& device, vbatch::batch_view<const vbatch::u8> frames,
+             vbatch::batch_view<vbatch::u8> views) const override {
+    vbatch::sample::e2p(device, frames, *device_map_, views, Interp{});
+  }
+#endif
+
+ private:
+  const vbatch::sample::rig& cameras_;
+  std::map<std::pair<int, int>, vbatch::sample::e2p_map<Policy>> maps_;
+#if VBATCH_TOOL_CUDA
+  std::optional<vbatch::sample::e2p_map<Policy, vbatch::device_memory>> device_map_;
+#endif
+};
+
+// --precision exact changes bilinear only: nearest already picks floor(v + 0.5) and bicubic
+// weights in float on every policy (docs/sample.md, "Precision").
+template <class Policy>
+std::unique_ptr<remapper> make_remapper(const options& o, const vbatch::sample::rig& cameras) {
+  namespace in = vbatch::sample::interp;
+  if (o.interp == "nearest") return std::make_unique<remapper_of<Policy, in::nearest>>(cameras);
+  if (o.interp == "bicubic") return std::make_unique<remapper_of<Policy, in::bicubic>>(cameras);
+  if (o.precision == "exact") return std::make_unique<remapper_of<Policy, in::bilinear_exact>>(cameras);
+  return std::make_unique<remapper_of<Policy, in::bilinear>>(cameras);
+}
+
+std::unique_ptr<remapper> make_remapper(const options& o, const vbatch::sample::rig& cameras) {
+  namespace maps = vbatch::sample::maps;
+  if (o.map == "fixed") return make_remapper<maps::cached_fixed>(o, cameras);
+  if (o.map == "float") return make_remapper<maps::cached_float>(o, cameras);
+  return make_remapper<maps::on_the_fly>(o, cameras);
+}
+
+// --batch N, or --batch auto (a memory budget).
+using batch_choice = std::variant<vbatch::batch::fixed, vbatch::batch::memory_budget>;
+
 struct view_batch {
   std::size_t first = 0;  // index of its first frame in `frames`
   int frames = 0;
@@ -352,10 +490,9 @@ struct view_batch {
 // whichever of them has work takes the cores. Maps are built while the first frames decode.
 // On the GPU (`gpu`; frames of one size) the remap is a staged run instead: upload, compute and
 // download on three streams, between the same loader and writer.
-template <class Policy, class Interp, class BatchPolicy>
-timings split(const options& o, const std::vector<frame>& frames, const camera_setup& setup,
-              const vbatch::batch_buffer<vbatch::u8>* demo, BatchPolicy batches, const std::vector<std::vector<bool>>& done_views,
-              vbatch::pipeline::failure_limit& limit, bool gpu) {
+timings split(const options& o, const std::vector<frame>& frames, bool video, const camera_setup& setup,
+              const vbatch::batch_buffer<vbatch::u8>* demo, remapper& sampler, batch_choice batches,
+              const std::vector<std::vector<bool>>& done_views, vbatch::pipeline::failure_limit& limit, bool gpu) {
   namespace pl = vbatch::pipeline;
   vbatch::thread_budget budget(o.threads);
   const vbatch::cpu_par exec{.threads = budget.size(), .budget = &budget};
@@ -369,20 +506,11 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
 
   // Maps, one per source size (on the GPU, the one size's, in device memory), built on a thread of
   // their own while the loader starts decoding.
-  std::map<std::pair<int, int>, vbatch::sample::e2p_map<Policy>> maps;
-#if VBATCH_TOOL_CUDA
-  std::optional<vbatch::sample::e2p_map<Policy, vbatch::device_memory>> device_map;
-#endif
   auto maps_ready = std::async(std::launch::async, [&] {
     const auto t0 = clock_type::now();
-#if VBATCH_TOOL_CUDA
-    if (gpu)
-      device_map.emplace(vbatch::sample::make_e2p_map<Policy, vbatch::device_memory>(setup.cameras, frames.front().width,
-                                                                                     frames.front().height, exec));
-#endif
-    for (const frame& f : frames)
-      if (!gpu && !maps.count({f.width, f.height}))
-        maps.try_emplace({f.width, f.height}, vbatch::sample::make_e2p_map<Policy>(setup.cameras, f.width, f.height, exec));
+    std::vector<std::pair<int, int>> sizes;
+    for (const frame& f : frames) sizes.emplace_back(f.width, f.height);
+    sampler.build(sizes, gpu, exec);
     return seconds_since(t0);
   });
   struct wait_for_maps {  // never leave the map thread running on an early exit
@@ -403,7 +531,16 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
                                 .policy = policy,
                                 .limit = &limit};
   std::optional<pl::image_loader<>> loader;
-  if (!demo) loader.emplace(std::move(items), batches, load);
+  std::optional<pl::video_loader> video_loader;
+  if (video) {
+    std::vector<std::int64_t> numbers;
+    for (const frame& f : frames) numbers.push_back(f.id);
+    const pl::video_loader_options load_video{.prefetch = std::max(o.prefetch, 2),
+                                              .limits = vbatch::io::image_limits{o.max_pixels}};
+    std::visit([&](auto policy) { video_loader.emplace(frames.front().path, std::move(numbers), policy, load_video); }, batches);
+  } else if (!demo) {
+    std::visit([&](auto policy) { loader.emplace(std::move(items), policy, load); }, batches);
+  }
   pl::image_writer<> writer({.workers = o.encode_workers,
                              .queue = std::size_t(4 * budget.size()),
                              .save = {.jpeg_quality = o.quality, .fsync = o.fsync},
@@ -412,7 +549,7 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
                              .budget = &budget});
   // Views buffers in flight: the remap holds one per group of its batch (after an out-of-memory
   // back-off a batch runs as up to batch-size groups) while two more batches' views are encoded.
-  const int largest_batch = demo ? 1 : static_cast<int>(loader->largest_batch());
+  const int largest_batch = demo ? 1 : static_cast<int>(video_loader ? video_loader->largest_batch() : loader->largest_batch());
   vbatch::buffer_pool<vbatch::u8> views_pool(std::size_t(largest_batch) + 2);
   auto groups = vbatch::batch::backoff(vbatch::batch::fixed(std::size_t(largest_batch)));
 
@@ -420,7 +557,10 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
   // the views makes for_each_batch redo the same frames in smaller groups.
   // Frames that failed to decode (--on-error skip: the loader zeroed them): no views are saved.
   std::vector<char> frame_failed(frames.size(), 0);
-  std::vector<std::pair<std::size_t, int>> batch_frames(demo ? 1 : loader->batch_count());  // first frame, count
+  std::vector<std::pair<std::size_t, int>> batch_frames(  // first frame, count
+      demo           ? 1
+      : video_loader ? video_loader->batch_count()
+                     : loader->batch_count());
   std::map<fs::path, std::size_t> frame_of_output;  // the frame each submitted view belongs to (failed writes)
   // What the remap (CPU or GPU) notes of a decoded batch: its frames, and the ones that failed.
   const auto note_batch = [&](const pl::loaded_batch& in) {
@@ -448,10 +588,9 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
     const auto group = [&](std::span<const int> slots, std::size_t) {
       const int count = static_cast<int>(slots.size()), first = slots.front();    // a group of the batch's frames
       const vbatch::batch_view<vbatch::u8> src = in.images.images(first, count);  // (B,Hs,Ws,3)
-      const auto& map = maps.at({src.w, src.h});
       auto views = views_pool.acquire({count * views_per_frame, view_h, view_w, 3});
       const vbatch::batch_view<vbatch::u8> dst = views->view();  // (B*K,H,W,3)
-      vbatch::sample::e2p(exec, src, map, dst, Interp{});
+      sampler.remap(exec, src, dst);
       out.push_back(views_to_save(in.first + std::size_t(first), count, dst, std::move(views)));
     };
     std::vector<int> slots(static_cast<std::size_t>(in.images.n));
@@ -506,8 +645,7 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
           return in.images.n;
         },
         [&](const vbatch::cuda& device, vbatch::batch_view<const vbatch::u8> device_frames,
-            vbatch::batch_view<vbatch::u8> device_views,
-            std::size_t) { vbatch::sample::e2p(device, device_frames, *device_map, device_views, Interp{}); },
+            vbatch::batch_view<vbatch::u8> device_views, std::size_t) { sampler.remap(device, device_frames, device_views); },
         [&](std::size_t item, vbatch::batch_view<const vbatch::u8> pinned_views) {
           const auto [first, count] = batch_frames[item];
           if (layout) return save({views_to_save(first, count, pinned_views, nullptr)}, item);  // the layout is a copy
@@ -530,7 +668,7 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
   };
   std::vector<pl::loaded_batch> demo_batch;
   if (demo) demo_batch.push_back({0, 0, const_cast<vbatch::batch_buffer<vbatch::u8>*>(demo)->view(), {}, nullptr, {}});
-  const pl::report r = demo ? run_flow(demo_batch) : run_flow(*loader);
+  const pl::report r = demo ? run_flow(demo_batch) : video_loader ? run_flow(*video_loader) : run_flow(*loader);
   bar.finish();
   // --on-error stop: everything queued before a failure is written (complete files only), then
   // the first error is reported: a frame that failed to decode, or a write that failed (on the
@@ -539,8 +677,19 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
   if (policy == pl::on_error::stop) writer.throw_if_failed();
   // --on-error skip: the frames that failed to decode are listed (above); a failed write by its
   // file; anything else for each frame of its batch.
-  std::set<std::size_t> failed =
-      vbatch_tools::add_run_failures(t.failures, r, batch_frames, [&](std::size_t i) { return frames[i].path.string(); });
+  const auto input_name = [&](std::size_t i) {
+    return video ? fmt::format("{} frame {}", frames[i].path.string(), frames[i].id) : frames[i].path.string();
+  };
+  std::set<std::size_t> failed = vbatch_tools::add_run_failures(t.failures, r, batch_frames, input_name);
+  // A video whose decoder failed mid-way (--on-error skip): every frame it never delivered
+  // failed with it, listed one by one.
+  if (const pl::failure* decoder = r.first_failure(); video && decoder && decoder->stage == "decode") {
+    std::erase_if(t.failures, [](const vbatch_tools::item_failure& f) { return f.file.empty(); });
+    std::vector<char> delivered(frames.size(), 0);
+    for (const auto& [first, count] : batch_frames) std::fill_n(delivered.begin() + std::ptrdiff_t(first), count, 1);
+    for (std::size_t f = 0; f < frames.size(); ++f)
+      if (!delivered[f] && failed.insert(f).second) t.failures.push_back({input_name(f), "decode", decoder->message});
+  }
   for (std::size_t f = 0; f < frames.size(); ++f)
     if (frame_failed[f]) failed.insert(f);
   for (const pl::write_failure& f : writer.report().failures) {
@@ -560,14 +709,9 @@ timings split(const options& o, const std::vector<frame>& frames, const camera_s
   t.busiest = budget.peak();
   t.run = r.wall;
   t.slot_seconds = budget.busy_seconds();
-  t.prefetch = loader ? loader->prefetch() : 0;
+  t.prefetch = loader ? loader->prefetch() : video_loader ? video_loader->prefetch() : 0;
   return t;
 }
-
-using map_choice =
-    std::variant<vbatch::sample::maps::cached_fixed, vbatch::sample::maps::cached_float, vbatch::sample::maps::on_the_fly>;
-using interp_choice =
-    std::variant<vbatch::sample::interp::nearest, vbatch::sample::interp::bilinear, vbatch::sample::interp::bicubic>;
 
 // --colmap: the geometry every view is sampled with, for structure from motion: a COLMAP text
 // model in DIR/colmap (a PINHOLE camera per rig camera, every view's pose, no points) and the
@@ -622,26 +766,28 @@ int run(const options& o) {
   // 1. Arguments and cameras.
   // Inputs first, then -o (not CLI11's ->required(), which would name -o first when both are missing).
   if (o.inputs.empty() && !o.demo)
-    usage("no inputs: give frames or directories of frames, or --demo to try a synthetic one{}",
+    usage("no inputs: give frames, directories of frames or a video, or --demo to try a synthetic one{}",
           o.out.empty() ? "; and -o DIR for the views" : "");
   if (o.out.empty()) usage("--output is required: the directory for the views (-o DIR)");
   const camera_setup setup = make_cameras(o);
-  const map_choice map = o.map == "fixed"   ? map_choice{vbatch::sample::maps::cached_fixed{}}
-                         : o.map == "float" ? map_choice{vbatch::sample::maps::cached_float{}}
-                                            : map_choice{vbatch::sample::maps::on_the_fly{}};
-  const interp_choice interp = o.interp == "nearest"   ? interp_choice{vbatch::sample::interp::nearest{}}
-                               : o.interp == "bicubic" ? interp_choice{vbatch::sample::interp::bicubic{}}
-                                                       : interp_choice{vbatch::sample::interp::bilinear{}};
+  const std::unique_ptr<remapper> sampler = make_remapper(o, setup.cameras);
   bool gpu = choose_gpu(o);
 
   // 2. Inputs: they exist, give distinct frame ids, and their headers show images within the limits.
-  std::vector<frame> frames = o.demo ? std::vector<frame>{{{}, 0, 4096, 2048}} : assign_ids(collect_images(o.inputs));
+  const bool video = is_video(o);
+  if (!video && (o.every > 0 || !o.frame_numbers.empty() || !o.time_range.empty()))
+    usage("--frame, --every and --time select frames of a video; the inputs are images");
+  std::vector<frame> frames = o.demo  ? std::vector<frame>{{{}, 0, 4096, 2048}}
+                              : video ? video_frames(o)
+                                      : assign_ids(collect_images(o.inputs));
   // Job i of n takes its contiguous part of the frames in input order, balanced by pixels (ids
   // were assigned over all).
   const std::optional<vbatch::batch::shard> shard = vbatch_tools::parse_shard_option(o.shard);
   const std::vector<frame> all_frames = o.colmap ? frames : std::vector<frame>{};  // --colmap lists every shard's views
   if (!o.demo)
-    frames = vbatch_tools::take_shard(std::move(frames), shard, [](const frame& f) { return vbatch_tools::image_cost(f.path); });
+    frames = vbatch_tools::take_shard(std::move(frames), shard, [&](const frame& f) {
+      return video ? std::uint64_t{1} : vbatch_tools::image_cost(f.path);  // a video's frames cost alike
+    });
   vbatch_tools::run_summary summary;
   summary.tool = "e2p", summary.unit = "frames", summary.shard = shard, summary.items = frames.size();
   const auto finish = [&](std::vector<vbatch_tools::item_failure> failures, bool too_many, std::size_t max_failures) {
@@ -656,14 +802,16 @@ int run(const options& o) {
   vbatch::pipeline::failure_limit limit(o.failures.limit(frames.size()));
   std::vector<vbatch_tools::item_failure> failures;
   std::erase_if(frames, [&](frame& f) {
-    return !f.path.empty() && !vbatch_tools::check_input(o.failures, f.path.string(), failures, limit, [&] {
+    return !f.path.empty() && !video && !vbatch_tools::check_input(o.failures, f.path.string(), failures, limit, [&] {
       read_header(f, vbatch::io::image_limits{o.max_pixels});
-      const vbatch::status s = std::visit(
-          [&](auto policy) { return vbatch::sample::can_make_e2p_map<decltype(policy)>(setup.cameras, f.width, f.height); }, map);
+      const vbatch::status s = sampler->can_map(f.width, f.height);
       if (!s) fail("{}: {}{}", f.path.string(), s.message, o.map == "fixed" ? " (--map float)" : "");
     });
   });
   summary.failed = failures.size();
+  if (video && !frames.empty())
+    if (const vbatch::status s = sampler->can_map(frames.front().width, frames.front().height); !s)
+      fail("{}: {}{}", frames.front().path.string(), s.message, o.map == "fixed" ? " (--map float)" : "");
   if (const std::optional<std::string> mixed = gpu ? mixed_frame_sizes(frames) : std::nullopt) {
     if (o.device == "cuda") fail("--device cuda: {}", *mixed);
     if (!o.quiet) fmt::print("--device auto: {}; running on the CPU\n", *mixed);
@@ -721,26 +869,18 @@ int run(const options& o) {
   const auto largest = std::max_element(frames.begin(), frames.end(), [](const frame& a, const frame& b) {
     return std::int64_t{a.width} * a.height < std::int64_t{b.width} * b.height;
   });
-  timings t = std::visit(
-      [&](auto policy, auto sampler) {
-        using map_policy = decltype(policy);
-        const auto* pano = demo ? &*demo : nullptr;
-        if (o.batch != "auto")
-          return split<map_policy, decltype(sampler)>(o, frames, setup, pano, vbatch::batch::fixed(std::stoul(o.batch)),
-                                                      done_views, limit, gpu);  // CLI11 checked the text
-        // The loader asks the budget for each batch: half the free memory over what a frame in
-        // flight needs (the frame and its views, about `in_flight` times over: decoded ahead,
-        // remapped, encoded; the map is shared), at most auto_batch_size frames.
-        const auto cost = largest == frames.end() ? vbatch::item_cost{1, 0}
-                                                  : vbatch::sample::e2p_cost<vbatch::u8, map_policy>(
-                                                        largest->width, largest->height, 3, setup.cameras);
-        constexpr std::uint64_t in_flight = 4;
-        return split<map_policy, decltype(sampler)>(
-            o, frames, setup, pano,
-            vbatch::batch::memory_budget(0.5, cost.per_item * in_flight, 1, auto_batch_size(setup.cameras), cost.shared),
-            done_views, limit, gpu);
-      },
-      map, interp);
+  const auto* pano = demo ? &*demo : nullptr;
+  // The loader asks the budget for each batch: half the free memory over what a frame in flight
+  // needs (the frame and its views, about `in_flight` times over: decoded ahead, remapped,
+  // encoded; the map is shared), at most auto_batch_size frames.
+  constexpr std::uint64_t in_flight = 4;
+  const vbatch::item_cost cost =
+      largest == frames.end() ? vbatch::item_cost{1, 0} : sampler->cost(largest->width, largest->height);
+  const batch_choice batches = o.batch != "auto"
+                                   ? batch_choice{vbatch::batch::fixed(std::stoul(o.batch))}  // CLI11 checked the text
+                                   : batch_choice{vbatch::batch::memory_budget(0.5, cost.per_item * in_flight, 1,
+                                                                               auto_batch_size(setup.cameras), cost.shared)};
+  timings t = split(o, frames, video, setup, pano, *sampler, batches, done_views, limit, gpu);
   t.load += demo_seconds;
 
   if (!o.quiet) {
@@ -811,7 +951,8 @@ int main(int argc, char** argv) {
       "device is found. This build: " VBATCH_TOOL_DEVICES ".");
   vbatch_tools::add_version_flag(app);
 
-  app.add_option("inputs", o.inputs, "Equirectangular frames, or directories of .jpg/.jpeg/.png frames (natural order)");
+  app.add_option("inputs", o.inputs,
+                 "Equirectangular frames, directories of .jpg/.jpeg/.png frames (natural order), or one video");
   app.add_option("-o,--output", o.out, "Output directory (created if missing); required");
   auto* demo = app.add_flag("--demo", o.demo, "Split a synthetic 4096x2048 panorama (also saved as DIR/demo_equirect.jpg)");
   demo->excludes(app.get_option("inputs"));
@@ -843,9 +984,21 @@ int main(int argc, char** argv) {
                          ->check(CLI::IsMember({"vbatch", "py360convert", "360toolkit"}))
                          ->capture_default_str();
 
+  auto* frame_numbers =
+      app.add_option("--frame", o.frame_numbers, "A video's frame to split, from 0 (repeatable; default: every frame)")
+          ->check(CLI::NonNegativeNumber);
+  app.add_option("--every", o.every, "A video's frames 0, N, 2N, ... (from the start of --time)")
+      ->check(CLI::Range(1LL, 1LL << 40))
+      ->excludes(frame_numbers);
+  app.add_option("--time", o.time_range, "A video's frames shown from START to END seconds (START:END)")->excludes(frame_numbers);
   auto* size = app.add_option("--size", o.size, "Output view size WxH (or N for NxN)")->capture_default_str();
   app.add_option("--interp", o.interp, "Interpolation")
       ->check(CLI::IsMember({"nearest", "bilinear", "bicubic"}))
+      ->capture_default_str();
+  app.add_option("--precision", o.precision,
+                 "Bilinear weights: fast (1/128-pixel fixed point, integer sums; within 2 levels of float) or exact "
+                 "(float weights, rounded once: within 1 level of py360convert)")
+      ->check(CLI::IsMember({"fast", "exact"}))
       ->capture_default_str();
   app.add_option("--format", o.format, "Output format")->check(CLI::IsMember({"jpg", "png"}))->capture_default_str();
   app.add_option("--quality", o.quality, "JPEG quality")->check(CLI::Range(1, 100))->capture_default_str();

@@ -9,6 +9,7 @@ set -euo pipefail
 TOOL=${1:?usage: e2p_cli_test.sh PATH/TO/e2p WORK_DIR}
 W=${2:?usage: e2p_cli_test.sh PATH/TO/e2p WORK_DIR}
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+hard="$(cd "$(dirname "${BASH_SOURCE[0]}")/../data/py360convert_hard" && pwd)"  # py360convert views (--precision)
 rm -rf "$W" && mkdir -p "$W"
 cd "$W"
 
@@ -306,6 +307,102 @@ else
   bad "full disk: exit $rc: $(head -c "$excerpt" run.err) $(ls full 2>/dev/null | head -3)"
 fi
 if [[ -z $(find full -name '*.png' -o -name '.*tmp*' | head -1) ]]; then ok "full disk: no partial view, no temporary"; else bad "full disk: left $(ls -A full | head -5 | tr '\n' ' ')"; fi
+
+# ---- --precision (issue 14): exact bilinear within 1 level of py360convert on hard content --------
+# tests/data/py360convert_hard: a sharp checkerboard zoomed in 5.6 times, py360convert's (scipy)
+# views. ffmpeg decodes the PNGs to raw RGB for the comparison (no Python imaging module needed).
+if command -v ffmpeg >/dev/null; then
+  for case in "zoom_a 7.3,3.1,0,20,15" "zoom_roll 101.1,-37.4,27,20,15" "zoom_seam 180,-4.2,0,20,15"; do
+    read -r name cam <<<"$case"
+    for map in fixed float rays; do
+      for precision in fast exact; do
+        "$TOOL" "$hard/checker.png" -o "prec_${name}_${map}_$precision" --convention py360convert --camera="$cam" --size 160x120 \
+          --format png --map $map --precision $precision --quiet
+      done
+    done
+    if python3 - "$hard/e2p_${name}_bilinear.png" prec_"${name}"_{fixed,float,rays}_{fast,exact}/frame_00000_cam_00.png <<'PY' >py.out 2>&1
+import subprocess, sys
+def rgb(path):
+    return subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-i", path, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+                          check=True, capture_output=True).stdout
+ref = rgb(sys.argv[1])
+views = {"_".join(path.split("/")[0].rsplit("_", 2)[1:]): rgb(path) for path in sys.argv[2:]}  # "fixed_fast", ...
+worst = {k: max(abs(a - b) for a, b in zip(v, ref)) for k, v in views.items()}
+print(worst)
+assert all(len(v) == len(ref) for v in views.values())
+# exact: within 1 level on float maps and on rays (the fixed map keeps 1/128-pixel points: 2).
+assert all(v <= (2 if "fixed" in k or "fast" in k else 1) for k, v in worst.items()), worst
+# The flag reaches the kernel: fast and exact differ on float maps.
+assert views["float_fast"] != views["float_exact"], "--precision changed nothing"
+PY
+    then ok "--precision exact, $name: within 1 level of py360convert on float and ray maps; fast within 2"
+    else bad "--precision, $name: $(tail -c 400 py.out)"; fi
+  done
+fi
+expect_error "unknown precision" 2 "--precision: double" out src/pano_0007.jpg -o out --precision double
+
+# ---- a video straight in (issue 14): decoded once by ffmpeg, no intermediate images --------------
+if command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null; then
+  # A lossless 10 fps clip of 7 frames (FFV1, RGB) and the same frames written by ffmpeg as PNGs: the
+  # views from the video must be those from the images, byte for byte.
+  mkdir -p vid/png
+  ffmpeg -nostdin -loglevel error -y -f lavfi -i testsrc2=size=128x64:rate=10 -frames:v 7 -c:v ffv1 -pix_fmt bgr0 vid/clip.mkv
+  ffmpeg -nostdin -loglevel error -y -i vid/clip.mkv -start_number 0 vid/png/frame_%d.png
+  mkdir -p vid/every3 vid/time
+  cp vid/png/frame_{0,3,6}.png vid/every3/ && cp vid/png/frame_{3,4,5}.png vid/time/
+  "$TOOL" vid/every3 -o vid_ref3 --size 24x16 --format png --rig ring:2 --quiet
+  "$TOOL" vid/time -o vid_reft --size 24x16 --format png --rig ring:2 --quiet
+  run_ok "a video: --every 3" vid/clip.mkv -o vid_every --every 3 --size 24x16 --format png --rig ring:2 --threads 2 --batch 2
+  if diff -r vid_ref3 vid_every >/dev/null; then ok "a video, --every 3: frames 0, 3, 6, views identical to those of the frames as PNGs"; else bad "a video, --every 3: $(ls vid_every | tr '\n' ' ')"; fi
+  run_ok "a video: --frame 6 --frame 0 --frame 3" vid/clip.mkv -o vid_frames --frame 6 --frame 0 --frame 3 --size 24x16 --format png --rig ring:2 --threads 1 --batch 1
+  if diff -r vid_ref3 vid_frames >/dev/null; then ok "a video, --frame: the frames named, in order, identical views"; else bad "a video, --frame: $(ls vid_frames | tr '\n' ' ')"; fi
+  run_ok "a video: --time 0.3:0.6" vid/clip.mkv -o vid_time --time 0.3:0.6 --size 24x16 --format png --rig ring:2
+  if diff -r vid_reft vid_time >/dev/null; then ok "a video, --time 0.3:0.6 at 10 fps: frames 3, 4, 5"; else bad "a video, --time: $(ls vid_time | tr '\n' ' ')"; fi
+  check_shards "a video, --shard i/n: disjoint, together the unsharded views" vid_ref3 3 "1 2 3" \
+    vid/clip.mkv --every 3 --size 24x16 --format png --rig ring:2
+  rm vid_every/frame_00003_cam_01.png
+  run_ok "a video: --resume" vid/clip.mkv -o vid_every --every 3 --size 24x16 --format png --rig ring:2 --resume
+  if diff -r vid_ref3 vid_every >/dev/null && grep -q "resume: 5 views already complete" run.out; then ok "a video, --resume: only the missing view is made"; else bad "a video, --resume: $(cat run.out)"; fi
+  expect_error "a video: a frame past the end" 1 "vid/clip.mkv: frame 9 is past the end of the video (7 frames: 0 to 6)" out vid/clip.mkv -o out --frame 9
+  expect_error "a video: a time range past the end" 1 "no frames selected" out vid/clip.mkv -o out --time 5:6
+  expect_error "a video: bad --time" 2 "--time 0.6:0.3" out vid/clip.mkv -o out --time 0.6:0.3
+  expect_error "a video and an image" 2 "a video must be e2p's only input" out vid/clip.mkv src/pano_0007.jpg -o out
+  expect_error "--every on images" 2 "select frames of a video" out src -o out --every 2
+  echo "not a video" >vid/junk.mp4
+  expect_error "a file that is neither image nor video" 1 "vid/junk.mp4" out vid/junk.mp4 -o out
+  # A lossy H.264 clip: the same path, sizes and count checked (its pixels are the decoder's).
+  encoders=$(ffmpeg -hide_banner -encoders 2>/dev/null || true)
+  if [[ $encoders == *libx264* ]]; then
+    ffmpeg -nostdin -loglevel error -y -i vid/clip.mkv -c:v libx264 -bf 3 -crf 12 -pix_fmt yuv420p vid/clip.mp4
+    run_ok "an H.264 video (B-frames)" vid/clip.mp4 -o vid_h264 --every 2 --size 24x16 --rig ring:2 --format png
+    expect_files "an H.264 video: frames 0, 2, 4, 6, two views each" vid_h264 frame_0000{0,2,4,6}_cam_0{0,1}.png
+  fi
+  # A decoder that dies after 3 frames: under skip, the frames never delivered are listed one by
+  # one and the others' views are written; under stop, exit 1 naming the decoder. (With --batch 1:
+  # a failure fails its whole batch, so with larger batches the frames decoded before it in the
+  # batch are listed too.)
+  mkdir -p fakebin
+  printf '#!/bin/bash\n"%s" "$@" | head -c $((128 * 64 * 3 * 3))\nexit 1\n' "$(command -v ffmpeg)" >fakebin/ffmpeg
+  chmod +x fakebin/ffmpeg
+  rc=0
+  env PATH="$W/fakebin:$PATH" "$TOOL" vid/clip.mkv -o vid_broken --size 24x16 --format png --rig ring:2 --batch 1 >run.out 2>run.err || rc=$?
+  if [[ $rc -eq 3 ]] && python3 - vid_broken/failures.json <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+files = sorted(f["file"] for f in j["failures"])
+assert files == ["vid/clip.mkv frame %d" % i for i in range(3, 7)], files
+assert all(f["stage"] == "decode" and "ffmpeg" in f["reason"] for f in j["failures"]), j
+PY
+  then ok "a video failing mid-way (skip): frames 3 to 6 listed, exit 3"; else bad "a video failing mid-way: exit $rc: $(head -c 400 vid_broken/failures.json 2>/dev/null) $(head -c 300 run.err)"; fi
+  if cmp -s vid_broken/frame_00000_cam_00.png vid_ref3/frame_00000_cam_00.png && [[ ! -e vid_broken/frame_00003_cam_00.png ]]; then
+    ok "a video failing mid-way (skip): the delivered frames' views written, no others"
+  else bad "a video failing mid-way (skip): $(ls vid_broken | tr '\n' ' ')"; fi
+  rc=0
+  env PATH="$W/fakebin:$PATH" "$TOOL" vid/clip.mkv -o vid_stop --size 24x16 --format png --on-error stop >run.out 2>run.err || rc=$?
+  if [[ $rc -eq 1 ]] && grep -qF "ffmpeg" run.err; then ok "a video failing mid-way (stop): exit 1, names the decoder"; else bad "a video failing mid-way (stop): exit $rc: $(head -c 300 run.err)"; fi
+else
+  echo "skip video checks: ffmpeg/ffprobe not installed (Debian: apt-get install ffmpeg)"
+fi
 
 echo "($((SECONDS - start)) s)"
 finish
