@@ -22,6 +22,7 @@
 #include <concepts>
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <type_traits>
 #include <vector>
 
@@ -142,6 +143,80 @@ struct rig_target {
   }
 };
 
+// An equirectangular column x in [-0.5, W - 0.5), the range equirect_source gives.
+inline double wrap_column(double x, double width) { return x - width * std::floor((x + 0.5) / width); }
+
+// Cameras whose maps on an equirectangular source are one camera's map shifted: a camera turned
+// about the vertical axis by a yaw sees the same rows at columns shifted by yaw / 360° × W.
+// `mirrored`: the camera's right axis is horizontal and its centre column the middle one, so
+// columns x and w - 1 - x see longitudes mirrored about the camera's (their columns sum to
+// mirror_sum, modulo W) at equal rows. Building 8 ring cameras then costs half of one camera's
+// projections instead of eight cameras'.
+struct yaw_group {
+  int camera = 0;  // the camera whose rows are computed
+  bool mirrored = false;
+  double mirror_sum = 0;
+  std::vector<std::pair<int, double>> members;  // camera, column shift (0 for `camera` itself)
+};
+
+// Groups the rig's cameras by the symmetries above, each proved twice: by the rotations and
+// lenses (exact up to 1e-12), and by projecting a few pixels directly (within 1e-7 px of the
+// shifted or mirrored points), so a camera that fails either check is computed on its own.
+template <class Source>
+std::vector<yaw_group> equirect_symmetries(const rig& cameras, const rig_rays<double>& rays, const Source& source) {
+  const int w = cameras.front().lens.width, h = cameras.front().lens.height;
+  const double width = source.width;
+  const auto point = [&](int k, int x, int y) { return source(rays(k, double(x), double(y))); };
+  const int probe_x[] = {0, w / 3, w / 2, w - 1}, probe_y[] = {0, h / 4, h / 2, h - 1};
+  const auto near = [&](double a, double b) { return std::abs(wrap_column(a - b, width)) < 1e-7; };
+  std::vector<yaw_group> groups;
+  for (int k = 0; k < int(cameras.size()); ++k) {
+    const camera& c = cameras[std::size_t(k)];
+    bool placed = false;
+    for (yaw_group& g : groups) {
+      const camera& r = cameras[std::size_t(g.camera)];
+      const pinhole &a = c.lens, &b = r.lens;
+      if (a.fx != b.fx || a.fy != b.fy || a.cx != b.cx || a.cy != b.cy) continue;
+      mat3<double> turn{};  // c's rotation after r's inverse: a turn about the vertical (y) axis?
+      for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 3; ++j)
+          for (int l = 0; l < 3; ++l) turn.m[i][j] += c.rotation.m[i][l] * r.rotation.m[j][l];
+      if (std::abs(turn.m[1][1] - 1) > 1e-12 || std::abs(turn.m[0][1]) > 1e-12 || std::abs(turn.m[1][0]) > 1e-12 ||
+          std::abs(turn.m[1][2]) > 1e-12 || std::abs(turn.m[2][1]) > 1e-12)
+        continue;
+      // The shift in [0, W), a whole number of columns when it is one within 1e-9 (then the
+      // shifted points keep the fractions the direct ones have).
+      const double d = point(k, w / 2, h / 2).x - point(g.camera, w / 2, h / 2).x;
+      double shift = d - width * std::floor(d / width);
+      if (std::abs(shift - std::round(shift)) < 1e-9) shift = std::round(shift);
+      if (shift >= width) shift = 0;
+      bool same = true;
+      for (const int x : probe_x)
+        for (const int y : probe_y) {
+          const sample_point<double> p = point(k, x, y), q = point(g.camera, x, y);
+          same = same && near(p.x, q.x + shift) && std::abs(p.y - q.y) < 1e-7;
+        }
+      if (!same) continue;
+      g.members.emplace_back(k, shift);
+      placed = true;
+      break;
+    }
+    if (placed) continue;
+    yaw_group g{k, false, 0, {{k, 0.0}}};
+    if (std::abs(c.rotation.m[1][0]) < 1e-12 && 2 * c.lens.cx == w - 1) {
+      g.mirror_sum = point(k, 0, h / 2).x + point(k, w - 1, h / 2).x;
+      g.mirrored = true;
+      for (const int x : probe_x)
+        for (const int y : probe_y) {
+          const sample_point<double> p = point(k, x, y), m = point(k, w - 1 - x, y);
+          g.mirrored = g.mirrored && near(p.x, g.mirror_sum - m.x) && std::abs(p.y - m.y) < 1e-7;
+        }
+    }
+    groups.push_back(std::move(g));
+  }
+  return groups;
+}
+
 }  // namespace detail
 
 // An owning map in a memory space. Target is rig_rays<float> (pinhole outputs) or equirect_rays
@@ -165,7 +240,11 @@ class sample_map {
       rays_ = buffer<pinhole_rays<float>, Memory>::from_host(target.template rays<float>());
     } else {
       const std::vector<pinhole_rays<double>> rays = target.template rays<double>();
-      fill(exec, rig_rays<double>{rays.data(), shape_.width, shape_.height});
+      const rig_rays<double> double_rays{rays.data(), shape_.width, shape_.height};
+      if constexpr (std::is_same_v<Source, equirect_source>)
+        fill(exec, double_rays, detail::equirect_symmetries(cameras, double_rays, source));
+      else
+        fill(exec, double_rays);
     }
   }
 
@@ -227,18 +306,25 @@ class sample_map {
       return {views, width, height, Source::images, s.width, s.height};
   }
 
-  // Computes every point in double precision on the host, then moves the tables to Memory.
+  // Computes every point in double precision on the host, then moves the tables to Memory. With
+  // symmetries (equirectangular sources), each row is computed for one camera of a group (half of
+  // it when the camera is mirror-symmetric) and the group's other cameras take it shifted.
   template <class Exec, class DoubleTarget>
-  void fill(const Exec& exec, const DoubleTarget& target) {
+  void fill(const Exec& exec, const DoubleTarget& target, const std::vector<detail::yaw_group>& groups = {}) {
     static_assert(host_executor<Exec>, "sample_map: maps are computed on the host: pass a host executor (then moved to Memory)");
     const std::size_t n = std::size_t(shape_.views) * shape_.height * shape_.width;
-    std::vector<float_entry> points(fixed ? 0 : n);
-    std::vector<fixed_tap> taps(fixed ? n : 0);
-    std::vector<fixed_fraction> fractions(fixed ? n : 0);
-    std::vector<std::uint8_t> faces(Source::images > 1 ? n : 0);
-    for_each_index(exec, {shape_.views, shape_.height, shape_.width}, [&](int k, int y, int x) {
+    // Written in place when Memory is the host's (no zeroing, no copy), else staged and copied.
+    using staging = std::conditional_t<std::is_same_v<Memory, host_memory>, host_memory, huge_page_memory>;
+    buffer<float_entry, staging> point_table(fixed ? 0 : n);
+    buffer<fixed_tap, staging> tap_table(fixed ? n : 0);
+    buffer<fixed_fraction, staging> fraction_table(fixed ? n : 0);
+    buffer<std::uint8_t, staging> face_table(Source::images > 1 ? n : 0);
+    float_entry* points = point_table.data();
+    fixed_tap* taps = tap_table.data();
+    fixed_fraction* fractions = fraction_table.data();
+    std::uint8_t* faces = face_table.data();
+    const auto store = [&](int k, int y, int x, const sample_point<double>& p) {
       const std::size_t i = (std::size_t(k) * shape_.height + y) * shape_.width + x;
-      const sample_point<double> p = source_(target(k, double(x), double(y)));
       if constexpr (fixed) {
         const fixed_sample_point f = to_fixed(p);
         taps[i] = {static_cast<std::int16_t>(f.x), static_cast<std::int16_t>(f.y)};
@@ -246,12 +332,59 @@ class sample_map {
       } else {
         points[i] = {float(p.x), float(p.y)};
       }
-      if (!faces.empty()) faces[i] = static_cast<std::uint8_t>(p.image);
-    });
-    points_ = buffer<float_entry, Memory>::from_host(points);
-    taps_ = buffer<fixed_tap, Memory>::from_host(taps);
-    fractions_ = buffer<fixed_fraction, Memory>::from_host(fractions);
-    faces_ = buffer<std::uint8_t, Memory>::from_host(faces);
+      if (faces) faces[i] = static_cast<std::uint8_t>(p.image);
+    };
+    if (groups.empty()) {
+      for_each_index(exec, {shape_.views, shape_.height, shape_.width},
+                     [&](int k, int y, int x) { store(k, y, x, source_(target(k, double(x), double(y)))); });
+    } else {
+      const int w = shape_.width;
+      const double source_w = shape_.source_w;
+      for_each_index(exec, {int(groups.size()), shape_.height, 1}, [&](int g, int y, int) {
+        const detail::yaw_group& group = groups[std::size_t(g)];
+        std::vector<sample_point<double>> row(static_cast<std::size_t>(w));
+        const int computed = group.mirrored ? (w + 1) / 2 : w;
+        for (int x = 0; x < computed; ++x) row[std::size_t(x)] = source_(target(group.camera, double(x), double(y)));
+        for (int x = computed; x < w; ++x) {
+          const sample_point<double>& m = row[std::size_t(w - 1 - x)];
+          row[std::size_t(x)] = {0, detail::wrap_column(group.mirror_sum - m.x, source_w), m.y};
+        }
+        std::vector<fixed_sample_point> fixed_row(fixed ? row.size() : 0);
+        for (std::size_t x = 0; x < fixed_row.size(); ++x) fixed_row[x] = to_fixed(row[x]);
+        for (const auto& [k, shift] : group.members) {
+          if (fixed && shift == std::floor(shift)) {  // whole columns: the fractions stay, the taps move
+            const int columns = static_cast<int>(shift);
+            for (int x = 0; x < w; ++x) {
+              const fixed_sample_point& f = fixed_row[std::size_t(x)];
+              // Back by a turn past column W - 0.5, the end of equirect_source's range.
+              int tap = f.x + columns;
+              if (tap > shape_.source_w - 1 || (tap == shape_.source_w - 1 && f.fx > fixed_one / 2)) tap -= shape_.source_w;
+              const std::size_t i = (std::size_t(k) * shape_.height + y) * w + x;
+              taps[i] = {static_cast<std::int16_t>(tap), static_cast<std::int16_t>(f.y)};
+              fractions[i] = {static_cast<std::uint8_t>(f.fx), static_cast<std::uint8_t>(f.fy)};
+            }
+            continue;
+          }
+          for (int x = 0; x < w; ++x) {  // points are in [-0.5, W - 0.5]: one turn back at most
+            const sample_point<double>& p = row[std::size_t(x)];
+            const double shifted = p.x + shift;
+            store(k, y, x, {0, shifted < source_w - 0.5 ? shifted : shifted - source_w, p.y});
+          }
+        }
+      });
+    }
+    points_ = to_memory(std::move(point_table));
+    taps_ = to_memory(std::move(tap_table));
+    fractions_ = to_memory(std::move(fraction_table));
+    faces_ = to_memory(std::move(face_table));
+  }
+
+  template <class T, class Staging>
+  static buffer<T, Memory> to_memory(buffer<T, Staging>&& table) {
+    if constexpr (std::is_same_v<Staging, Memory>)
+      return std::move(table);
+    else
+      return buffer<T, Memory>::from_host(std::span<const T>(table.data(), table.size()));
   }
 
   map_shape shape_{};
