@@ -44,6 +44,7 @@
 #endif
 
 #include "vbatch/core/view.hpp"
+#include "vbatch/io/exif.hpp"
 #include "vbatch/io/format.hpp"
 
 namespace vbatch::inline v0::io {
@@ -451,7 +452,8 @@ inline status can_encode(image_format format, batch_view<const u8> image, const 
   if (image.n != 1 || image.w <= 0 || image.h <= 0 || (image.c != 1 && image.c != 3 && image.c != 4))
     return fail(errc::invalid_argument, "{}: save_image takes one image with 1, 3 or 4 channels; got {}x{}x{}x{} (N,H,W,C)",
                 name.string(), image.n, image.h, image.w, image.c);
-  (void)format;
+  if (format != image_format::jpeg && !options.exif.empty())
+    return fail(errc::invalid_argument, "{}: EXIF is written to JPEG files only", name.string());
   if (options.jpeg_quality < 1 || options.jpeg_quality > 100)
     return fail(errc::invalid_argument, "{}: JPEG quality {} outside 1..100", name.string(), options.jpeg_quality);
   if (image.stride_w != image.c || image.data == nullptr)
@@ -466,6 +468,11 @@ std::vector<unsigned char> encode_image(image_format format, batch_view<const u8
   check(can_encode(format, image, options, name));
   std::vector<unsigned char> out;
   out.reserve(std::size_t(image.w) * image.h * image.c / 4);
+  if (format == image_format::jpeg && !options.exif.empty()) {
+    save_options plain = options;
+    plain.exif.clear();
+    return insert_exif(encode_image<Codec>(format, image, plain, name), options.exif);
+  }
   if (format == image_format::jpeg && Codec::jpeg_encoder == codec::engine::turbojpeg) {
 #if defined(VBATCH_HAVE_TURBOJPEG)
     detail::turbo_encode(image, options, out, name);

@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 #include "vbatch/core/error.hpp"
 #include "vbatch/core/file.hpp"
@@ -48,6 +49,8 @@ struct save_options {
   // so a saved file survives a power cut or kernel crash (without it, a crash of the process alone
   // never loses a finished file, but a power cut may). Costs a wait for the disk on every file.
   bool fsync = false;
+  // JPEG only: a TIFF block written as the file's EXIF (APP1), such as io::make_view_exif's.
+  std::vector<unsigned char> exif = {};
 };
 
 namespace detail {
