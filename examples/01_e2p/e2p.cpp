@@ -43,6 +43,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <map>
 #include <memory>
@@ -62,6 +63,7 @@
 #include "vbatch/batch/partition.hpp"
 #include "vbatch/core/buffer_pool.hpp"
 #include "vbatch/io/camera_file.hpp"
+#include "vbatch/io/exif.hpp"
 #include "vbatch/io/frame_source.hpp"
 #include "vbatch/io/image_io.hpp"
 #include "vbatch/pipeline/loader.hpp"
@@ -118,11 +120,9 @@ struct options {
   vbatch_tools::failure_options failures;
   bool fsync = false;
   bool colmap = false;                                     // --colmap: the views' intrinsics and poses for structure from motion
+  bool no_exif = false;                                    // --no-exif: views without the frame's EXIF
   std::string device = VBATCH_TOOL_CUDA ? "auto" : "cpu";  // cpu, cuda, or auto: cuda when a device is found
-  // A video's frames: these numbers, or every n-th, within a time range "START:END" in seconds.
-  std::vector<long long> frame_numbers;
-  long long every = 0;
-  std::string time_range;
+  vbatch_tools::video_selection video;                     // --frame, --every, --time: a video's frames
   // Which options the user gave (defaults of some depend on others).
   bool size_given = false, convention_given = false, pitch_given = false, preset_given = false;
 };
@@ -255,49 +255,42 @@ void read_header(frame& f, const vbatch::io::image_limits& limits) {
 // ---- video input ------------------------------------------------------------------------------
 
 // A video is any input file not named as an image (.jpg, .jpeg, .png).
-bool is_video(const options& o) {
-  if (o.demo) return false;
-  std::error_code ec;
-  return std::any_of(o.inputs.begin(), o.inputs.end(), [&](const std::string& input) {
-    return fs::is_regular_file(input, ec) && !vbatch::io::has_image_extension(input);
-  });
-}
+bool is_video(const options& o) { return !o.demo && vbatch_tools::is_video_input(o.inputs); }
 
 // The frames of the video that --frame, --every and --time select (every frame by default), its
 // frame numbers as ids, all checked against the video's length before any work.
 std::vector<frame> video_frames(const options& o) {
-  if (o.inputs.size() != 1)
-    usage("{}: a video must be e2p's only input (give one video, or images and directories of images)",
-          *std::find_if(o.inputs.begin(), o.inputs.end(),
-                        [](const std::string& i) { return !vbatch::io::has_image_extension(i); }));
-  const fs::path file = o.inputs.front();
-  const vbatch::io::video_info info = vbatch::io::probe_video(file);
-  if (std::int64_t{info.width} * info.height > o.max_pixels)
-    fail("{}: {}x{} video frames exceed --max-pixels {}", file.string(), info.width, info.height, o.max_pixels);
-  const long long count = info.frames ? *info.frames : vbatch::io::count_video_frames(file);
-  long long first = 0, end = count, step = std::max(o.every, 1LL);
-  if (!o.time_range.empty()) {
-    double from = 0, to = 0;
-    char colon = 0, extra = 0;
-    if (std::sscanf(o.time_range.c_str(), "%lf%c%lf%c", &from, &colon, &to, &extra) != 3 || colon != ':' || !(from >= 0) ||
-        !(to > from))
-      usage("--time {}: expected START:END in seconds, 0 <= START < END (e.g. 12.5:20)", o.time_range);
-    if (!(info.frame_rate > 0)) fail("{}: --time needs the video's frame rate, which its headers do not give", file.string());
-    // Frame i shows at i / rate seconds (a constant rate: a variable-rate video's times are approximate).
-    first = static_cast<long long>(std::ceil(from * info.frame_rate - 1e-9));
-    end = std::min(count, static_cast<long long>(std::ceil(to * info.frame_rate - 1e-9)));
-  }
-  std::vector<long long> numbers = o.frame_numbers;
-  if (numbers.empty())
-    for (long long i = first; i < end; i += step) numbers.push_back(i);
-  std::sort(numbers.begin(), numbers.end());
-  numbers.erase(std::unique(numbers.begin(), numbers.end()), numbers.end());
-  if (!numbers.empty() && numbers.back() >= count)
-    fail("{}: frame {} is past the end of the video ({} frames: 0 to {})", file.string(), numbers.back(), count, count - 1);
-  if (numbers.empty()) fail("{}: no frames selected ({} frames; --time {})", file.string(), count, o.time_range);
+  const vbatch_tools::selected_video v = vbatch_tools::select_video_frames("e2p", o.inputs, o.video, o.max_pixels);
   std::vector<frame> frames;
-  for (const long long n : numbers) frames.push_back({file, n, info.width, info.height});
+  for (const long long n : v.frames) frames.push_back({v.file, n, v.info.width, v.info.height});
   return frames;
+}
+
+// ---- EXIF ------------------------------------------------------------------------------------
+
+// The EXIF of a JPEG frame, read from the head of the file (the APP1 segment comes before the
+// image data; the rest of the file is not read again). A corrupt block is a warning: the frame's
+// views are still right, they carry no EXIF.
+std::optional<vbatch::io::exif_tags> frame_exif(const fs::path& file, bool quiet) {
+  std::ifstream in(file, std::ios::binary);
+  std::vector<unsigned char> head(std::size_t{256} << 10);
+  in.read(reinterpret_cast<char*>(head.data()), std::streamsize(head.size()));
+  head.resize(std::size_t(in.gcount()));
+  const std::optional<std::vector<unsigned char>> tiff = vbatch::io::find_exif(head);
+  if (!tiff) return std::nullopt;
+  try {
+    return vbatch::io::parse_exif(*tiff, file.string());
+  } catch (const vbatch::error& e) {
+    if (!quiet) fmt::print(stderr, "e2p: warning: {}; its views carry no EXIF\n", e.what());
+    return std::nullopt;
+  }
+}
+
+// A view's EXIF: the frame's camera, time and place, the view's size and focal length (its
+// horizontal field of view from the camera's fx: f_px = w / 2 / tan(hfov / 2)).
+std::vector<unsigned char> view_exif(const vbatch::io::exif_tags& frame, const vbatch::sample::camera& c) {
+  const double hfov_deg = 2 * std::atan(c.lens.width / (2 * c.lens.fx)) * 180 / vbatch::sample::pi;
+  return vbatch::io::make_view_exif(frame, vbatch::io::view_exif(c.lens.width, c.lens.height, hfov_deg, 3, "vbatch e2p"));
 }
 
 // ---- the device ------------------------------------------------------------------------------
@@ -601,7 +594,11 @@ timings split(const options& o, const std::vector<frame>& frames, bool video, co
   };
 
   // Hands the views to the writer (which blocks while its queue is full), skipping the ones a
-  // --resume found complete.
+  // --resume found complete. Views of a JPEG frame with EXIF carry it (--no-exif: not), with their
+  // own size and focal length; the frame's EXIF is read once, at its first view.
+  const bool keep_exif = !o.no_exif && !demo && !video && !layout && o.format == "jpg";
+  std::size_t exif_frame = frames.size();
+  std::optional<vbatch::io::exif_tags> exif;
   const auto save = [&](std::vector<view_batch> groups_done, std::size_t item) {
     for (view_batch& g : groups_done) {
       const int per_frame = layout ? 1 : views_per_frame;
@@ -612,7 +609,12 @@ timings split(const options& o, const std::vector<frame>& frames, bool video, co
         const std::string name =
             layout ? fmt::format("frame_{:05d}_cube.{}", frames[f].id, o.format) : view_name(frames[f].id, k, o.format);
         frame_of_output.emplace(o.out / name, f);
-        writer.submit(o.out / name, g.images.image(i), g.keep, std::nullopt, item);
+        std::optional<vbatch::io::save_options> save;
+        if (keep_exif) {
+          if (f != exif_frame) exif = frame_exif(frames[f].path, o.quiet), exif_frame = f;
+          if (exif) save = vbatch::io::save_options{o.quality, o.fsync, view_exif(*exif, setup.cameras[std::size_t(k)])};
+        }
+        writer.submit(o.out / name, g.images.image(i), g.keep, std::move(save), item);
         ++t.views;
         t.output_pixels += g.images.image(i).pixels();
       }
@@ -681,15 +683,8 @@ timings split(const options& o, const std::vector<frame>& frames, bool video, co
     return video ? fmt::format("{} frame {}", frames[i].path.string(), frames[i].id) : frames[i].path.string();
   };
   std::set<std::size_t> failed = vbatch_tools::add_run_failures(t.failures, r, batch_frames, input_name);
-  // A video whose decoder failed mid-way (--on-error skip): every frame it never delivered
-  // failed with it, listed one by one.
-  if (const pl::failure* decoder = r.first_failure(); video && decoder && decoder->stage == "decode") {
-    std::erase_if(t.failures, [](const vbatch_tools::item_failure& f) { return f.file.empty(); });
-    std::vector<char> delivered(frames.size(), 0);
-    for (const auto& [first, count] : batch_frames) std::fill_n(delivered.begin() + std::ptrdiff_t(first), count, 1);
-    for (std::size_t f = 0; f < frames.size(); ++f)
-      if (!delivered[f] && failed.insert(f).second) t.failures.push_back({input_name(f), "decode", decoder->message});
-  }
+  if (video)
+    failed.merge(vbatch_tools::add_undelivered_failures(t.failures, r, "decode", batch_frames, frames.size(), input_name));
   for (std::size_t f = 0; f < frames.size(); ++f)
     if (frame_failed[f]) failed.insert(f);
   for (const pl::write_failure& f : writer.report().failures) {
@@ -775,8 +770,7 @@ int run(const options& o) {
 
   // 2. Inputs: they exist, give distinct frame ids, and their headers show images within the limits.
   const bool video = is_video(o);
-  if (!video && (o.every > 0 || !o.frame_numbers.empty() || !o.time_range.empty()))
-    usage("--frame, --every and --time select frames of a video; the inputs are images");
+  vbatch_tools::check_video_selection(video, o.video);
   std::vector<frame> frames = o.demo  ? std::vector<frame>{{{}, 0, 4096, 2048}}
                               : video ? video_frames(o)
                                       : assign_ids(collect_images(o.inputs));
@@ -984,13 +978,7 @@ int main(int argc, char** argv) {
                          ->check(CLI::IsMember({"vbatch", "py360convert", "360toolkit"}))
                          ->capture_default_str();
 
-  auto* frame_numbers =
-      app.add_option("--frame", o.frame_numbers, "A video's frame to split, from 0 (repeatable; default: every frame)")
-          ->check(CLI::NonNegativeNumber);
-  app.add_option("--every", o.every, "A video's frames 0, N, 2N, ... (from the start of --time)")
-      ->check(CLI::Range(1LL, 1LL << 40))
-      ->excludes(frame_numbers);
-  app.add_option("--time", o.time_range, "A video's frames shown from START to END seconds (START:END)")->excludes(frame_numbers);
+  vbatch_tools::add_video_selection_options(app, o.video);
   auto* size = app.add_option("--size", o.size, "Output view size WxH (or N for NxN)")->capture_default_str();
   app.add_option("--interp", o.interp, "Interpolation")
       ->check(CLI::IsMember({"nearest", "bilinear", "bicubic"}))
@@ -1023,6 +1011,9 @@ int main(int argc, char** argv) {
   app.add_flag("--colmap", o.colmap,
                "Also write every view's intrinsics and pose (rotation about the panorama's centre): a COLMAP text model "
                "in DIR/colmap (cameras.txt, images.txt, points3D.txt) and DIR/views.json");
+  app.add_flag("--no-exif", o.no_exif,
+               "Views without their JPEG frame's EXIF (by default a view keeps the frame's camera, time and GPS tags, "
+               "with its own size and focal length)");
   app.add_flag("--resume", o.resume,
                "Skip the outputs that exist and decode cleanly at their size (frames whose views are all there are not "
                "decoded); redo the rest");

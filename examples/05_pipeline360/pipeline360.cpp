@@ -3,12 +3,14 @@
 //   pipeline360 --demo -o out/                       # 4 synthetic frames -> 32 views, 32 masks, report
 //   pipeline360 frames/ -o out/ --rig ring:6 --size 1280x960 --segmenter colour:230,40,40,50
 //   pipeline360 frames/ -o out/ --model onnx:seg.onnx --model-input 3x320x320 --model-mask argmax:15
+//   pipeline360 clip.mp4 -o out/ --every 30              # a video: frames 0, 30, 60, ... (also --frame, --time)
 //
 // Equirectangular frames -> perspective views -> a mask per view from a pluggable segmenter ->
 // dilation -> views and masks saved -> a report (per-stage time, I/O against compute, views/s,
 // peak memory) as a table, DIR/report.json and DIR/report.svg. Built from the library's parts:
 //
-//   load     vbatch::pipeline::image_loader: decode workers fill batches of frames ahead of the consumer (io)
+//   load     vbatch::pipeline::image_loader: decode workers fill batches of frames ahead of the consumer (io);
+//            for a video, vbatch::pipeline::video_loader: one ffmpeg pass, only the selected frames
 //   remap    vbatch::sample::e2p with a cached map built once per source size: every camera of a batch in one call
 //   segment  a pluggable segmenter (concept `segmenter` below) on --model-batch views at a time
 //            (vbatch::batch::for_each_batch): an ONNX model (--model onnx:PATH, through
@@ -24,6 +26,12 @@
 // nothing and leaves no files. Results do not depend on --threads or --batch. A frame that cannot
 // be read or decoded, or a file that cannot be written, is skipped and listed in
 // DIR/failures.json (--on-error skip, the default), or stops the run (--on-error stop).
+//
+// A video (any input file not named .jpg/.jpeg/.png; the only input) is decoded once, the frames
+// --frame, --every and --time select (vbatch_tools::select_video_frames; all by default) piped as
+// raw pixels into the same batches: no intermediate image files, and a frame's views and masks
+// are those its lossless PNG would give. Its frame number is the frame's id in the output names.
+// A decoder that fails mid-way fails that frame and every later one.
 //
 // Exit status: 0 done, 1 an input or output problem (or more failures than --max-failures), 2 a
 // bad command line, 3 done but with failed frames or files (failures.json).
@@ -68,6 +76,7 @@
 #include "vbatch/model/preprocess.hpp"
 #include "vbatch/pipeline/loader.hpp"
 #include "vbatch/pipeline/pipeline.hpp"
+#include "vbatch/pipeline/video_loader.hpp"
 #include "vbatch/pipeline/writer.hpp"
 #include "vbatch/profile/profiler.hpp"
 #include "vbatch/profile/report.hpp"
@@ -113,6 +122,7 @@ struct options {
   vbatch_tools::failure_options failures;
   bool fsync = false;
   std::string shard;  // "i/n" or "auto": this job's part of the frames
+  vbatch_tools::video_selection video;  // a video's frames: --frame, --every, --time
 #if VBATCH_TOOL_MPI
   // pipeline360_mpi: this process's rank r of n (it takes shard r/n), and where run() leaves its
   // report for rank 0 to merge (vbatch_tools::mpi::finish_ranks) instead of writing it.
@@ -505,9 +515,10 @@ std::int64_t count_set(const vbatch::batch_buffer<u8, masks_memory>& masks) {
   return std::count(masks.data(), masks.data() + masks.shape().elements(), u8{255});
 }
 
+// `video`: the frames are frames of one video (frames[i].id its frame number), not image files.
 template <segmenter Segmenter>
-outcome process(const options& o, const std::vector<frame>& frames, const vbatch::sample::rig& cameras, Segmenter& segment_views,
-                vbatch::pipeline::failure_limit& limit) {
+outcome process(const options& o, const std::vector<frame>& frames, bool video, const vbatch::sample::rig& cameras,
+                Segmenter& segment_views, vbatch::pipeline::failure_limit& limit) {
   using kind = prof::stage_kind;
   vbatch::thread_budget budget(o.threads);  // decoding, computing and encoding share these threads
   const vbatch::cpu_par exec{.threads = budget.size(), .budget = &budget};
@@ -539,15 +550,26 @@ outcome process(const options& o, const std::vector<frame>& frames, const vbatch
   }
   profiler.count("map", maps.size());
 
-  std::vector<vbatch::pipeline::load_item> items;
-  for (const frame& f : frames) items.push_back({f.path, f.width, f.height, 3});
-  pl::image_loader<> loader(std::move(items), {.workers = o.decode_workers,
-                                               .batch = o.batch,
-                                               .channels = 3,
-                                               .budget = &budget,
-                                               .stage_name = "load",
-                                               .policy = o.failures.skip() ? pl::on_error::skip : pl::on_error::stop,
-                                               .limit = &limit});
+  // The source: image files decoded by the loader's workers, or the video's frames in one pass.
+  std::optional<pl::image_loader<>> images;
+  std::optional<pl::video_loader> clip;
+  if (video) {
+    std::vector<std::int64_t> numbers;
+    for (const frame& f : frames) numbers.push_back(f.id);
+    clip.emplace(frames.front().path, std::move(numbers), vbatch::batch::fixed(std::size_t(o.batch)),
+                 pl::video_loader_options{.stage_name = "load"});
+  } else {
+    std::vector<vbatch::pipeline::load_item> items;
+    for (const frame& f : frames) items.push_back({f.path, f.width, f.height, 3});
+    images.emplace(std::move(items), pl::loader_options{.workers = o.decode_workers,
+                                                        .batch = o.batch,
+                                                        .channels = 3,
+                                                        .budget = &budget,
+                                                        .stage_name = "load",
+                                                        .policy = o.failures.skip() ? pl::on_error::skip : pl::on_error::stop,
+                                                        .limit = &limit});
+  }
+  const std::size_t batches = clip ? clip->batch_count() : images->batch_count();
   pl::image_writer<> writer({.workers = o.encode_workers,
                              .save = {.jpeg_quality = o.quality, .fsync = o.fsync},
                              .policy = o.failures.skip() ? pl::on_error::skip : pl::on_error::stop,
@@ -560,7 +582,7 @@ outcome process(const options& o, const std::vector<frame>& frames, const vbatch
   outcome result;
   // Frames that failed to decode (--on-error skip: the loader zeroed them): nothing is saved.
   std::vector<char> frame_failed(frames.size(), 0);
-  std::vector<std::pair<std::size_t, int>> batch_frames(loader.batch_count());  // first frame, count
+  std::vector<std::pair<std::size_t, int>> batch_frames(batches);  // first frame, count
   std::map<fs::path, std::size_t> frame_of_output;  // the frame each submitted file belongs to (failed writes)
   vbatch_tools::progress_line bar(o.quiet, "frames", frames.size());
 
@@ -626,15 +648,22 @@ outcome process(const options& o, const std::vector<frame>& frames, const vbatch
   po.profiler = &profiler;
   po.source_name = "load";
   po.parts = {pl::attach(writer)};
-  const std::size_t batches = loader.batch_count();
-  const pl::report r =
-      pl::run(po, loader, pl::stage("remap", remap, {.queue = 0}), pl::stage("segment", segment, {.queue = 1}),
-              pl::stage("dilate", dilate, {.queue = 1}), pl::stage("save", save, {.queue = 1, .kind = kind::io}));
+  const auto flow = [&](auto& source) {
+    return pl::run(po, source, pl::stage("remap", remap, {.queue = 0}), pl::stage("segment", segment, {.queue = 1}),
+                   pl::stage("dilate", dilate, {.queue = 1}), pl::stage("save", save, {.queue = 1, .kind = kind::io}));
+  };
+  const pl::report r = clip ? flow(*clip) : flow(*images);
   bar.finish();
   if (!o.failures.skip() && !r.failures.empty()) r.rethrow();
   // A failed write by its file; anything else for each frame of its batch.
-  std::set<std::size_t> failed =
-      vbatch_tools::add_run_failures(result.failures, r, batch_frames, [&](std::size_t i) { return frames[i].path.string(); });
+  const auto input_name = [&](std::size_t i) {
+    return video ? fmt::format("{} frame {}", frames[i].path.string(), frames[i].id) : frames[i].path.string();
+  };
+  std::set<std::size_t> failed = vbatch_tools::add_run_failures(result.failures, r, batch_frames, input_name);
+  if (video)
+    for (const std::size_t f :
+         vbatch_tools::add_undelivered_failures(result.failures, r, "load", batch_frames, frames.size(), input_name))
+      frame_failed[f] = 1;
   for (std::size_t f = 0; f < frames.size(); ++f)
     if (frame_failed[f]) failed.insert(f);
   for (const pl::write_failure& f : writer.report().failures) {
@@ -742,7 +771,7 @@ int run(options o) {
   // 1. Arguments.
   // Inputs first, then -o (not CLI11's ->required(), which would name -o first when both are missing).
   if (o.inputs.empty() && o.demo == 0)
-    usage("no inputs: give frames or directories of frames, or --demo to try synthetic ones{}",
+    usage("no inputs: give frames, directories of frames or a video, or --demo to try synthetic ones{}",
           o.out.empty() ? "; and -o DIR for the views, masks and report" : "");
   if (o.out.empty()) usage("--output is required: the directory for the views, masks and report (-o DIR)");
   if (o.demo > 0) parse_size(o.demo_size, "--demo-size");
@@ -759,22 +788,34 @@ int run(options o) {
   o.shard = fmt::format("{}/{}", o.rank.index, o.rank.count);
 #endif
 
-  // 2. Inputs: they exist, have distinct frame ids, and their headers show images within limits.
+  // 2. Inputs: they exist, have distinct frame ids, and their headers show images within limits;
+  // or a video, its selected frames checked against its length and its size against the map's.
   // The model is loaded here too (a missing or unreadable file is named), before any output.
   // Job i of n takes its contiguous part of the frames in input order, balanced by pixels (ids
-  // were assigned over all). A frame whose header is unusable is listed (--on-error skip) and
-  // left out.
+  // were assigned over all; a video's frames cost alike). A frame whose header is unusable is
+  // listed (--on-error skip) and left out.
   const std::optional<vbatch::batch::shard> shard = vbatch_tools::parse_shard_option(o.shard);
+  const bool video = o.demo == 0 && vbatch_tools::is_video_input(o.inputs);
+  vbatch_tools::check_video_selection(video, o.video);
   std::vector<frame> frames;
-  if (o.demo == 0)
+  if (video) {
+    const vbatch_tools::selected_video v = vbatch_tools::select_video_frames(
+        "pipeline360", o.inputs, o.video, vbatch::io::image_limits{}.max_pixels, "the pixel limit");
+    const vbatch::status s =
+        vbatch::sample::can_make_e2p_map<vbatch::sample::maps::cached_fixed>(cameras, v.info.width, v.info.height);
+    if (!s) fail("{}: {}", v.file.string(), s.message);
+    for (const long long n : v.frames) frames.push_back({v.file, n, v.info.width, v.info.height});
+    frames = vbatch_tools::take_shard(std::move(frames), shard, [](const frame&) { return std::uint64_t{1}; });
+  } else if (o.demo == 0) {
     frames = vbatch_tools::take_shard(assign_ids(collect_images(o.inputs)), shard,
                                       [](const frame& f) { return vbatch_tools::image_cost(f.path); });
+  }
   vbatch_tools::run_summary totals;
   totals.tool = "pipeline360", totals.unit = "frames", totals.shard = shard, totals.items = frames.size();
   vbatch::pipeline::failure_limit limit(o.failures.limit(frames.size()));
   std::vector<vbatch_tools::item_failure> failures;
   std::erase_if(frames, [&](frame& f) {
-    return !vbatch_tools::check_input(o.failures, f.path.string(), failures, limit, [&] { read_header(f, cameras); });
+    return !video && !vbatch_tools::check_input(o.failures, f.path.string(), failures, limit, [&] { read_header(f, cameras); });
   });
   totals.failed = failures.size();
   chosen_segmenter segmenter =
@@ -815,7 +856,7 @@ int run(options o) {
       fmt::print("demo: {} synthetic {}x{} frames (turned 15° each) in {}\n", frames.size(), frames.front().width,
                  frames.front().height, (o.out / "demo_frames").string());
   }
-  const outcome out = process(o, frames, cameras, segmenter, limit);
+  const outcome out = process(o, frames, video, cameras, segmenter, limit);
   failures.insert(failures.end(), out.failures.begin(), out.failures.end());
   totals.failed += out.failed_frames;
   totals.outputs = 2 * out.views - out.failed_writes;
@@ -858,8 +899,11 @@ int main(int argc, char** argv) {
       "  pipeline360 --demo 8 -o out/ --size 960x540       8 frames, smaller views\n"
       "  pipeline360 frames/ -o out/ --rig ring:6 --fov 100 --segmenter colour:230,40,40,50 --dilate 25\n"
       "  pipeline360 frames/ -o out/ --model onnx:seg.onnx --model-input 3x320x320 --model-mask argmax:15\n"
+      "  pipeline360 clip.mp4 -o out/ --every 30           a video's frames 0, 30, 60, ..., decoded once\n"
       "Outputs: DIR/views/frame_{id:05d}_cam_{k:02d}.{jpg|png}, DIR/masks/frame_{id:05d}_cam_{k:02d}.png\n"
-      "(0/255), DIR/report.json and DIR/report.svg; id = the last number in the frame's file name.\n"
+      "(0/255), DIR/report.json and DIR/report.svg; id = the last number in the frame's file name, or a video\n"
+      "frame's number. A video (any input file not named .jpg/.jpeg/.png) must be the only input; --frame, --every\n"
+      "and --time select its frames (every frame by default).\n"
       "Without --model the segmenter is a colour-threshold stand-in (--segmenter). --model onnx:PATH runs an ONNX\n"
       "segmentation model (OpenCV DNN) on --model-batch views at a time: each view is stretched to --model-input,\n"
       "normalised as (value x --model-scale - mean) / std, and the score map --model-mask picks is resized to the view\n"
@@ -870,7 +914,8 @@ int main(int argc, char** argv) {
       "line; 3 done, but some frames or files failed (DIR/failures.json).");
   vbatch_tools::add_version_flag(app);
 
-  auto* inputs = app.add_option("inputs", o.inputs, "Equirectangular frames, or directories of .jpg/.jpeg/.png frames");
+  auto* inputs = app.add_option("inputs", o.inputs,
+                                "Equirectangular frames, directories of .jpg/.jpeg/.png frames (natural order), or one video");
   app.add_option("-o,--output", o.out, "Output directory (created if missing); required");
   app.add_option("--demo", o.demo, "Run on N synthetic frames (default 4), saved in DIR/demo_frames/")
       ->expected(0, 1)
@@ -878,6 +923,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000))
       ->excludes(inputs);
   app.add_option("--demo-size", o.demo_size, "Size of the synthetic frames WxH")->capture_default_str();
+  vbatch_tools::add_video_selection_options(app, o.video);
   app.add_option("--rig", o.rig, "Cameras: ring:N, rings3:N (pitch -30/0/+30) or cube")->capture_default_str();
   app.add_option("--size", o.size, "View size WxH (or N for NxN)")->capture_default_str();
   app.add_option("--fov", o.fov, "Horizontal field of view of ring cameras, degrees")->capture_default_str();

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -253,6 +254,86 @@ inline std::vector<long long> frame_ids(const std::vector<std::filesystem::path>
   return ids;
 }
 
+// ---- a video as the input: --frame, --every, --time -------------------------------------------
+
+// Which frames of a video a tool takes: these numbers (--frame, repeatable), or every n-th
+// (--every) within a time range (--time START:END, seconds); every frame when none is given.
+struct video_selection {
+  std::vector<long long> frames;
+  long long every = 0;
+  std::string time_range;
+
+  bool given() const { return every > 0 || !frames.empty() || !time_range.empty(); }
+};
+
+// The three options, with the same help in every tool that takes a video.
+inline void add_video_selection_options(CLI::App& app, video_selection& s) {
+  auto* frames = app.add_option("--frame", s.frames, "A video's frame to use, from 0 (repeatable; default: every frame)")
+                     ->check(CLI::NonNegativeNumber);
+  app.add_option("--every", s.every, "A video's frames 0, N, 2N, ... (from the start of --time)")
+      ->check(CLI::Range(1LL, 1LL << 40))
+      ->excludes(frames);
+  app.add_option("--time", s.time_range, "A video's frames shown from START to END seconds (START:END)")->excludes(frames);
+}
+
+// Whether the inputs hold a video: any input file not named as an image (.jpg, .jpeg, .png).
+inline bool is_video_input(const std::vector<std::string>& inputs) {
+  std::error_code ec;
+  return std::any_of(inputs.begin(), inputs.end(), [&](const std::string& input) {
+    return std::filesystem::is_regular_file(input, ec) && !vbatch::io::has_image_extension(input);
+  });
+}
+
+// A selection given for inputs that are images is a usage error.
+inline void check_video_selection(bool video, const video_selection& s) {
+  if (!video && s.given()) usage("--frame, --every and --time select frames of a video; the inputs are images");
+}
+
+// A video input and the numbers of its selected frames (increasing, distinct), its frame ids.
+struct selected_video {
+  std::filesystem::path file;
+  vbatch::io::video_info info;
+  std::vector<long long> frames;
+};
+
+// The frames of the video (the only input: a usage error naming TOOL otherwise) that `s` selects,
+// every frame by default, checked against the video's length and `max_pixels` (`limit_name`
+// says where that limit comes from) before any work.
+inline selected_video select_video_frames(std::string_view tool, const std::vector<std::string>& inputs, const video_selection& s,
+                                          std::int64_t max_pixels, std::string_view limit_name = "--max-pixels") {
+  if (inputs.size() != 1)
+    usage("{}: a video must be {}'s only input (give one video, or images and directories of images)",
+          *std::find_if(inputs.begin(), inputs.end(), [](const std::string& i) { return !vbatch::io::has_image_extension(i); }),
+          tool);
+  selected_video v{inputs.front(), {}, {}};
+  const std::string name = v.file.string();
+  v.info = vbatch::io::probe_video(v.file);
+  if (std::int64_t{v.info.width} * v.info.height > max_pixels)
+    fail("{}: {}x{} video frames exceed {} {}", name, v.info.width, v.info.height, limit_name, max_pixels);
+  const long long count = v.info.frames ? *v.info.frames : vbatch::io::count_video_frames(v.file);
+  long long first = 0, end = count;
+  if (!s.time_range.empty()) {
+    double from = 0, to = 0;
+    char colon = 0, extra = 0;
+    if (std::sscanf(s.time_range.c_str(), "%lf%c%lf%c", &from, &colon, &to, &extra) != 3 || colon != ':' || !(from >= 0) ||
+        !(to > from))
+      usage("--time {}: expected START:END in seconds, 0 <= START < END (e.g. 12.5:20)", s.time_range);
+    if (!(v.info.frame_rate > 0)) fail("{}: --time needs the video's frame rate, which its headers do not give", name);
+    // Frame i shows at i / rate seconds (a constant rate: a variable-rate video's times are approximate).
+    first = static_cast<long long>(std::ceil(from * v.info.frame_rate - 1e-9));
+    end = std::min(count, static_cast<long long>(std::ceil(to * v.info.frame_rate - 1e-9)));
+  }
+  v.frames = s.frames;
+  if (v.frames.empty())
+    for (long long i = first; i < end; i += std::max(s.every, 1LL)) v.frames.push_back(i);
+  std::sort(v.frames.begin(), v.frames.end());
+  v.frames.erase(std::unique(v.frames.begin(), v.frames.end()), v.frames.end());
+  if (!v.frames.empty() && v.frames.back() >= count)
+    fail("{}: frame {} is past the end of the video ({} frames: 0 to {})", name, v.frames.back(), count, count - 1);
+  if (v.frames.empty()) fail("{}: no frames selected ({} frames; --time {})", name, count, s.time_range);
+  return v;
+}
+
 // ---- progress ---------------------------------------------------------------------------------
 
 // "1:02:03" or "2:03": a duration for a progress line.
@@ -446,6 +527,29 @@ std::set<std::size_t> add_run_failures(std::vector<item_failure>& failures, cons
       failed.insert(i);
     }
   }
+  return failed;
+}
+
+// A video whose decoder failed mid-way (its source stage `source_stage` failed): every input no
+// batch delivered failed with it, each listed by name at stage "decode" in place of the run's
+// failure without an input (add_run_failures). Returns those inputs.
+template <class InputFile>
+std::set<std::size_t> add_undelivered_failures(std::vector<item_failure>& failures, const vbatch::pipeline::report& run,
+                                               std::string_view source_stage,
+                                               const std::vector<std::pair<std::size_t, int>>& batch_inputs, std::size_t inputs,
+                                               InputFile&& input_file) {
+  std::set<std::size_t> failed;
+  const auto source = std::find_if(run.failures.begin(), run.failures.end(),
+                                   [&](const vbatch::pipeline::failure& f) { return f.stage == source_stage; });
+  if (source == run.failures.end()) return failed;
+  std::erase_if(failures, [&](const item_failure& f) { return f.file.empty() && f.stage == source_stage; });
+  std::vector<char> delivered(inputs, 0);
+  for (const auto& [first, count] : batch_inputs) std::fill_n(delivered.begin() + std::ptrdiff_t(first), count, 1);
+  for (std::size_t i = 0; i < inputs; ++i)
+    if (!delivered[i]) {
+      failures.push_back({input_file(i), "decode", source->message});
+      failed.insert(i);
+    }
   return failed;
 }
 

@@ -341,6 +341,58 @@ PY
 fi
 expect_error "unknown precision" 2 "--precision: double" out src/pano_0007.jpg -o out --precision double
 
+# ---- EXIF (issue 14): views keep the frame's camera, time and place, with their own focal length --
+# exiftool (Debian: libimage-exiftool-perl) writes the frame's tags and reads the views' back.
+if command -v exiftool >/dev/null; then
+  mkdir -p exif_src
+  cp src/pano_0007.jpg exif_src/pano_0007.jpg
+  exiftool -q -overwrite_original -Make=Ricoh "-Model=RICOH THETA Z1" "-DateTimeOriginal=2026:05:01 10:20:30" \
+    -GPSLatitude=48.8584 -GPSLatitudeRef=N -GPSLongitude=2.2945 -GPSLongitudeRef=E "-Orientation#=6" -FocalLength=2.6 \
+    -LensModel=fisheye exif_src/pano_0007.jpg
+  run_ok "a frame with EXIF" exif_src -o exif_views --rig ring:4 --fov 80 --size 64x48
+  if python3 - exif_views <<'PY' >py.out 2>&1; then ok "EXIF: every view names the camera, time and place, with its own focal length (80 deg: 21.45 mm), size and orientation; no lens"; else bad "EXIF: $(tail -c 400 py.out)"; fi
+import json, math, subprocess, sys
+views = ["%s/frame_00007_cam_%02d.jpg" % (sys.argv[1], k) for k in range(4)]
+tags = json.loads(subprocess.run(["exiftool", "-j", "-n"] + views, check=True, capture_output=True, text=True).stdout)
+focal = 18 / math.tan(math.radians(40))
+for t in tags:
+    assert t["Make"] == "Ricoh" and t["Model"] == "RICOH THETA Z1", t
+    assert t["DateTimeOriginal"] == "2026:05:01 10:20:30", t
+    assert abs(t["GPSLatitude"] - 48.8584) < 1e-6 and abs(t["GPSLongitude"] - 2.2945) < 1e-6, t
+    assert abs(t["FocalLength"] - focal) < 1e-3 and t["FocalLengthIn35mmFormat"] == round(focal), t
+    assert abs(t["FocalLength"] * t["FocalPlaneXResolution"] / 10 - 32 / math.tan(math.radians(40))) < 1e-6, t  # f in pixels
+    assert t["ExifImageWidth"] == 64 and t["ExifImageHeight"] == 48 and t["Orientation"] == 1, t
+    assert "LensModel" not in t, t
+PY
+  if [[ -z $(exiftool -validate -warning -a -q exif_views/frame_00007_cam_00.jpg 2>&1 | grep -v "^ *Validate *: *OK" || true) ]]; then
+    ok "EXIF: exiftool -validate finds nothing wrong"
+  else bad "EXIF: $(exiftool -validate -warning -a exif_views/frame_00007_cam_00.jpg 2>&1 | head -5)"; fi
+  run_ok "--no-exif" exif_src -o exif_none --rig ring:4 --fov 80 --size 64x48 --no-exif
+  if [[ -z $(exiftool -s3 -Make -FocalLength exif_none/frame_00007_cam_00.jpg) ]]; then
+    ok "--no-exif: no EXIF tags"
+  else bad "--no-exif: $(exiftool -s -Make exif_none/frame_00007_cam_00.jpg)"; fi
+  # The pixels are the same with or without the EXIF block (ffmpeg decodes both).
+  if command -v ffmpeg >/dev/null && cmp -s <(ffmpeg -nostdin -loglevel error -i exif_views/frame_00007_cam_02.jpg -f rawvideo -pix_fmt rgb24 -) \
+    <(ffmpeg -nostdin -loglevel error -i exif_none/frame_00007_cam_02.jpg -f rawvideo -pix_fmt rgb24 -); then
+    ok "EXIF: the views' pixels are those without it"
+  else bad "EXIF: the pixels differ with the EXIF block"; fi
+  # A corrupt EXIF block (its IFD offset past the end): a warning naming the file, views without EXIF.
+  python3 - exif_src/pano_0007.jpg exif_bad/pano_0008.jpg <<'PY'
+import os, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+i = b.index(b"Exif\0\0") + 6  # the TIFF header: byte order, 42, then the offset of IFD0
+b[i + 4:i + 8] = (0x7fffff00).to_bytes(4, "little" if b[i] == 0x49 else "big")
+os.makedirs(os.path.dirname(sys.argv[2]), exist_ok=True)
+open(sys.argv[2], "wb").write(b)
+PY
+  run_ok "a frame with corrupt EXIF" exif_bad -o exif_bad_views --rig ring:2 --size 32x24
+  if grep -qF "pano_0008.jpg: corrupt EXIF" run.err && [[ -z $(exiftool -s3 -Make exif_bad_views/frame_00008_cam_00.jpg) ]]; then
+    ok "corrupt EXIF: a warning naming the file; the views are written without EXIF"
+  else bad "corrupt EXIF: $(head -c 300 run.err)"; fi
+else
+  echo "skip EXIF checks: exiftool not installed (Debian: apt-get install libimage-exiftool-perl)"
+fi
+
 # ---- a video straight in (issue 14): decoded once by ffmpeg, no intermediate images --------------
 if command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null; then
   # A lossless 10 fps clip of 7 frames (FFV1, RGB) and the same frames written by ffmpeg as PNGs: the

@@ -389,6 +389,73 @@ PY
   then ok "mixed frames ($args): failures.json names both frames and why"; else bad "mixed frames ($args): $(cat "$out/failures.json")"; fi
 done
 
+# ---- a video straight in (issue 14): decoded once by ffmpeg, no intermediate images --------------
+if grep -q -- "--every" <("$TOOL" --help); then ok "--help lists the video's frame selection"; else bad "--help: no --every"; fi
+if command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null; then
+  # A lossless 10 fps clip of 7 frames (FFV1, RGB) and the same frames written by ffmpeg as PNGs:
+  # the views and masks from the video must be those from the images, byte for byte.
+  mkdir -p vid/png vid/every3 vid/time
+  ffmpeg -nostdin -loglevel error -y -f lavfi -i testsrc2=size=128x64:rate=10 -frames:v 7 -c:v ffv1 -pix_fmt bgr0 vid/clip.mkv
+  ffmpeg -nostdin -loglevel error -y -i vid/clip.mkv -start_number 0 vid/png/frame_%d.png
+  cp vid/png/frame_{0,3,6}.png vid/every3/ && cp vid/png/frame_{3,4,5}.png vid/time/
+  vid=(--size 24x16 --rig ring:2 --format png --dilate 3 --segmenter saturation:0.3)
+  vnames=(frame_0000{0,3,6}_cam_0{0,1}.png)
+  same() { diff -r -x '*.json' -x '*.svg' "$1" "$2" >/dev/null; }
+  "$TOOL" vid/every3 -o vid_ref3 "${vid[@]}" --quiet
+  "$TOOL" vid/time -o vid_reft "${vid[@]}" --quiet
+  run_ok "a video: --every 3" vid/clip.mkv -o vid_every --every 3 "${vid[@]}" --threads 2 --batch 2
+  expect_files "a video, --every 3: frames 0, 3, 6, two views each" vid_every/views "${vnames[@]}"
+  if same vid_ref3 vid_every && n=$(mask_pixels vid_every/masks/*.png) && [[ $n -gt 0 ]]; then
+    ok "a video, --every 3: views and masks identical to those of the frames as PNGs ($n mask pixels set)"
+  else bad "a video, --every 3: outputs differ from the PNGs' ($(ls vid_every/views | tr '\n' ' '))"; fi
+  if r=$(python3 img.py report vid_every/report.json stage:load=3 stage:map=1 frames=3 views=6) &&
+    [[ $(json_get vid_every/report.json '"%(items)d %(failed)d %(done)d %(outputs)d" % j["run"]') == "3 0 3 12" ]]; then
+    ok "a video: the report counts 3 frames loaded, one map, 12 files"
+  else bad "a video: report: $r $(json_get vid_every/report.json 'j["run"]')"; fi
+  run_ok "a video: --frame 6 --frame 0 --frame 3" vid/clip.mkv -o vid_frames --frame 6 --frame 0 --frame 3 "${vid[@]}" --threads 1 --batch 1
+  if same vid_ref3 vid_frames; then ok "a video, --frame: the frames named, identical views and masks"; else bad "a video, --frame: $(ls vid_frames/views | tr '\n' ' ')"; fi
+  run_ok "a video: --time 0.3:0.6" vid/clip.mkv -o vid_time --time 0.3:0.6 "${vid[@]}"
+  if same vid_reft vid_time; then ok "a video, --time 0.3:0.6 at 10 fps: frames 3, 4, 5"; else bad "a video, --time: $(ls vid_time/views | tr '\n' ' ')"; fi
+  check_shards "a video, --shard i/n: disjoint, together the unsharded views and masks" vid_ref3 3 "1 2 3" \
+    vid/clip.mkv --every 3 "${vid[@]}"
+  expect_error "a video: a frame past the end" 1 "vid/clip.mkv: frame 9 is past the end of the video (7 frames: 0 to 6)" out vid/clip.mkv -o out --frame 9
+  expect_error "a video: a time range past the end" 1 "no frames selected" out vid/clip.mkv -o out --time 5:6
+  expect_error "a video: bad --time" 2 "--time 0.6:0.3" out vid/clip.mkv -o out --time 0.6:0.3
+  expect_error "a video and an image" 2 "a video must be pipeline360's only input" out vid/clip.mkv src/pano_0007.jpg -o out
+  expect_error "--every on images" 2 "select frames of a video" out src -o out --every 2
+  expect_error "--every on the demo" 2 "select frames of a video" out --demo 1 -o out --every 2
+  echo "not a video" >vid/junk.mp4
+  expect_error "a file that is neither image nor video" 1 "vid/junk.mp4" out vid/junk.mp4 -o out
+  # A decoder that dies after 3 frames: under skip, the frames never delivered are listed one by
+  # one (stage decode) and the others' views and masks are written, exit 3; under stop, exit 1
+  # naming the decoder.
+  mkdir -p fakebin
+  printf '#!/bin/bash\n"%s" "$@" | head -c $((128 * 64 * 3 * 3))\nexit 1\n' "$(command -v ffmpeg)" >fakebin/ffmpeg
+  chmod +x fakebin/ffmpeg
+  rc=0
+  env PATH="$PWD/fakebin:$PATH" "$TOOL" vid/clip.mkv -o vid_broken "${vid[@]}" --batch 1 >run.out 2>run.err || rc=$?
+  if [[ $rc -eq 3 ]] && python3 - vid_broken/failures.json vid_broken/report.json <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+files = sorted(f["file"] for f in j["failures"])
+assert files == ["vid/clip.mkv frame %d" % i for i in range(3, 7)], files
+assert all(f["stage"] == "decode" and "ffmpeg" in f["reason"] for f in j["failures"]), j
+run = json.load(open(sys.argv[2]))["run"]
+assert (run["items"], run["failed"], run["done"], run["outputs"]) == (7, 4, 3, 12), run
+PY
+  then ok "a video failing mid-way (skip): frames 3 to 6 listed, exit 3"; else bad "a video failing mid-way: exit $rc: $(head -c 400 vid_broken/failures.json 2>/dev/null) $(head -c 300 run.err)"; fi
+  expect_files "a video failing mid-way (skip): the delivered frames' views, no others" vid_broken/views frame_0000{0,1,2}_cam_0{0,1}.png
+  if cmp -s vid_broken/views/frame_00000_cam_00.png vid_ref3/views/frame_00000_cam_00.png &&
+    cmp -s vid_broken/masks/frame_00000_cam_01.png vid_ref3/masks/frame_00000_cam_01.png; then
+    ok "a video failing mid-way (skip): the delivered frames' views and masks are the PNGs'"
+  else bad "a video failing mid-way (skip): frame 0's outputs differ"; fi
+  rc=0
+  env PATH="$PWD/fakebin:$PATH" "$TOOL" vid/clip.mkv -o vid_stop "${vid[@]}" --on-error stop >run.out 2>run.err || rc=$?
+  if [[ $rc -eq 1 ]] && grep -qF "ffmpeg" run.err; then ok "a video failing mid-way (stop): exit 1, names the decoder"; else bad "a video failing mid-way (stop): exit $rc: $(head -c 300 run.err)"; fi
+else
+  echo "skip video checks: ffmpeg/ffprobe not installed (Debian: apt-get install ffmpeg)"
+fi
+
 # ---- an ONNX model instead of the stand-in (--model onnx:) ------------------------------------
 # tests/data/models/segmenter.onnx: (N,3,16,16) -> 1x1 conv -> sigmoid (N,1,16,16); it marks dark
 # pixels. embedder.onnx: (N,3,16,16) -> (N,8), an 8-class model whose score maps are 1x1.
