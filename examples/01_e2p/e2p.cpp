@@ -286,11 +286,18 @@ std::optional<vbatch::io::exif_tags> frame_exif(const fs::path& file, bool quiet
   }
 }
 
+// What the writer keeps alive for a view with EXIF: its pixels and its EXIF block.
+struct exif_and_pixels {
+  std::shared_ptr<const void> pixels;
+  std::shared_ptr<const std::vector<unsigned char>> exif;
+};
+
 // A view's EXIF: the frame's camera, time and place, the view's size and focal length (its
 // horizontal field of view from the camera's fx: f_px = w / 2 / tan(hfov / 2)).
-std::vector<unsigned char> view_exif(const vbatch::io::exif_tags& frame, const vbatch::sample::camera& c) {
+std::shared_ptr<const std::vector<unsigned char>> view_exif(const vbatch::io::exif_tags& frame, const vbatch::sample::camera& c) {
   const double hfov_deg = 2 * std::atan(c.lens.width / (2 * c.lens.fx)) * 180 / vbatch::sample::pi;
-  return vbatch::io::make_view_exif(frame, vbatch::io::view_exif(c.lens.width, c.lens.height, hfov_deg, 3, "vbatch e2p"));
+  return std::make_shared<const std::vector<unsigned char>>(
+      vbatch::io::make_view_exif(frame, vbatch::io::view_exif(c.lens.width, c.lens.height, hfov_deg, 3, "vbatch e2p")));
 }
 
 // ---- the device ------------------------------------------------------------------------------
@@ -609,12 +616,15 @@ timings split(const options& o, const std::vector<frame>& frames, bool video, co
         const std::string name =
             layout ? fmt::format("frame_{:05d}_cube.{}", frames[f].id, o.format) : view_name(frames[f].id, k, o.format);
         frame_of_output.emplace(o.out / name, f);
-        std::optional<vbatch::io::save_options> save;
-        if (keep_exif) {
-          if (f != exif_frame) exif = frame_exif(frames[f].path, o.quiet), exif_frame = f;
-          if (exif) save = vbatch::io::save_options{o.quality, o.fsync, view_exif(*exif, setup.cameras[std::size_t(k)])};
+        if (keep_exif && f != exif_frame) exif = frame_exif(frames[f].path, o.quiet), exif_frame = f;
+        if (keep_exif && exif) {  // the EXIF block lives as long as the view's pixels: `keep` owns both
+          auto block = view_exif(*exif, setup.cameras[std::size_t(k)]);
+          const vbatch::io::save_options with_exif{o.quality, o.fsync, *block};
+          writer.submit(o.out / name, g.images.image(i),
+                        std::make_shared<exif_and_pixels>(exif_and_pixels{g.keep, std::move(block)}), with_exif, item);
+        } else {
+          writer.submit(o.out / name, g.images.image(i), g.keep, std::nullopt, item);
         }
-        writer.submit(o.out / name, g.images.image(i), g.keep, std::move(save), item);
         ++t.views;
         t.output_pixels += g.images.image(i).pixels();
       }

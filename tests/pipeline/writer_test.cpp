@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "test_util.hpp"
+#include "vbatch/io/exif.hpp"
 #include "vbatch/pipeline/writer.hpp"
 
 namespace {
@@ -233,6 +234,34 @@ TEST(ImageWriter, AnUnwritableDirectoryGivesAnErrorNamingTheFile) {
   EXPECT_EQ(dir.entries(), (std::vector<std::string>{"plain_file", "ro"}));
   EXPECT_TRUE(fs::is_empty(ro));
   EXPECT_FALSE(fs::exists("/proc/self/vbatch-writer-test.png"));
+}
+
+// save_options::exif views the caller's bytes: submit_copy copies them with the pixels, so the
+// caller's block may go at once; a PNG with EXIF is refused at submit.
+TEST(ImageWriter, SubmitCopyKeepsItsOwnCopyOfTheExifBlock) {
+  temp_dir dir;
+  const auto rgb = vbatch_test::random_images<vb::u8>({1, 16, 24, 3}, 7);
+  std::vector<unsigned char> written;
+  {
+    vb::pipeline::image_writer writer({.workers = 1});
+    {
+      std::vector<unsigned char> block = vb::io::make_view_exif(vb::io::view_exif(24, 16, 90.0));
+      written = block;
+      vb::io::save_options save{.jpeg_quality = 90};
+      save.exif = block;
+      writer.submit_copy(dir / "v.jpg", rgb.view(), save);
+      std::fill(block.begin(), block.end(), 0xEE);  // the caller reuses its memory at once
+      save.exif = block;
+      EXPECT_TRUE(throws_error([&] { writer.submit_copy(dir / "v.png", rgb.view(), save); }, vb::errc::invalid_argument,
+                               {"v.png", "EXIF"}));
+    }
+    writer.close();
+    writer.throw_if_failed();
+  }
+  const std::optional<std::vector<unsigned char>> back = vb::io::find_exif(vb::read_file(dir / "v.jpg"));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(*back, written);
+  EXPECT_FALSE(fs::exists(dir / "v.png"));
 }
 
 TEST(ImageWriter, SubmitChecksItsArgumentsAtOnce) {

@@ -470,7 +470,7 @@ std::vector<unsigned char> encode_image(image_format format, batch_view<const u8
   out.reserve(std::size_t(image.w) * image.h * image.c / 4);
   if (format == image_format::jpeg && !options.exif.empty()) {
     save_options plain = options;
-    plain.exif.clear();
+    plain.exif = {};
     return insert_exif(encode_image<Codec>(format, image, plain, name), options.exif);
   }
   if (format == image_format::jpeg && Codec::jpeg_encoder == codec::engine::turbojpeg) {

@@ -49,8 +49,11 @@ struct save_options {
   // so a saved file survives a power cut or kernel crash (without it, a crash of the process alone
   // never loses a finished file, but a power cut may). Costs a wait for the disk on every file.
   bool fsync = false;
-  // JPEG only: a TIFF block written as the file's EXIF (APP1), such as io::make_view_exif's.
-  std::vector<unsigned char> exif = {};
+  // JPEG only: a TIFF block written as the file's EXIF (APP1), such as io::make_view_exif's. A
+  // view, not a copy: the bytes must live until the image is saved (pipeline::image_writer: own
+  // them by the submit's `keep`, with the pixels). (A view also keeps the options trivially
+  // destructible: GCC 12 warns falsely on owning members of designated-initialised temporaries.)
+  std::span<const unsigned char> exif = {};
 };
 
 namespace detail {

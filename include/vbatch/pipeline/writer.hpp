@@ -108,9 +108,9 @@ class image_writer {
   ~image_writer() { close(); }
 
   // Queues `image` (one image, 1, 3 or 4 channels, packed pixels) for an atomic save to `path`
-  // (format by extension), for pipeline item `item`. `keep` must own the pixels until the image is
-  // written. Blocks while the queue is full. Throws at once for an unusable path or image, and
-  // once the writer has stopped on a failure (see the top of this file) the first failure.
+  // (format by extension), for pipeline item `item`. `keep` must own the pixels (and the bytes of
+  // `save->exif`, if any) until the image is written. Blocks while the queue is full. Throws at once for an unusable path or
+  // image, and once the writer has stopped on a failure (see the top of this file) the first failure.
   void submit(std::filesystem::path path, batch_view<const u8> image, std::shared_ptr<const void> keep,
               std::optional<io::save_options> save = std::nullopt, std::size_t item = no_item) {
     const io::image_format format = io::format_from_path(path);
@@ -118,16 +118,22 @@ class image_writer {
     check(io::can_encode(format, image, s, path));
     enqueue(job{std::move(path), format, image, std::move(keep), s, item});
   }
-  // The same, with a copy of the pixels made here (the caller may reuse its memory at once).
+  // The same, with a copy of the pixels (and EXIF) made here (the caller may reuse its memory at once).
   void submit_copy(std::filesystem::path path, batch_view<const u8> image, std::optional<io::save_options> save = std::nullopt,
                    std::size_t item = no_item) {
     const io::image_format format = io::format_from_path(path);
-    const io::save_options s = save.value_or(options_.save);
+    io::save_options s = save.value_or(options_.save);
     check(io::can_encode(format, image, s, path));
-    auto copy = std::make_shared<batch_buffer<u8>>(batch_shape{1, image.h, image.w, image.c});  // (1,H,W,C)
+    struct copied {
+      batch_buffer<u8> pixels;
+      std::vector<unsigned char> exif;
+    };
+    auto copy = std::make_shared<copied>(
+        copied{batch_buffer<u8>(batch_shape{1, image.h, image.w, image.c}), {s.exif.begin(), s.exif.end()}});  // (1,H,W,C)
     for (int y = 0; y < image.h; ++y)
-      std::memcpy(copy->view().pixel(0, y, 0), image.pixel(0, y, 0), std::size_t(image.w) * image.c);
-    const batch_view<const u8> view = copy->view();
+      std::memcpy(copy->pixels.view().pixel(0, y, 0), image.pixel(0, y, 0), std::size_t(image.w) * image.c);
+    s.exif = copy->exif;
+    const batch_view<const u8> view = copy->pixels.view();
     enqueue(job{std::move(path), format, view, std::move(copy), s, item});
   }
 
