@@ -121,7 +121,7 @@ struct options {
   bool quiet = false;
   vbatch_tools::failure_options failures;
   bool fsync = false;
-  std::string shard;  // "i/n" or "auto": this job's part of the frames
+  std::string shard;                    // "i/n" or "auto": this job's part of the frames
   vbatch_tools::video_selection video;  // a video's frames: --frame, --every, --time
 #if VBATCH_TOOL_MPI
   // pipeline360_mpi: this process's rank r of n (it takes shard r/n), and where run() leaves its
@@ -583,7 +583,7 @@ outcome process(const options& o, const std::vector<frame>& frames, bool video, 
   // Frames that failed to decode (--on-error skip: the loader zeroed them): nothing is saved.
   std::vector<char> frame_failed(frames.size(), 0);
   std::vector<std::pair<std::size_t, int>> batch_frames(batches);  // first frame, count
-  std::map<fs::path, std::size_t> frame_of_output;  // the frame each submitted file belongs to (failed writes)
+  std::map<fs::path, std::size_t> frame_of_output;                 // the frame each submitted file belongs to (failed writes)
   vbatch_tools::progress_line bar(o.quiet, "frames", frames.size());
 
   const auto remap = [&](vbatch::pipeline::loaded_batch in) {

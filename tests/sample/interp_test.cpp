@@ -200,7 +200,7 @@ TEST(FixedSamplePoint, BilinearU8IsTheExactlyRoundedValueAtTheQuantisedPoint) {
   std::mt19937 rng(8);
   for (int t = 0; t < 2000; ++t) {
     const vb::sample::fixed_sample_point p{0, int(rng() % 23) - 2, int(rng() % 13) - 2, int(rng() % vb::sample::fixed_one),
-                                   int(rng() % vb::sample::fixed_one)};
+                                           int(rng() % vb::sample::fixed_one)};
     vb::u8 out[4];
     vb::sample::sample<4>(vb::sample::interp::bilinear{}, images_of(v), vb::sample::border::wrap_equirect{}, p, out);
     const double x = p.x + double(p.fx) / vb::sample::fixed_one, y = p.y + double(p.fy) / vb::sample::fixed_one;
@@ -221,9 +221,12 @@ TEST(FixedSamplePoint, ConstantBorderValuesGiveTheSameU8OnTheFixedAndFloatPaths)
   for (float value : {0.0f, 255.0f, 100.6f, 300.0f, -1.0f}) {
     const vb::sample::border::constant border{value};
     vb::u8 fixed_out = 0, float_out = 0;
-    vb::sample::sample<1>(vb::sample::interp::bilinear{}, images_of(v), border, vb::sample::fixed_sample_point{0, -5, -5, 10, 20}, &fixed_out);
-    vb::sample::sample<1>(vb::sample::interp::bilinear{}, images_of(v), border,
-                  vb::sample::sample_point<float>{0, -5.0f + 10.0f / vb::sample::fixed_one, -5.0f + 20.0f / vb::sample::fixed_one}, &float_out);
+    vb::sample::sample<1>(vb::sample::interp::bilinear{}, images_of(v), border, vb::sample::fixed_sample_point{0, -5, -5, 10, 20},
+                          &fixed_out);
+    vb::sample::sample<1>(
+        vb::sample::interp::bilinear{}, images_of(v), border,
+        vb::sample::sample_point<float>{0, -5.0f + 10.0f / vb::sample::fixed_one, -5.0f + 20.0f / vb::sample::fixed_one},
+        &float_out);
     EXPECT_EQ(int(fixed_out), int(float_out)) << "constant " << value;
     EXPECT_EQ(int(float_out), int(vb::to_element<vb::u8>(value))) << "constant " << value;
   }
@@ -269,7 +272,8 @@ TEST(CubeSeams, TapsPastAFaceEdgeReadTheNeighbouringFace) {
   const vb::sample::border::cube_seams seams{vb::sample::cube_source::from(w)};
   const auto at = [&](int face, double x, double y) {
     float out[2];
-    vb::sample::sample<2>(vb::sample::interp::bilinear{}, images_of(v), seams, vb::sample::sample_point<float>{face, float(x), float(y)}, out);
+    vb::sample::sample<2>(vb::sample::interp::bilinear{}, images_of(v), seams,
+                          vb::sample::sample_point<float>{face, float(x), float(y)}, out);
     return std::pair<float, float>{out[0], out[1]};
   };
   using F = vb::sample::cube_face;

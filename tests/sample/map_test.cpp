@@ -211,35 +211,37 @@ TEST(SampleMap, SymmetricBuildsGiveTheDirectlyProjectedPoints) {
 }
 
 TEST(SampleMap, AnEmptyRigIsRejected) {
-  EXPECT_TRUE(throws_error([] { (void)vb::sample::make_e2p_map<vb::sample::maps::cached_float>(vb::sample::rig{}, 64, 32); }, vb::errc::invalid_argument,
-                           {"no cameras"}));
-  EXPECT_TRUE(throws_error([] { (void)vb::sample::make_e2p_map<vb::sample::maps::on_the_fly>(vb::sample::rig{}, 64, 32); }, vb::errc::invalid_argument,
-                           {"no cameras"}));
+  EXPECT_TRUE(throws_error([] { (void)vb::sample::make_e2p_map<vb::sample::maps::cached_float>(vb::sample::rig{}, 64, 32); },
+                           vb::errc::invalid_argument, {"no cameras"}));
+  EXPECT_TRUE(throws_error([] { (void)vb::sample::make_e2p_map<vb::sample::maps::on_the_fly>(vb::sample::rig{}, 64, 32); },
+                           vb::errc::invalid_argument, {"no cameras"}));
 }
 
 TEST(SampleMap, ARigWithMixedOutputSizesIsRejectedNamingBothSizes) {
   vb::sample::rig r = vb::sample::ring_rig(3, 0, 64, 48, 90);
   r[2] = vb::sample::make_camera({10, 0, 0}, 32, 48, 90);
-  EXPECT_TRUE(throws_error([&] { (void)vb::sample::make_e2p_map<vb::sample::maps::cached_fixed>(r, 256, 128); }, vb::errc::invalid_argument,
-                           {"camera 2", "32x48", "64x48"}));
+  EXPECT_TRUE(throws_error([&] { (void)vb::sample::make_e2p_map<vb::sample::maps::cached_fixed>(r, 256, 128); },
+                           vb::errc::invalid_argument, {"camera 2", "32x48", "64x48"}));
 }
 
 TEST(SampleMap, NonPositiveSourceOrOutputSizesAreRejected) {
   const vb::sample::rig r = vb::sample::ring_rig(1, 0, 8, 8, 90);
+  EXPECT_TRUE(throws_error([&] { (void)vb::sample::make_e2p_map<vb::sample::maps::cached_float>(r, 0, 128); },
+                           vb::errc::invalid_argument, {"0x128"}));
+  EXPECT_TRUE(throws_error([&] { (void)vb::sample::make_e2p_map<vb::sample::maps::on_the_fly>(r, 256, -1); },
+                           vb::errc::invalid_argument, {"256x-1"}));
   EXPECT_TRUE(
-      throws_error([&] { (void)vb::sample::make_e2p_map<vb::sample::maps::cached_float>(r, 0, 128); }, vb::errc::invalid_argument, {"0x128"}));
-  EXPECT_TRUE(
-      throws_error([&] { (void)vb::sample::make_e2p_map<vb::sample::maps::on_the_fly>(r, 256, -1); }, vb::errc::invalid_argument, {"256x-1"}));
-  EXPECT_TRUE(throws_error([] { (void)vb::sample::c2e_map<vb::sample::maps::cached_float>(0, 16, vb::sample::cube_source::from(8)); },
-                           vb::errc::invalid_argument, {"0x16"}));
+      throws_error([] { (void)vb::sample::c2e_map<vb::sample::maps::cached_float>(0, 16, vb::sample::cube_source::from(8)); },
+                   vb::errc::invalid_argument, {"0x16"}));
   EXPECT_TRUE(throws_error([] { (void)vb::sample::cube_source::from(0); }, vb::errc::invalid_argument));
 }
 
 TEST(SampleMap, CachedFixedRefusesSourcesWiderThan32000Pixels) {
   const vb::sample::rig r = vb::sample::ring_rig(1, 0, 8, 8, 90);
-  EXPECT_TRUE(throws_error([&] { (void)vb::sample::make_e2p_map<vb::sample::maps::cached_fixed>(r, 32002, 16001); }, vb::errc::unsupported,
-                           {"32000", "32002x16001", "cached_float"}));
-  EXPECT_TRUE(throws_error([&] { (void)vb::sample::make_e2p_map<vb::sample::maps::cached_fixed>(r, 1000, 32001); }, vb::errc::unsupported));
+  EXPECT_TRUE(throws_error([&] { (void)vb::sample::make_e2p_map<vb::sample::maps::cached_fixed>(r, 32002, 16001); },
+                           vb::errc::unsupported, {"32000", "32002x16001", "cached_float"}));
+  EXPECT_TRUE(throws_error([&] { (void)vb::sample::make_e2p_map<vb::sample::maps::cached_fixed>(r, 1000, 32001); },
+                           vb::errc::unsupported));
   EXPECT_NO_THROW((void)vb::sample::make_e2p_map<vb::sample::maps::cached_fixed>(r, 32000, 16000));
   EXPECT_NO_THROW((void)vb::sample::make_e2p_map<vb::sample::maps::cached_float>(r, 32002, 16001));
 }
@@ -247,8 +249,9 @@ TEST(SampleMap, CachedFixedRefusesSourcesWiderThan32000Pixels) {
 // The same limit must hold when the fixed-point table indexes cube faces: a 40000-pixel face
 // cannot be stored in 16-bit integers.
 TEST(SampleMap, CachedFixedRefusesCubeFacesWiderThan32000Pixels) {
-  EXPECT_TRUE(throws_error([] { (void)vb::sample::c2e_map<vb::sample::maps::cached_fixed>(8, 4, vb::sample::cube_source::from(40000)); },
-                           vb::errc::unsupported, {"32000"}));
+  EXPECT_TRUE(
+      throws_error([] { (void)vb::sample::c2e_map<vb::sample::maps::cached_fixed>(8, 4, vb::sample::cube_source::from(40000)); },
+                   vb::errc::unsupported, {"32000"}));
 }
 
 TEST(SampleMap, CanMakeE2pMapReportsEveryProblemWithoutThrowing) {

@@ -206,8 +206,8 @@ VBATCH_HOST_DEVICE inline void split(R v, int& i, float& frac) {
 // Bilinear and bicubic in float, unrounded: what their float paths and bilinear_exact round once,
 // and what p2e blends before its one rounding.
 template <int C, class T, class Border, class R>
-VBATCH_HOST_DEVICE inline void interpolate(interp::bilinear, const source_images<T>& src, const Border& border,
-                                           sample_point<R> p, float (&acc)[C]) {
+VBATCH_HOST_DEVICE inline void interpolate(interp::bilinear, const source_images<T>& src, const Border& border, sample_point<R> p,
+                                           float (&acc)[C]) {
   int x0, y0;
   float ax, ay;
   split(p.x, x0, ax);
