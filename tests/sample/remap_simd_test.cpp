@@ -1,5 +1,6 @@
-// The CPU's SIMD schedule (sample/cpu/bilinear_simd.hpp) must write exactly the bytes the
-// per-pixel body writes, which is what every other executor (and the GPU) runs. Each case runs
+// The CPU's row schedules, SIMD bilinear (sample/cpu/bilinear_simd.hpp) and nearest with fetching
+// ahead (remap_kernel::nearest_row), must write exactly the bytes the per-pixel body writes, which
+// is what every other executor (and the GPU) runs. Each case runs
 // remap through the CPU executors (rows, SIMD where eligible) and through a functor that exposes
 // only the per-pixel operator(), and compares every byte.
 
@@ -23,10 +24,10 @@ struct per_pixel_only {
   void operator()(int i, int y, int x) const { kernel(i, y, x); }
 };
 
-template <int C, class Map, class Border>
-batch_buffer<u8> per_pixel_remap(batch_view<const u8> src, const Map& map, batch_shape out_shape, Border border) {
+template <int C, class Map, class Border, class Interp = interp::bilinear>
+batch_buffer<u8> per_pixel_remap(batch_view<const u8> src, const Map& map, batch_shape out_shape, Border border, Interp = {}) {
   batch_buffer<u8> out(out_shape);
-  const remap_kernel<C, u8, Map, interp::bilinear, Border> kernel{src, out.view(), map, {}, border};
+  const remap_kernel<C, u8, Map, Interp, Border> kernel{src, out.view(), map, {}, border};
   for_each_index(cpu_serial{}, {out_shape.n, out_shape.h, out_shape.w}, per_pixel_only<decltype(kernel)>{kernel});
   return out;
 }
@@ -47,18 +48,18 @@ batch_buffer<u8> noise_panorama(int w, int h, int c, std::uint32_t seed) {
   return image;
 }
 
-template <int C, class Policy>
+template <int C, class Policy, class Interp = interp::bilinear>
 void expect_simd_matches_per_pixel(int source_w, int source_h, const rig& cameras) {
   const batch_buffer<u8> pano = noise_panorama(source_w, source_h, C, 7u * source_w + source_h);
   const auto map = make_e2p_map<Policy>(cameras, source_w, source_h);
   const map_shape& m = map.shape();
   const batch_shape out_shape{m.views, m.height, m.width, C};  // (K,H,W,C)
-  const batch_buffer<u8> reference = per_pixel_remap<C>(pano.view(), map.view(), out_shape, border::wrap_equirect{});
+  const batch_buffer<u8> reference = per_pixel_remap<C>(pano.view(), map.view(), out_shape, border::wrap_equirect{}, Interp{});
   for (int threads : {1, 2, 7}) {
     batch_buffer<u8> out(out_shape);
-    remap(cpu_par{threads}, pano.view(), map, out.view(), interp::bilinear{}, border::wrap_equirect{});
-    EXPECT_EQ(differing_bytes(out, reference), 0)
-        << Policy::name << ", " << C << " channels, " << source_w << "x" << source_h << " source, " << threads << " threads";
+    remap(cpu_par{threads}, pano.view(), map, out.view(), Interp{}, border::wrap_equirect{});
+    EXPECT_EQ(differing_bytes(out, reference), 0) << Policy::name << ", " << Interp::name << ", " << C << " channels, "
+                                                  << source_w << "x" << source_h << " source, " << threads << " threads";
   }
 }
 
@@ -75,6 +76,20 @@ TEST(RemapSimd, MatchesThePerPixelBodyForThreeAndFourChannels) {
   expect_simd_matches_per_pixel<4, maps::cached_float>(640, 320, cameras);
   expect_simd_matches_per_pixel<3, maps::on_the_fly>(640, 320, cameras);
   expect_simd_matches_per_pixel<4, maps::on_the_fly>(640, 320, cameras);
+}
+
+TEST(RemapSimd, NearestRowsMatchThePerPixelBody) {
+  // Rows wider than one fetch-ahead chunk (256 pixels), the seam and both poles, where pixels
+  // fall outside the source and take the border.
+  rig cameras = ring_rig(4, 0, 611, 41, 100);
+  for (const camera& c : ring_rig(2, 85, 611, 41, 120)) cameras.push_back(c);
+  for (const camera& c : ring_rig(2, -85, 611, 41, 120)) cameras.push_back(c);
+  expect_simd_matches_per_pixel<1, maps::cached_fixed, interp::nearest>(640, 320, cameras);
+  expect_simd_matches_per_pixel<3, maps::cached_fixed, interp::nearest>(640, 320, cameras);
+  expect_simd_matches_per_pixel<4, maps::cached_fixed, interp::nearest>(640, 320, cameras);
+  expect_simd_matches_per_pixel<3, maps::cached_float, interp::nearest>(640, 320, cameras);
+  expect_simd_matches_per_pixel<3, maps::on_the_fly, interp::nearest>(640, 320, cameras);
+  expect_simd_matches_per_pixel<3, maps::cached_fixed, interp::nearest>(5, 3, cameras);
 }
 
 TEST(RemapSimd, MatchesAtTheSourceEdgesOfTinyImages) {

@@ -178,13 +178,16 @@ inline void check_png_header(std::span<const unsigned char> b, const std::filesy
   }
 }
 
-// Whether every Huffman table a JPEG's scans decode with was defined (DHT) before the scan. stb
-// 2.27 decodes a progressive scan with an undefined table from uninitialised memory and reads
-// past its own arrays (found by fuzzing: tests/fuzz/regressions/image/); libjpeg-turbo refuses
-// such files itself. Segments are walked by their lengths; entropy-coded data up to the next marker.
-inline bool jpeg_huffman_tables_defined(std::span<const unsigned char> b) {
+// Whether a JPEG's Huffman tables are well formed (at most 256 symbols, code lengths that fit:
+// Kraft's inequality) and every table its scans decode with was defined (DHT) before the scan.
+// stb 2.27 checks neither the symbol count, and writes past its table arrays for more than 256,
+// nor the definition: it decodes a scan with an undefined table from uninitialised memory (both
+// found by fuzzing: tests/fuzz/regressions/image/). libjpeg-turbo refuses such files itself.
+// `b` starts after the start-of-image marker; segments are walked by their lengths, entropy-coded
+// data and bytes between segments (which stb skips) up to the next marker.
+inline bool jpeg_huffman_tables_valid(std::span<const unsigned char> b) {
   bool defined[2][4] = {};  // [DC, AC][table id]
-  for (std::size_t i = 2; i + 4 <= b.size();) {
+  for (std::size_t i = 0; i + 4 <= b.size();) {
     const unsigned marker = b[i + 1];
     if (b[i] != 0xFF || marker == 0xFF || marker == 0x00 || (marker >= 0xD0 && marker <= 0xD7)) {  // data, fill, RSTn
       i += b[i] == 0xFF && marker != 0xFF ? 2 : 1;
@@ -194,8 +197,13 @@ inline bool jpeg_huffman_tables_defined(std::span<const unsigned char> b) {
     const std::size_t end = std::min(b.size(), i + 2 + ((std::size_t{b[i + 2]} << 8) | b[i + 3]));
     if (marker == 0xC4) {  // DHT: class/id, 16 code counts, the symbols
       for (std::size_t t = i + 4; t + 17 <= end;) {
-        std::size_t symbols = 0;
-        for (std::size_t k = 1; k <= 16; ++k) symbols += b[t + k];
+        std::size_t symbols = 0, codes = 0;  // codes: the canonical code after the last one of this length
+        for (std::size_t length = 1; length <= 16; ++length) {
+          symbols += b[t + length];
+          codes = 2 * codes + b[t + length];
+          if (codes > (std::size_t{1} << length)) return false;
+        }
+        if (symbols > 256) return false;
         if ((b[t] >> 4) < 2 && (b[t] & 15) < 4) defined[b[t] >> 4][b[t] & 15] = true;
         t += 17 + symbols;
       }
@@ -215,6 +223,16 @@ inline bool jpeg_huffman_tables_defined(std::span<const unsigned char> b) {
   return true;
 }
 
+// Where stb's JPEG decoder starts reading segments: after a start-of-image marker, which it also
+// finds behind 0xFF fill bytes ("FF FF ... FF D8"); 0 when stb does not take the bytes for a JPEG
+// (and tries its other formats). A JPEG file proper starts "FF D8 FF" (is_jpeg).
+inline std::size_t stb_jpeg_start(std::span<const unsigned char> b) {
+  if (b.empty() || b[0] != 0xFF) return 0;
+  std::size_t i = 1;
+  while (i < b.size() && b[i] == 0xFF) ++i;
+  return i < b.size() && b[i] == 0xD8 ? i + 1 : 0;
+}
+
 // ---- stb ---------------------------------------------------------------------------------------
 
 template <class Sink>
@@ -222,6 +240,11 @@ void stb_decode(std::span<const unsigned char> bytes, const std::filesystem::pat
                 Sink&& sink) {
   const int size = static_cast<int>(bytes.size());
   if (is_png(bytes)) check_png_header(bytes, name, limits);
+  // Before stb reads a table: its header probe parses the tables that precede the frame header.
+  const std::size_t jpeg_start = stb_jpeg_start(bytes);
+  if (jpeg_start != 0 && !jpeg_huffman_tables_valid(bytes.subspan(jpeg_start)))
+    raise(errc::corrupt_data, "{}: corrupt JPEG (a Huffman table is malformed, or a scan uses one never defined)",
+          name.string());
   image_info info;
   if (!stbi_info_from_memory(bytes.data(), size, &info.width, &info.height, &info.channels)) {
     // stb tries every format and reports the last one's failure ("unknown image type"): for a
@@ -236,15 +259,13 @@ void stb_decode(std::span<const unsigned char> bytes, const std::filesystem::pat
     raise(errc::corrupt_data, "{}: not a readable image ({})", name.string(), stbi_failure_reason());
   }
   check(can_load(name, info, limits));
-  if (is_jpeg(bytes) && !jpeg_is_complete(bytes))
+  if (jpeg_start != 0 && !jpeg_is_complete(bytes.subspan(jpeg_start - 2)))
     raise(errc::corrupt_data, "{}: truncated JPEG (no end-of-image marker)", name.string());
   // stb 2.27 allocates 8 bits a sample for 16-bit PNM files and converts 16 bits past the end
   // (found by fuzzing: tests/fuzz/regressions/image/).
   const bool pnm = bytes.size() >= 2 && bytes[0] == 'P' && (bytes[1] == '5' || bytes[1] == '6');
   if (pnm && stbi_is_16_bit_from_memory(bytes.data(), size))
     raise(errc::unsupported, "{}: 16-bit PNM (maximum value over 255) is not supported", name.string());
-  if (is_jpeg(bytes) && !jpeg_huffman_tables_defined(bytes))
-    raise(errc::corrupt_data, "{}: corrupt JPEG (a scan uses a Huffman table that was never defined)", name.string());
   const int want = channels != 0 ? channels : (info.channels == 2 ? 4 : info.channels);
   const batch_view<u8> dst =
       checked_destination(sink(image_info{info.width, info.height, want}), {info.width, info.height, want}, name);

@@ -242,11 +242,25 @@ VBATCH_HOST_DEVICE inline void copy_pixel(const source_images<T>& src, const Bor
 }
 }  // namespace detail
 
+// The pixel nearest sampling reads for a point, before the border moves it inside: floor(v + 0.5)
+// of a float point; of a fixed-point one, the tap or its neighbour by the rounded fraction.
+struct nearest_pixel {
+  int image, x, y;
+};
+template <class R>
+VBATCH_HOST_DEVICE inline nearest_pixel nearest_of(sample_point<R> p) {
+  return {p.image, math::floor_to_int(p.x + R(0.5)), math::floor_to_int(p.y + R(0.5))};
+}
+VBATCH_HOST_DEVICE inline nearest_pixel nearest_of(fixed_sample_point p) {
+  constexpr int half = fixed_one / 2;
+  return {p.image, p.x + (p.fx >= half), p.y + (p.fy >= half)};
+}
+
 // Samples C channels at point p into out[0..C).
-template <int C, class T, class Border, class R>
-VBATCH_HOST_DEVICE inline void sample(interp::nearest, const source_images<T>& src, const Border& border, sample_point<R> p,
-                                      T* out) {
-  detail::copy_pixel<C>(src, border, p.image, math::floor_to_int(p.x + R(0.5)), math::floor_to_int(p.y + R(0.5)), out);
+template <int C, class T, class Border, class Point>
+VBATCH_HOST_DEVICE inline void sample(interp::nearest, const source_images<T>& src, const Border& border, Point p, T* out) {
+  const nearest_pixel n = nearest_of(p);
+  detail::copy_pixel<C>(src, border, n.image, n.x, n.y, out);
 }
 
 // u8 images take the fixed-point path whatever the map (weights in 1/128 pixel, exact integer
@@ -281,14 +295,8 @@ VBATCH_HOST_DEVICE inline void sample(interp::bicubic b, const source_images<T>&
   for (int c = 0; c < C; ++c) out[c] = to_element<T>(acc[c]);
 }
 
-// Fixed-point sample points: nearest rounds the fraction; bilinear on u8 stays in integers
-// (weights in 1/2^14, exact rounding); the other cases convert the fraction to float.
-template <int C, class T, class Border>
-VBATCH_HOST_DEVICE inline void sample(interp::nearest, const source_images<T>& src, const Border& border, fixed_sample_point p,
-                                      T* out) {
-  constexpr int half = fixed_one / 2;
-  detail::copy_pixel<C>(src, border, p.image, p.x + (p.fx >= half), p.y + (p.fy >= half), out);
-}
+// Fixed-point sample points: bilinear on u8 stays in integers (weights in 1/2^14, exact
+// rounding); the other cases convert the fraction to float.
 
 template <int C, class T, class Border>
 VBATCH_HOST_DEVICE inline void sample(interp::bilinear b, const source_images<T>& src, const Border& border, fixed_sample_point p,

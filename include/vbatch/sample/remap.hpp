@@ -43,11 +43,15 @@ struct remap_kernel {
 
   // CPU executors call this per row: the per-pixel body with the per-row work done once, or, for
   // u8 bilinear sampling, its bit-identical SIMD schedule (fixed-point maps are read in place;
-  // other maps are rounded to fixed point a chunk at a time, as the per-pixel body does).
+  // other maps are rounded to fixed point a chunk at a time, as the per-pixel body does), or for
+  // nearest sampling a two-pass schedule that fetches ahead.
   void row(int i, int y, int width) const {
     int k;
     const source_images<T> images = sources_of(i, k);
     T* out = dst.pixel(i, y, 0);
+    if constexpr (std::is_same_v<Interp, interp::nearest>) {
+      if (dst.stride_w == C && src.stride_w == C) return nearest_row(images, k, y, width, out);
+    }
     if constexpr (simd_schedule) {
       if (dst.stride_w == C) {
         if constexpr (std::is_same_v<KernelMap, fixed_table_map>) {
@@ -67,6 +71,31 @@ struct remap_kernel {
   // interp::bilinear only: bilinear_exact weights the map's own point in float, per pixel.
   static constexpr bool simd_schedule =
       VBATCH_HAVE_X86_SIMD && std::is_same_v<T, u8> && (C == 3 || C == 4) && std::is_same_v<Interp, interp::bilinear>;
+
+  // Nearest sampling a chunk at a time: first the source address of every pixel, each fetched
+  // into the cache as it is found (an output row crosses many rows of a large panorama, which
+  // the hardware prefetcher does not follow), then the copies. Pixels whose source is outside
+  // the image (seams, poles) take the per-pixel body, which applies the border.
+  void nearest_row(const source_images<T>& images, int k, int y, int width, T* out) const {
+    constexpr int chunk = 256;
+    const T* from[chunk];
+    for (int first = 0; first < width; first += chunk) {
+      const int count = width - first < chunk ? width - first : chunk;
+      for (int j = 0; j < count; ++j) {
+        const nearest_pixel n = nearest_of(map.at(k, y, first + j));
+        const bool inside = unsigned(n.x) < unsigned(images.w) && unsigned(n.y) < unsigned(images.h);
+        from[j] = inside ? images.pixel(n.image, n.y, n.x) : nullptr;
+        if (inside) __builtin_prefetch(from[j]);
+      }
+      for (int j = 0; j < count; ++j) {
+        T* o = out + (first + j) * C;
+        if (from[j])
+          for (int c = 0; c < C; ++c) o[c] = from[j][c];
+        else
+          sample<C>(interp, images, border, map.at(k, y, first + j), o);
+      }
+    }
+  }
 
   void fixed_point_row(const source_images<T>& images, int k, int y, int width, T* out) const {
     constexpr int chunk = 256;
