@@ -120,6 +120,7 @@ struct options {
   vbatch_tools::failure_options failures;
   bool fsync = false;
   bool colmap = false;                                     // --colmap: the views' intrinsics and poses for structure from motion
+  bool by_camera = false;                                  // --by-camera: view k of every frame in DIR/cam_{k:02d}/
   bool no_exif = false;                                    // --no-exif: views without the frame's EXIF
   std::string device = VBATCH_TOOL_CUDA ? "auto" : "cpu";  // cpu, cuda, or auto: cuda when a device is found
   vbatch_tools::video_selection video;                     // --frame, --every, --time: a video's frames
@@ -196,6 +197,9 @@ camera_setup make_cameras(const options& o) {
   if (o.layout != "list" && !setup.cube) usage("--layout {} needs --cube", o.layout);
   if (o.colmap && o.layout != "list")
     usage("--colmap: poses are per view, but --layout {} puts a frame's six faces into one image (use --layout list)", o.layout);
+  if (o.by_camera && o.layout != "list")
+    usage("--by-camera: views go to one directory per camera, but --layout {} puts a frame's six faces into one image",
+          o.layout);
   if (setup.cube && o.preset_given) usage("--pitch, --fov and --vfov do not apply to cube faces (90° squares)");
   if (!(o.fov > 0 && o.fov < 180)) usage("--fov {}: the horizontal FOV must be in (0, 180) degrees", o.fov);
   if (o.vfov != 0 && !(o.vfov > 0 && o.vfov < 180))
@@ -282,6 +286,26 @@ std::optional<vbatch::io::exif_tags> frame_exif(const fs::path& file, bool quiet
     return vbatch::io::parse_exif(*tiff, file.string());
   } catch (const vbatch::error& e) {
     if (!quiet) fmt::print(stderr, "e2p: warning: {}; its views carry no EXIF\n", e.what());
+    return std::nullopt;
+  }
+}
+
+// A JPEG frame's orientation from its Photo Sphere XMP (GPano PoseHeadingDegrees, PosePitchDegrees,
+// PoseRollDegrees; a missing one is 0): the heading of the panorama's centre clockwise from north,
+// its pitch above the horizon, and its roll (the horizon turning counterclockwise in the image as
+// it grows), which are vbatch's yaw, pitch and roll. nullopt without a pose; a malformed one is
+// reported and left out.
+std::optional<vbatch::sample::view_angles> frame_pose(const fs::path& file, bool quiet) {
+  std::ifstream in(file, std::ios::binary);
+  std::vector<unsigned char> head(std::size_t{256} << 10);
+  in.read(reinterpret_cast<char*>(head.data()), std::streamsize(head.size()));
+  head.resize(std::size_t(in.gcount()));
+  try {
+    const std::optional<vbatch::io::gpano> g = vbatch::io::find_gpano(head, file.string());
+    if (!g || (!g->heading_deg && !g->pitch_deg && !g->roll_deg)) return std::nullopt;
+    return vbatch::sample::view_angles{g->heading_deg.value_or(0), g->pitch_deg.value_or(0), g->roll_deg.value_or(0)};
+  } catch (const vbatch::error& e) {
+    if (!quiet) fmt::print(stderr, "e2p: warning: {}; its views' poses ignore it\n", e.what());
     return std::nullopt;
   }
 }
@@ -376,8 +400,10 @@ std::size_t auto_batch_size(const vbatch::sample::rig& cameras) {
   return std::clamp<std::size_t>(std::size_t(auto_batch_pixels / std::max<std::uint64_t>(pixels, 1)), 1, auto_batch_limit);
 }
 
-std::string view_name(long long id, int cam, std::string_view ext) {
-  return fmt::format("frame_{:05d}_cam_{:02d}.{}", id, cam, ext);
+// View `cam` of frame `id`, relative to the output directory.
+std::string view_name(const options& o, long long id, int cam) {
+  return o.by_camera ? fmt::format("cam_{:02d}/frame_{:05d}.{}", cam, id, o.format)
+                     : fmt::format("frame_{:05d}_cam_{:02d}.{}", id, cam, o.format);
 }
 
 // The files a frame produces, with the size each must have.
@@ -392,7 +418,7 @@ std::vector<output_file> outputs_of(const options& o, const camera_setup& setup,
              setup.layout == vbatch::sample::cube_layout::horizon ? 6 * w : 4 * w,
              setup.layout == vbatch::sample::cube_layout::horizon ? w : 3 * w}};
   std::vector<output_file> out;
-  for (int k = 0; k < static_cast<int>(setup.cameras.size()); ++k) out.push_back({view_name(id, k, o.format), w, h});
+  for (int k = 0; k < static_cast<int>(setup.cameras.size()); ++k) out.push_back({view_name(o, id, k), w, h});
   return out;
 }
 
@@ -614,7 +640,7 @@ timings split(const options& o, const std::vector<frame>& frames, bool video, co
         const int k = i % per_frame;
         if (frame_failed[f] || (!done_views.empty() && done_views[f][std::size_t(k)])) continue;
         const std::string name =
-            layout ? fmt::format("frame_{:05d}_cube.{}", frames[f].id, o.format) : view_name(frames[f].id, k, o.format);
+            layout ? fmt::format("frame_{:05d}_cube.{}", frames[f].id, o.format) : view_name(o, frames[f].id, k);
         frame_of_output.emplace(o.out / name, f);
         if (keep_exif && f != exif_frame) exif = frame_exif(frames[f].path, o.quiet), exif_frame = f;
         if (keep_exif && exif) {  // the EXIF block lives as long as the view's pixels: `keep` owns both
@@ -724,12 +750,29 @@ timings split(const options& o, const std::vector<frame>& frames, bool video, co
 // writes it and whether or not it fails (failures.json says which did), so that every shard of a
 // run writes the same files. Poses are rotations about the panorama's centre (translation 0) in
 // COLMAP's frames: world x right, y down, z forward; camera x right, y down, z along the view.
+// A JPEG frame with a GPano pose turns its views with it (frame_pose), so that the world is level
+// and z points north. With --by-camera also DIR/colmap/rig_config.json, for `colmap rig_configurator`: the cameras
+// as one rig whose reference is camera 0.
 void write_colmap_model(const options& o, const camera_setup& setup, const std::vector<frame>& frames) {
   namespace colmap = vbatch::sample::colmap;
   std::vector<colmap::posed_image> views;
-  for (const frame& f : frames)
-    for (std::size_t k = 0; k < setup.cameras.size(); ++k) views.push_back({view_name(f.id, int(k), o.format), k});
-  nlohmann::json cameras = nlohmann::json::array(), images = nlohmann::json::array();
+  nlohmann::json images = nlohmann::json::array();
+  const bool posed = !is_video(o);
+  for (const frame& f : frames) {
+    const std::optional<vbatch::sample::view_angles> pose = posed ? frame_pose(f.path, o.quiet) : std::nullopt;
+    const auto world_from_rig = pose ? vbatch::sample::rotation_from(*pose) : vbatch::sample::mat3<double>::identity();
+    for (std::size_t k = 0; k < setup.cameras.size(); ++k) {
+      views.push_back({view_name(o, f.id, int(k)), k, world_from_rig});
+      const colmap::quaternion q = colmap::quaternion_from(colmap::cam_from_world(setup.cameras[k], world_from_rig));
+      images.push_back({{"name", views.back().name},
+                        {"frame", f.id},
+                        {"camera", k},
+                        {"cam_from_world_wxyz", {q.w, q.x, q.y, q.z}},
+                        {"frame_pose_deg", pose ? nlohmann::json{pose->yaw_deg, pose->pitch_deg, pose->roll_deg}
+                                                : nlohmann::json(nullptr)}});
+    }
+  }
+  nlohmann::json cameras = nlohmann::json::array();
   for (std::size_t k = 0; k < setup.cameras.size(); ++k) {
     const vbatch::sample::pinhole& p = setup.cameras[k].lens;
     const auto r = colmap::cam_from_world(setup.cameras[k]);
@@ -744,13 +787,13 @@ void write_colmap_model(const options& o, const camera_setup& setup, const std::
                        {"cam_from_world", {r.m[0], r.m[1], r.m[2]}},
                        {"quaternion_wxyz", {q.w, q.x, q.y, q.z}}});
   }
-  for (std::size_t i = 0; i < views.size(); ++i)
-    images.push_back({{"name", views[i].name}, {"frame", frames[i / setup.cameras.size()].id}, {"camera", views[i].camera}});
   const nlohmann::json j = {
       {"convention",
-       "pinhole K = [[fx, 0, cx], [0, fy, cy], [0, 0, 1]], pixel (0, 0) the centre of the top-left pixel; cam_from_world "
-       "rotates world (x right, y down, z forward of the panorama) into camera (x right, y down, z along the view) "
-       "coordinates; every view sits at the panorama's centre (translation 0)"},
+       "pinhole K = [[fx, 0, cx], [0, fy, cy], [0, 0, 1]], pixel (0, 0) the centre of the top-left pixel; a camera's "
+       "cam_from_world rotates the panorama's frame (x right, y down, z forward of the panorama) into camera (x right, y "
+       "down, z along the view) coordinates; a view's cam_from_world_wxyz rotates the world into its camera: the "
+       "panorama's frame, or where the frame has a GPano pose (frame_pose_deg: heading, pitch, roll) a level world with "
+       "z north; every view sits at the panorama's centre (translation 0)"},
       {"cameras", cameras},
       {"views", images}};
   const fs::path dir = o.out / "colmap";
@@ -763,6 +806,11 @@ void write_colmap_model(const options& o, const camera_setup& setup, const std::
   write(dir / "cameras.txt", colmap::cameras_txt(setup.cameras));
   write(dir / "images.txt", colmap::images_txt(setup.cameras, views));
   write(dir / "points3D.txt", "# 3D point list: none (the views' poses only; triangulate with COLMAP)\n");
+  if (o.by_camera) {
+    std::vector<std::string> prefixes;
+    for (std::size_t k = 0; k < setup.cameras.size(); ++k) prefixes.push_back(fmt::format("cam_{:02d}/", k));
+    write(dir / "rig_config.json", colmap::rig_config_json(setup.cameras, prefixes));
+  }
   write(o.out / "views.json", j.dump(1) + "\n");
 }
 
@@ -822,8 +870,10 @@ int run(const options& o) {
     gpu = false;
   }
 
-  // 3. The output directory.
+  // 3. The output directory (and with --by-camera one directory per camera in it).
   vbatch_tools::check_output_dir(o.out, "e2p");
+  for (std::size_t k = 0; o.by_camera && k < setup.cameras.size(); ++k)
+    vbatch_tools::check_output_dir(o.out / fmt::format("cam_{:02d}", k), "e2p");
   if (limit.exceeded()) return finish(std::move(failures), true, limit.max());
   if (o.colmap) write_colmap_model(o, setup, all_frames);
 
@@ -833,7 +883,9 @@ int run(const options& o) {
   long long skipped_views = 0, skipped_frames = 0;
   if (o.resume && !o.demo) {
     // Temporaries of a killed run first (a live run's are locked and left alone).
-    const std::size_t temporaries = vbatch::io::remove_temporaries(o.out);
+    std::size_t temporaries = vbatch::io::remove_temporaries(o.out);
+    for (std::size_t k = 0; o.by_camera && k < setup.cameras.size(); ++k)
+      temporaries += vbatch::io::remove_temporaries(o.out / fmt::format("cam_{:02d}", k));
     if (!o.quiet) fmt::print("resume: removed {} temporary files of an interrupted run\n", temporaries);
     std::vector<std::vector<output_file>> outputs;
     for (const frame& f : frames) outputs.push_back(outputs_of(o, setup, f.id));
@@ -945,7 +997,8 @@ int main(int argc, char** argv) {
       "  e2p frames/ -o views/ --resume                  redo only missing or broken outputs\n"
       "Outputs: DIR/frame_{id:05d}_cam_{k:02d}.{ext}, id = the last number in the input's name (its\n"
       "position when the name has none); with --layout: DIR/frame_{id:05d}_cube.{ext}. With --colmap also the\n"
-      "views' intrinsics and poses: a COLMAP text model in DIR/colmap/ and DIR/views.json.\n"
+      "views' intrinsics and poses: a COLMAP text model in DIR/colmap/ and DIR/views.json. With --by-camera:\n"
+      "DIR/cam_{k:02d}/frame_{id:05d}.{ext}, COLMAP's layout for rigs (--colmap adds DIR/colmap/rig_config.json).\n"
       "Failures: with --on-error skip (the default) a frame that cannot be read or decoded, or a view that cannot\n"
       "be written, is skipped and listed in DIR/failures.json; the other frames' views are all written.\n"
       "Exit status: 0 done; 1 an input, camera file or output problem, or more failures than --max-failures;\n"
@@ -1021,6 +1074,9 @@ int main(int argc, char** argv) {
   app.add_flag("--colmap", o.colmap,
                "Also write every view's intrinsics and pose (rotation about the panorama's centre): a COLMAP text model "
                "in DIR/colmap (cameras.txt, images.txt, points3D.txt) and DIR/views.json");
+  app.add_flag("--by-camera", o.by_camera,
+               "Write view k of every frame as DIR/cam_{k:02d}/frame_{id:05d}.{ext} (COLMAP's layout for rigs: with "
+               "--colmap also DIR/colmap/rig_config.json for colmap rig_configurator)");
   app.add_flag("--no-exif", o.no_exif,
                "Views without their JPEG frame's EXIF (by default a view keeps the frame's camera, time and GPS tags, "
                "with its own size and focal length)");

@@ -119,6 +119,32 @@ if diff -r colmap/colmap colmap_0/colmap >/dev/null && diff -r colmap/colmap col
   ok "--colmap under --shard: every shard writes the whole run's model"
 else bad "--colmap under --shard: the shards' models differ from the unsharded one"; fi
 expect_error "--colmap with a cube layout" 2 "--colmap: poses are per view" out_colmap src -o out_colmap --cube --layout dice --colmap
+# --by-camera: COLMAP's rig layout (cam_KK/frame_ID.ext, the same name under every camera), the
+# same pixels as the flat names, and a rig_config.json whose rotations take camera 0 into camera k.
+run_ok "--by-camera --colmap" src -o by_camera --size 16x12 --format png --rig ring:4 --fov 80 --colmap --by-camera
+if python3 - colmap by_camera <<'PY' >py.err 2>&1; then ok "--by-camera: views in cam_KK/, same bytes, images.txt names them, rig_config.json turns camera 0 into each"; else bad "--by-camera: $(tail -c 400 py.err)"; fi
+import filecmp, json, math, os, sys
+flat, d = sys.argv[1], sys.argv[2]
+flat_views = sorted(x for x in os.listdir(flat) if x.endswith(".png"))
+for name in flat_views:  # frame_ID_cam_KK.png -> cam_KK/frame_ID.png
+    frame, cam = name[:-4].split("_cam_")
+    assert filecmp.cmp(os.path.join(flat, name), os.path.join(d, "cam_" + cam, frame + ".png"), shallow=False), name
+frames = [sorted(os.listdir(os.path.join(d, "cam_%02d" % k))) for k in range(4)]
+assert all(f == frames[0] for f in frames) and len(frames[0]) * 4 == len(flat_views), frames
+images = [l.split() for l in open(os.path.join(d, "colmap", "images.txt")) if l.strip() and not l.startswith("#")]
+assert all(i[9] == "cam_%02d/%s" % (int(i[8]) - 1, i[9].split("/")[1]) for i in images), images
+rig = json.load(open(os.path.join(d, "colmap", "rig_config.json")))
+cams = rig[0]["cameras"]
+assert [c["image_prefix"] for c in cams] == ["cam_%02d/" % k for k in range(4)], cams
+assert cams[0]["ref_sensor"] is True and "cam_from_rig_rotation" not in cams[0]
+for k in range(1, 4):  # ring:4: camera k is camera 0 turned right by 90 k degrees about the vertical
+    yaw = math.radians(90 * k)
+    want = (math.cos(yaw / 2), 0, -math.sin(yaw / 2), 0)
+    want = want if want[0] >= 0 else tuple(-v for v in want)
+    assert all(abs(a - b) < 1e-12 for a, b in zip(cams[k]["cam_from_rig_rotation"], want)), (k, cams[k])
+    assert cams[k]["cam_from_rig_translation"] == [0, 0, 0] and cams[k]["camera_model_name"] == "PINHOLE"
+PY
+expect_error "--by-camera with a cube layout" 2 "--by-camera: views go to one directory per camera" out_by_camera src -o out_by_camera --cube --layout dice --by-camera
 # Balanced by pixels: two 32x24 frames then a 64x48 one (768, 768, 3072 pixels). By count shard
 # 0/2 would take the first frame alone; by pixels it takes both small ones, shard 1/2 the large one.
 mkdir -p by_cost
@@ -389,6 +415,35 @@ PY
   if grep -qF "pano_0008.jpg: corrupt EXIF" run.err && [[ -z $(exiftool -s3 -Make exif_bad_views/frame_00008_cam_00.jpg) ]]; then
     ok "corrupt EXIF: a warning naming the file; the views are written without EXIF"
   else bad "corrupt EXIF: $(head -c 300 run.err)"; fi
+  # A Photo Sphere pose (GPano XMP, written by exiftool): heading 90 (east), pitch 10, roll -5.
+  # The views' poses turn with it: camera 0 looks at the panorama's centre, so east and 10 degrees
+  # up, and its right-hand axis rises (a negative roll turns the horizon clockwise in the image).
+  mkdir -p gpano_src
+  cp src/pano_0007.jpg gpano_src/pano_0007.jpg
+  cp src/pano_10.jpg gpano_src/pano_10.jpg
+  exiftool -q -overwrite_original -XMP-GPano:ProjectionType=equirectangular -XMP-GPano:PoseHeadingDegrees=90 \
+    -XMP-GPano:PosePitchDegrees=10 -XMP-GPano:PoseRollDegrees=-5 gpano_src/pano_0007.jpg
+  run_ok "--colmap with a GPano pose" gpano_src -o gpano_views --rig ring:4 --fov 80 --size 16x12 --format png --colmap
+  if python3 - gpano_views <<'PY' >py.out 2>&1; then ok "GPano pose: camera 0 of the posed frame looks east 10 deg up, rolled; the other frame keeps the panorama's frame; views.json agrees"; else bad "GPano pose: $(tail -c 400 py.out)"; fi
+import json, math, os, sys
+d = sys.argv[1]
+lines = [l.split() for l in open(os.path.join(d, "colmap", "images.txt")) if l.strip() and not l.startswith("#")]
+def rot(w, x, y, z):  # cam_from_world; its rows are the camera's axes in the world
+    return [[1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]]
+pose = {l[9]: rot(*map(float, l[1:5])) for l in lines}
+r = pose["frame_00007_cam_00.png"]  # COLMAP world: x east, y down, z north
+close = lambda a, b: all(abs(u - v) < 1e-9 for u, v in zip(a, b))
+assert close(r[2], [math.cos(math.radians(10)), -math.sin(math.radians(10)), 0]), r[2]
+assert abs(r[0][1] - (-math.sin(math.radians(5)) * math.cos(math.radians(10)))) < 1e-9, r[0]
+assert close(pose["frame_00010_cam_00.png"][2], [0, 0, 1]), "a frame without GPano faces +z"
+views = {v["name"]: v for v in json.load(open(os.path.join(d, "views.json")))["views"]}
+assert views["frame_00007_cam_01.png"]["frame_pose_deg"] == [90, 10, -5], views["frame_00007_cam_01.png"]
+assert views["frame_00010_cam_01.png"]["frame_pose_deg"] is None
+for l in lines:
+    assert close(views[l[9]]["cam_from_world_wxyz"], list(map(float, l[1:5]))), l
+PY
 else
   echo "skip EXIF checks: exiftool not installed (Debian: apt-get install libimage-exiftool-perl)"
 fi

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "test_util.hpp"
 #include "vbatch/sample/colmap.hpp"
 
@@ -212,6 +214,47 @@ TEST(Colmap, ARigPoseComposedWithTheReferenceCameraGivesTheCameraPose) {
     expect_same_rotation(colmap::cam_from_rig(cams[k], cams[0]) * colmap::cam_from_world(cams[0], frame),
                          colmap::cam_from_world(cams[k], frame), "camera " + std::to_string(k));
   expect_same_rotation(colmap::cam_from_rig(cams[0], cams[0]), sample::mat3<double>::identity(), "the reference camera");
+}
+
+TEST(Colmap, TheRigConfigTurnsTheReferenceCameraIntoEveryOther) {
+  const sample::rig cams = sample::three_ring_rig(4, 64, 48, 90);
+  std::vector<std::string> prefixes;
+  for (std::size_t k = 0; k < cams.size(); ++k) prefixes.push_back("cam_" + std::to_string(k) + "/");
+  const std::size_t ref = 5;
+  const nlohmann::json config = nlohmann::json::parse(colmap::rig_config_json(cams, prefixes, ref));
+  ASSERT_TRUE(config.is_array());
+  ASSERT_EQ(config.size(), 1u);
+  const nlohmann::json& cameras = config[0].at("cameras");
+  ASSERT_EQ(cameras.size(), cams.size());
+  const sample::mat3<double> frame = sample::rotation_from({-25, 10, 3});
+  for (std::size_t k = 0; k < cams.size(); ++k) {
+    const nlohmann::json& c = cameras[k];
+    const std::string what = "camera " + std::to_string(k);
+    EXPECT_EQ(c.at("image_prefix"), prefixes[k]) << what;
+    EXPECT_EQ(c.at("camera_model_name"), "PINHOLE") << what;
+    const std::array<double, 4> params = colmap::pinhole_params(cams[k].lens);
+    EXPECT_EQ(c.at("camera_params").get<std::vector<double>>(), std::vector<double>(params.begin(), params.end())) << what;
+    if (k == ref) {
+      EXPECT_EQ(c.at("ref_sensor"), true);
+      EXPECT_FALSE(c.contains("cam_from_rig_rotation"));
+      continue;
+    }
+    EXPECT_FALSE(c.contains("ref_sensor")) << what;
+    EXPECT_EQ(c.at("cam_from_rig_translation").get<std::vector<double>>(), std::vector<double>(3, 0.0)) << what;
+    const std::vector<double> q = c.at("cam_from_rig_rotation").get<std::vector<double>>();
+    ASSERT_EQ(q.size(), 4u) << what;
+    // The rig's frame is the reference camera's: cam_from_rig * ref_from_world = cam_from_world.
+    expect_same_rotation(rotation_of(q[0], q[1], q[2], q[3]) * colmap::cam_from_world(cams[ref], frame),
+                         colmap::cam_from_world(cams[k], frame), what);
+  }
+}
+
+TEST(Colmap, TheRigConfigRefusesPrefixesItCannotWrite) {
+  const sample::rig cams = sample::ring_rig(2, 0, 32, 32, 90);
+  const std::vector<std::string> one{"a/"}, quoted{"a/", "b\"/"}, fine{"a/", "b/"};
+  EXPECT_TRUE(throws_error([&] { colmap::rig_config_json(cams, one); }, vb::errc::invalid_argument, {"1 image prefixes", "2 cameras"}));
+  EXPECT_TRUE(throws_error([&] { colmap::rig_config_json(cams, quoted); }, vb::errc::invalid_argument, {"'b\"/'"}));
+  EXPECT_TRUE(throws_error([&] { colmap::rig_config_json(cams, fine, 2); }, vb::errc::invalid_argument, {"reference camera 2"}));
 }
 
 TEST(Colmap, NumbersAreWrittenSoThatTheyReadBackExactly) {

@@ -1,5 +1,5 @@
-// The CPU's row schedules, SIMD bilinear (sample/cpu/bilinear_simd.hpp) and nearest with fetching
-// ahead (remap_kernel::nearest_row), must write exactly the bytes the per-pixel body writes, which
+// The CPU's row schedules, SIMD bilinear (sample/cpu/bilinear_simd.hpp), nearest and the others
+// with fetching ahead (remap_kernel::nearest_row, fetch_ahead_row), must write exactly the bytes the per-pixel body writes, which
 // is what every other executor (and the GPU) runs. Each case runs
 // remap through the CPU executors (rows, SIMD where eligible) and through a functor that exposes
 // only the per-pixel operator(), and compares every byte.
@@ -78,7 +78,7 @@ TEST(RemapSimd, MatchesThePerPixelBodyForThreeAndFourChannels) {
   expect_simd_matches_per_pixel<4, maps::on_the_fly>(640, 320, cameras);
 }
 
-TEST(RemapSimd, NearestRowsMatchThePerPixelBody) {
+TEST(RemapSimd, NearestAndFetchAheadRowsMatchThePerPixelBody) {
   // Rows wider than one fetch-ahead chunk (256 pixels), the seam and both poles, where pixels
   // fall outside the source and take the border.
   rig cameras = ring_rig(4, 0, 611, 41, 100);
@@ -90,6 +90,16 @@ TEST(RemapSimd, NearestRowsMatchThePerPixelBody) {
   expect_simd_matches_per_pixel<3, maps::cached_float, interp::nearest>(640, 320, cameras);
   expect_simd_matches_per_pixel<3, maps::on_the_fly, interp::nearest>(640, 320, cameras);
   expect_simd_matches_per_pixel<3, maps::cached_fixed, interp::nearest>(5, 3, cameras);
+  // The other cases run the per-pixel body a chunk at a time after fetching ahead.
+  // u8 bicubic with 3 and 4 channels has a SIMD schedule inside the image (cpu/bicubic_simd.hpp).
+  expect_simd_matches_per_pixel<3, maps::cached_float, interp::bicubic>(640, 320, cameras);
+  expect_simd_matches_per_pixel<4, maps::cached_fixed, interp::bicubic>(640, 320, cameras);
+  expect_simd_matches_per_pixel<3, maps::on_the_fly, interp::bicubic>(640, 320, cameras);
+  for (auto [w, h] : {std::pair{4, 4}, {5, 4}, {6, 5}, {9, 7}}) {  // footprints at the last column and row
+    expect_simd_matches_per_pixel<3, maps::cached_float, interp::bicubic>(w, h, cameras);
+    expect_simd_matches_per_pixel<4, maps::cached_float, interp::bicubic>(w, h, cameras);
+  }
+  expect_simd_matches_per_pixel<4, maps::cached_fixed, interp::bilinear_exact>(640, 320, cameras);
 }
 
 TEST(RemapSimd, MatchesAtTheSourceEdgesOfTinyImages) {

@@ -187,6 +187,7 @@ inline void check_png_header(std::span<const unsigned char> b, const std::filesy
 // data and bytes between segments (which stb skips) up to the next marker.
 inline bool jpeg_huffman_tables_valid(std::span<const unsigned char> b) {
   bool defined[2][4] = {};  // [DC, AC][table id]
+  bool progressive = false;
   for (std::size_t i = 0; i + 4 <= b.size();) {
     const unsigned marker = b[i + 1];
     if (b[i] != 0xFF || marker == 0xFF || marker == 0x00 || (marker >= 0xD0 && marker <= 0xD7)) {  // data, fill, RSTn
@@ -207,15 +208,19 @@ inline bool jpeg_huffman_tables_valid(std::span<const unsigned char> b) {
         if ((b[t] >> 4) < 2 && (b[t] & 15) < 4) defined[b[t] >> 4][b[t] & 15] = true;
         t += 17 + symbols;
       }
+    } else if (marker == 0xC2) {  // SOF2: a progressive frame
+      progressive = true;
     } else if (marker == 0xDA && i + 5 <= end) {  // SOS: components, then Ss, Se, Ah/Al
       const std::size_t components = b[i + 4], spectral = i + 5 + 2 * components;
       if (spectral + 3 > end) return false;
       const unsigned ss = b[spectral], se = b[spectral + 1], ah = b[spectral + 2] >> 4;
+      // A sequential scan codes every coefficient (stb ignores its Ss and Se); a progressive one
+      // Huffman-codes DC coefficients in its first DC pass, AC ones in every AC pass.
+      const bool dc_coded = !progressive || (ss == 0 && ah == 0), ac_coded = !progressive || se > 0;
       for (std::size_t k = 0; k < components; ++k) {
         const unsigned dc = b[i + 6 + 2 * k] >> 4, ac = b[i + 6 + 2 * k] & 15;
-        // DC coefficients are Huffman-coded in a first DC pass (and baseline), AC ones in every AC pass.
-        if (ss == 0 && ah == 0 && dc < 4 && !defined[0][dc]) return false;
-        if (se > 0 && ac < 4 && !defined[1][ac]) return false;
+        if (dc_coded && dc < 4 && !defined[0][dc]) return false;
+        if (ac_coded && ac < 4 && !defined[1][ac]) return false;
       }
     }
     i = end;

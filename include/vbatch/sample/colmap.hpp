@@ -143,4 +143,38 @@ inline std::string images_txt(const rig& cams, std::span<const posed_image> imag
   return out;
 }
 
+// rig_config.json for `colmap rig_configurator` (COLMAP 3.12 and later): one rig whose camera k
+// holds the images named image_prefixes[k]..., camera `ref` the reference sensor, every other
+// camera with its cam_from_rig rotation (QW QX QY QZ) and translation 0, each with its PINHOLE
+// parameters. COLMAP groups a rig's images into frames by the name after the prefix, so a frame's
+// views must be named alike under each camera's prefix (e2p --by-camera: cam_00/frame_00042.jpg).
+inline std::string rig_config_json(const rig& cams, std::span<const std::string> image_prefixes, std::size_t ref = 0) {
+  if (image_prefixes.size() != cams.size() || ref >= cams.size())
+    raise(errc::invalid_argument, "colmap: {} image prefixes and reference camera {} for a rig of {} cameras",
+          image_prefixes.size(), ref, cams.size());
+  std::string out = "[\n  {\n    \"cameras\": [";
+  for (std::size_t k = 0; k < cams.size(); ++k) {
+    const std::string& prefix = image_prefixes[k];
+    if (prefix.empty() || prefix.find_first_of("\"\\\r\n") != std::string::npos)
+      raise(errc::invalid_argument, "colmap: image prefix '{}' is empty or has a quote, backslash or line break", prefix);
+    out += k == 0 ? "\n" : ",\n";
+    out += "      {\"image_prefix\": \"" + prefix + "\", ";
+    if (k == ref) {
+      out += "\"ref_sensor\": true, ";
+    } else {
+      const quaternion q = quaternion_from(cam_from_rig(cams[k], cams[ref]));
+      out += "\"cam_from_rig_rotation\": [";
+      for (const double v : {q.w, q.x, q.y, q.z}) detail::append_number(out, v), out += ", ";
+      out.resize(out.size() - 2);
+      out += "], \"cam_from_rig_translation\": [0, 0, 0], ";
+    }
+    out += "\"camera_model_name\": \"PINHOLE\", \"camera_params\": [";
+    for (const double v : pinhole_params(cams[k].lens)) detail::append_number(out, v), out += ", ";
+    out.resize(out.size() - 2);
+    out += "]}";
+  }
+  out += "\n    ]\n  }\n]\n";
+  return out;
+}
+
 }  // namespace vbatch::inline v0::sample::colmap

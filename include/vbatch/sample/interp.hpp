@@ -216,16 +216,28 @@ VBATCH_HOST_DEVICE inline void interpolate(interp::bilinear, const source_images
   accumulate<2, C>(src, border, p.image, x0, y0, wx, wy, acc);
 }
 
+// Bicubic sampling's 4×4 footprint at p: its top-left tap and its separable weights.
+struct cubic_footprint {
+  int x0, y0;
+  float wx[4], wy[4];
+};
+template <class R>
+VBATCH_HOST_DEVICE inline cubic_footprint cubic_footprint_of(interp::bicubic b, sample_point<R> p) {
+  cubic_footprint f;
+  float ax, ay;
+  split(p.x, f.x0, ax);
+  split(p.y, f.y0, ay);
+  cubic_weights(ax, b.a, f.wx);
+  cubic_weights(ay, b.a, f.wy);
+  f.x0 -= 1, f.y0 -= 1;
+  return f;
+}
+
 template <int C, class T, class Border, class R>
 VBATCH_HOST_DEVICE inline void interpolate(interp::bicubic b, const source_images<T>& src, const Border& border,
                                            sample_point<R> p, float (&acc)[C]) {
-  int x0, y0;
-  float ax, ay, wx[4], wy[4];
-  split(p.x, x0, ax);
-  split(p.y, y0, ay);
-  cubic_weights(ax, b.a, wx);
-  cubic_weights(ay, b.a, wy);
-  accumulate<4, C>(src, border, p.image, x0 - 1, y0 - 1, wx, wy, acc);
+  const cubic_footprint f = cubic_footprint_of(b, p);
+  accumulate<4, C>(src, border, p.image, f.x0, f.y0, f.wx, f.wy, acc);
 }
 
 // Copies the C channels of pixel (x, y) of image `face`, through the border when outside.

@@ -14,6 +14,7 @@
 
 #include "vbatch/core/executor.hpp"
 #include "vbatch/core/view.hpp"
+#include "vbatch/sample/cpu/bicubic_simd.hpp"
 #include "vbatch/sample/cpu/bilinear_simd.hpp"
 #include "vbatch/sample/interp.hpp"
 #include "vbatch/sample/map.hpp"
@@ -44,7 +45,8 @@ struct remap_kernel {
   // CPU executors call this per row: the per-pixel body with the per-row work done once, or, for
   // u8 bilinear sampling, its bit-identical SIMD schedule (fixed-point maps are read in place;
   // other maps are rounded to fixed point a chunk at a time, as the per-pixel body does), or for
-  // nearest sampling a two-pass schedule that fetches ahead.
+  // nearest sampling a two-pass schedule that fetches ahead, or else the per-pixel body a chunk at
+  // a time after fetching ahead (u8 bicubic with SIMD inside the image).
   void row(int i, int y, int width) const {
     int k;
     const source_images<T> images = sources_of(i, k);
@@ -64,7 +66,7 @@ struct remap_kernel {
         }
       }
     }
-    for (int x = 0; x < width; ++x) sample<C>(interp, images, border, map.at(k, y, x), out + x * dst.stride_w);
+    fetch_ahead_row(images, k, y, width, out);
   }
 
  private:
@@ -95,6 +97,54 @@ struct remap_kernel {
           sample<C>(interp, images, border, map.at(k, y, first + j), o);
       }
     }
+  }
+
+  // The per-pixel body a chunk at a time, after fetching each pixel's nearest source pixel and
+  // the one below into the cache (as in nearest_row).
+  void fetch_ahead_row(const source_images<T>& images, int k, int y, int width, T* out) const {
+    constexpr int chunk = 256;
+    using point = decltype(map.at(k, y, 0));
+    point points[chunk];
+    const bool simd_bicubic = bicubic_schedule && cpu::best_simd() == cpu::simd::avx2 && src.stride_w == C && dst.stride_w == C;
+    for (int first = 0; first < width; first += chunk) {
+      const int count = width - first < chunk ? width - first : chunk;
+      for (int j = 0; j < count; ++j) {
+        points[j] = map.at(k, y, first + j);
+        const nearest_pixel n = nearest_of(points[j]);
+        if (unsigned(n.x) < unsigned(images.w) && unsigned(n.y) + 1 < unsigned(images.h)) {
+          __builtin_prefetch(images.pixel(n.image, n.y, n.x));
+          __builtin_prefetch(images.pixel(n.image, n.y + 1, n.x));
+        }
+      }
+      for (int j = 0; j < count; ++j) {
+        T* o = out + (first + j) * dst.stride_w;
+        if (!simd_bicubic || !bicubic_inside(images, points[j], o)) sample<C>(interp, images, border, points[j], o);
+      }
+    }
+  }
+
+  static constexpr bool bicubic_schedule =
+      VBATCH_HAVE_X86_SIMD && std::is_same_v<T, u8> && (C == 3 || C == 4) && std::is_same_v<Interp, interp::bicubic>;
+
+  // u8 bicubic with SIMD where the footprint lies inside the image (for 3 channels one column
+  // short of its right edge: each tap is read as 4 bytes); false elsewhere, for the per-pixel body.
+  template <class Point>
+  bool bicubic_inside([[maybe_unused]] const source_images<T>& images, [[maybe_unused]] Point p, [[maybe_unused]] T* out) const {
+#if VBATCH_HAVE_X86_SIMD
+    if constexpr (bicubic_schedule) {
+      const auto q = [&] {
+        if constexpr (std::is_same_v<Point, fixed_sample_point>)
+          return to_float(p);  // as the per-pixel body converts it
+        else
+          return p;
+      }();
+      const detail::cubic_footprint f = detail::cubic_footprint_of(interp, q);
+      if (f.x0 < 0 || f.y0 < 0 || f.x0 + 4 + (C == 3) > images.w || f.y0 + 4 > images.h) return false;
+      cpu::bicubic_pixel<C>(images.pixel(q.image, f.y0, f.x0), images.stride_h, f.wx, f.wy, out);
+      return true;
+    }
+#endif
+    return false;
   }
 
   void fixed_point_row(const source_images<T>& images, int k, int y, int width, T* out) const {
