@@ -72,6 +72,7 @@
 #include "vbatch/pipeline/writer.hpp"
 #include "vbatch/sample/colmap.hpp"
 #include "vbatch/sample/e2p.hpp"
+#include "vbatch/sample/fisheye.hpp"
 #include "vbatch/sample/rig_spec.hpp"
 #include "vbatch/vbatch.hpp"
 
@@ -121,6 +122,7 @@ struct options {
   bool fsync = false;
   bool colmap = false;                                     // --colmap: the views' intrinsics and poses for structure from motion
   bool by_camera = false;                                  // --by-camera: view k of every frame in DIR/cam_{k:02d}/
+  fs::path dual_fisheye;                                   // --dual-fisheye FILE.json: the frames' two lenses
   bool no_exif = false;                                    // --no-exif: views without the frame's EXIF
   std::string device = VBATCH_TOOL_CUDA ? "auto" : "cpu";  // cpu, cuda, or auto: cuda when a device is found
   vbatch_tools::video_selection video;                     // --frame, --every, --time: a video's frames
@@ -197,6 +199,8 @@ camera_setup make_cameras(const options& o) {
   if (o.layout != "list" && !setup.cube) usage("--layout {} needs --cube", o.layout);
   if (o.colmap && o.layout != "list")
     usage("--colmap: poses are per view, but --layout {} puts a frame's six faces into one image (use --layout list)", o.layout);
+  if (o.demo && !o.dual_fisheye.empty())
+    usage("--dual-fisheye: --demo renders an equirectangular panorama, not a dual-fisheye frame");
   if (o.by_camera && o.layout != "list")
     usage("--by-camera: views go to one directory per camera, but --layout {} puts a frame's six faces into one image",
           o.layout);
@@ -480,22 +484,85 @@ class remapper_of final : public remapper {
 #endif
 };
 
+// --dual-fisheye: the views of frames from a 360° camera's two lenses, all of the one size the
+// lens file gives. Outside both image circles is black (border::constant).
+template <class Policy, class Interp>
+class fisheye_remapper_of final : public remapper {
+ public:
+  fisheye_remapper_of(const vbatch::sample::rig& cameras, const vbatch::sample::dual_fisheye_source& lenses, std::string file)
+      : cameras_(cameras), lenses_(lenses), file_(std::move(file)) {}
+  vbatch::status can_map(int w, int h) const override {
+    if (w != lenses_.width || h != lenses_.height)
+      return vbatch::fail(vbatch::errc::invalid_argument, "the frame is {}x{}, but --dual-fisheye {} describes {}x{} frames", w,
+                          h, file_, lenses_.width, lenses_.height);
+    return vbatch::sample::can_make_f2p_map<Policy>(cameras_, lenses_);
+  }
+  vbatch::item_cost cost(int w, int h) const override { return vbatch::sample::e2p_cost<vbatch::u8, Policy>(w, h, 3, cameras_); }
+  void build(const std::vector<std::pair<int, int>>&, bool gpu, const vbatch::cpu_par& exec) override {
+#if VBATCH_TOOL_CUDA
+    if (gpu) {
+      if (!device_map_) device_map_.emplace(vbatch::sample::make_f2p_map<Policy, vbatch::device_memory>(cameras_, lenses_, exec));
+      return;
+    }
+#endif
+    (void)gpu;
+    if (!map_) map_.emplace(vbatch::sample::make_f2p_map<Policy>(cameras_, lenses_, exec));
+  }
+  void remap(const vbatch::cpu_par& exec, vbatch::batch_view<const vbatch::u8> frames,
+             vbatch::batch_view<vbatch::u8> views) const override {
+    vbatch::sample::remap(exec, frames, *map_, views, Interp{}, vbatch::sample::border::constant{0});
+  }
+#if VBATCH_TOOL_CUDA
+  void remap(const vbatch::cuda& device, vbatch::batch_view<const vbatch::u8> frames,
+             vbatch::batch_view<vbatch::u8> views) const override {
+    vbatch::sample::remap(device, frames, *device_map_, views, Interp{}, vbatch::sample::border::constant{0});
+  }
+#endif
+
+ private:
+  using source = vbatch::sample::dual_fisheye_source;
+  const vbatch::sample::rig& cameras_;
+  source lenses_;
+  std::string file_;
+  std::optional<vbatch::sample::f2p_map<Policy, source>> map_;
+#if VBATCH_TOOL_CUDA
+  std::optional<vbatch::sample::f2p_map<Policy, source, vbatch::device_memory>> device_map_;
+#endif
+};
+
 // --precision exact changes bilinear only: nearest already picks floor(v + 0.5) and bicubic
 // weights in float on every policy (docs/sample.md, "Precision").
-template <class Policy>
-std::unique_ptr<remapper> make_remapper(const options& o, const vbatch::sample::rig& cameras) {
+template <class Policy, class... Lenses>
+std::unique_ptr<remapper> make_remapper(const options& o, const vbatch::sample::rig& cameras, const Lenses&... lenses) {
   namespace in = vbatch::sample::interp;
-  if (o.interp == "nearest") return std::make_unique<remapper_of<Policy, in::nearest>>(cameras);
-  if (o.interp == "bicubic") return std::make_unique<remapper_of<Policy, in::bicubic>>(cameras);
-  if (o.precision == "exact") return std::make_unique<remapper_of<Policy, in::bilinear_exact>>(cameras);
-  return std::make_unique<remapper_of<Policy, in::bilinear>>(cameras);
+  const auto make = [&]<class Interp>(Interp) -> std::unique_ptr<remapper> {
+    if constexpr (sizeof...(Lenses) == 0)
+      return std::make_unique<remapper_of<Policy, Interp>>(cameras);
+    else
+      return std::make_unique<fisheye_remapper_of<Policy, Interp>>(cameras, lenses..., o.dual_fisheye.string());
+  };
+  if (o.interp == "nearest") return make(in::nearest{});
+  if (o.interp == "bicubic") return make(in::bicubic{});
+  if (o.precision == "exact") return make(in::bilinear_exact{});
+  return make(in::bilinear{});
 }
 
-std::unique_ptr<remapper> make_remapper(const options& o, const vbatch::sample::rig& cameras) {
+template <class... Lenses>
+std::unique_ptr<remapper> make_remapper(const options& o, const vbatch::sample::rig& cameras, const Lenses&... lenses) {
   namespace maps = vbatch::sample::maps;
-  if (o.map == "fixed") return make_remapper<maps::cached_fixed>(o, cameras);
-  if (o.map == "float") return make_remapper<maps::cached_float>(o, cameras);
-  return make_remapper<maps::on_the_fly>(o, cameras);
+  if (o.map == "fixed") return make_remapper<maps::cached_fixed>(o, cameras, lenses...);
+  if (o.map == "float") return make_remapper<maps::cached_float>(o, cameras, lenses...);
+  return make_remapper<maps::on_the_fly>(o, cameras, lenses...);
+}
+
+// The remap of the frames: equirectangular, or with --dual-fisheye from the lens file's lenses.
+std::unique_ptr<remapper> make_remapper(const options& o, const vbatch::sample::rig& cameras) {
+  if (o.dual_fisheye.empty()) return make_remapper<>(o, cameras);
+  try {
+    return make_remapper(o, cameras, vbatch::sample::read_dual_fisheye(o.dual_fisheye));
+  } catch (const vbatch::error& e) {
+    fail("--dual-fisheye: {}", e.what());
+  }
 }
 
 // --batch N, or --batch auto (a memory budget).
@@ -857,13 +924,13 @@ int run(const options& o) {
     return !f.path.empty() && !video && !vbatch_tools::check_input(o.failures, f.path.string(), failures, limit, [&] {
       read_header(f, vbatch::io::image_limits{o.max_pixels});
       const vbatch::status s = sampler->can_map(f.width, f.height);
-      if (!s) fail("{}: {}{}", f.path.string(), s.message, o.map == "fixed" ? " (--map float)" : "");
+      if (!s) fail("{}: {}{}", f.path.string(), s.message, o.map == "fixed" && o.dual_fisheye.empty() ? " (--map float)" : "");
     });
   });
   summary.failed = failures.size();
   if (video && !frames.empty())
     if (const vbatch::status s = sampler->can_map(frames.front().width, frames.front().height); !s)
-      fail("{}: {}{}", frames.front().path.string(), s.message, o.map == "fixed" ? " (--map float)" : "");
+      fail("{}: {}{}", frames.front().path.string(), s.message, o.map == "fixed" && o.dual_fisheye.empty() ? " (--map float)" : "");
   if (const std::optional<std::string> mixed = gpu ? mixed_frame_sizes(frames) : std::nullopt) {
     if (o.device == "cuda") fail("--device cuda: {}", *mixed);
     if (!o.quiet) fmt::print("--device auto: {}; running on the CPU\n", *mixed);
@@ -1074,6 +1141,11 @@ int main(int argc, char** argv) {
   app.add_flag("--colmap", o.colmap,
                "Also write every view's intrinsics and pose (rotation about the panorama's centre): a COLMAP text model "
                "in DIR/colmap (cameras.txt, images.txt, points3D.txt) and DIR/views.json");
+  app.add_option("--dual-fisheye", o.dual_fisheye,
+                 "The frames are a 360° camera's two fisheye images side by side (or stacked), described by FILE.json "
+                 "(lens models, centres, radii, fields of view, orientations: docs/sample.md); views are sampled from "
+                 "the lenses, black outside their image circles")
+      ->type_name("FILE.json");
   app.add_flag("--by-camera", o.by_camera,
                "Write view k of every frame as DIR/cam_{k:02d}/frame_{id:05d}.{ext} (COLMAP's layout for rigs: with "
                "--colmap also DIR/colmap/rig_config.json for colmap rig_configurator)");

@@ -448,6 +448,85 @@ else
   echo "skip EXIF checks: exiftool not installed (Debian: apt-get install libimage-exiftool-perl)"
 fi
 
+# ---- dual-fisheye frames in (issue 14): --dual-fisheye FILE.json ----------------------------------
+# A 192x96 frame of two 200-degree equidistant lenses (the second turned 180 degrees) whose every
+# pixel holds the colour 128 + 120 * (x, y, z) of its direction, written here from the lens model
+# alone; every view pixel must then hold the colour of its own ray (pinhole geometry, also written
+# out here), within what bilinear sampling of the rounded field allows.
+mkdir -p dfe_src
+python3 - dfe_src/dual_0003.png dfe.json <<'PY'
+import json, math, struct, sys, zlib
+S = 96
+W, H, R, fov = 2 * S, S, S / 2, 200
+f = R / math.radians(fov / 2)
+rows = b""
+for v in range(H):
+    row = bytearray(b"\0")
+    for u in range(W):
+        lens = u // S
+        dx, dy = u - (lens * S + (S - 1) / 2), (S - 1) / 2 - v
+        rho = math.hypot(dx, dy)
+        if rho > R:
+            row += bytes(3)
+            continue
+        t = rho / f
+        lx, ly, lz = (math.sin(t) * dx / rho, math.sin(t) * dy / rho, math.cos(t)) if rho else (0.0, 0.0, 1.0)
+        d = (lx, ly, lz) if lens == 0 else (-lx, ly, -lz)  # yaw 180 about the vertical
+        row += bytes(round(128 + 120 * c) for c in d)
+    rows += bytes(row)
+chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+open(sys.argv[1], "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", W, H, 8, 2, 0, 0, 0))
+                              + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+lens = lambda cx, **more: dict(model="equidistant", centre=[cx, (S - 1) / 2], radius=R, fov=fov, **more)
+json.dump({"width": W, "height": H, "lenses": [lens((S - 1) / 2), lens(S + (S - 1) / 2, yaw=180)]}, open(sys.argv[2], "w"))
+PY
+run_ok "--dual-fisheye" dfe_src -o dfe_views --dual-fisheye dfe.json --rig ring:4 --fov 90 --size 40x30 --format png
+if python3 - dfe_views <<'PY' >py.out 2>&1; then ok "--dual-fisheye: every view pixel holds its ray's colour (both lenses, the seams between them)"; else bad "--dual-fisheye: $(tail -c 400 py.out)"; fi
+import math, struct, sys, zlib
+def read_png(path):  # 8-bit RGB, as vbatch writes it (filters 0-4)
+    b = open(path, "rb").read()
+    w, h = struct.unpack(">II", b[16:24])
+    data, i = b"", 8
+    while i < len(b):
+        n, kind = struct.unpack(">I", b[i:i + 4])[0], b[i + 4:i + 8]
+        data += b[i + 8:i + 8 + n] if kind == b"IDAT" else b""
+        i += 12 + n
+    raw, out, prev = zlib.decompress(data), [], bytearray(3 * w)
+    for y in range(h):
+        ft, line = raw[y * (3 * w + 1)], bytearray(raw[y * (3 * w + 1) + 1:(y + 1) * (3 * w + 1)])
+        for x in range(3 * w):
+            a, up = line[x - 3] if x >= 3 else 0, prev[x]
+            c = prev[x - 3] if x >= 3 else 0
+            p = a + up - c
+            pred = [0, a, up, (a + up) // 2, a if abs(p - a) <= abs(p - up) and abs(p - a) <= abs(p - c) else up if abs(p - up) <= abs(p - c) else c][ft]
+            line[x] = (line[x] + pred) & 255
+        out.append(line)
+        prev = line
+    return w, h, out
+worst, total, n = 0, 0, 0
+for k in range(4):
+    w, h, img = read_png("%s/frame_00003_cam_%02d.png" % (sys.argv[1], k))
+    fx, yaw = 0.5 * w / math.tan(math.radians(45)), math.radians(90 * k)
+    for y in range(h):
+        for x in range(w):
+            rx, ry, rz = (x - (w - 1) / 2) / fx, -(y - (h - 1) / 2) / fx, 1.0
+            norm = math.sqrt(rx * rx + ry * ry + rz * rz)
+            d = (math.cos(yaw) * rx + math.sin(yaw) * rz, ry, -math.sin(yaw) * rx + math.cos(yaw) * rz)
+            for c in range(3):
+                err = abs(img[y][3 * x + c] - (128 + 120 * d[c] / norm))
+                worst, total, n = max(worst, err), total + err, n + 1
+assert worst < 3 and total / n < 0.8, (worst, total / n)
+print(worst, total / n)
+PY
+cp src/pano_0007.jpg dfe_src/other_0004.jpg
+rc=0; "$TOOL" dfe_src -o dfe_mixed --dual-fisheye dfe.json --rig ring:2 --size 16x12 >run.out 2>run.err || rc=$?
+if [[ $rc -eq 3 ]] && grep -qF "other_0004.jpg" dfe_mixed/failures.json && grep -qF "describes 192x96 frames" dfe_mixed/failures.json && [[ -f dfe_mixed/frame_00003_cam_01.jpg ]]; then
+  ok "--dual-fisheye: a frame of another size is listed, naming both sizes; the others are written"
+else bad "--dual-fisheye, a frame of another size: exit $rc: $(head -c 300 run.err) $(head -c 300 dfe_mixed/failures.json 2>/dev/null)"; fi
+echo '{"width": 192, "height": 96, "lenses": [{"model": "equidistant", "centre": [47.5, 47.5], "radius": 48, "fov": 200}]}' >dfe_one.json
+expect_error "--dual-fisheye with one lens" 1 "dfe_one.json" out_dfe dfe_src -o out_dfe --dual-fisheye dfe_one.json
+expect_error "--dual-fisheye with --demo" 2 "--dual-fisheye: --demo renders an equirectangular panorama" out_dfe --demo -o out_dfe --dual-fisheye dfe.json
+
 # ---- a video straight in (issue 14): decoded once by ffmpeg, no intermediate images --------------
 if command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null; then
   # A lossless 10 fps clip of 7 frames (FFV1, RGB) and the same frames written by ffmpeg as PNGs: the
