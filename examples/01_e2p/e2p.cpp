@@ -202,8 +202,7 @@ camera_setup make_cameras(const options& o) {
   if (o.demo && !o.dual_fisheye.empty())
     usage("--dual-fisheye: --demo renders an equirectangular panorama, not a dual-fisheye frame");
   if (o.by_camera && o.layout != "list")
-    usage("--by-camera: views go to one directory per camera, but --layout {} puts a frame's six faces into one image",
-          o.layout);
+    usage("--by-camera: views go to one directory per camera, but --layout {} puts a frame's six faces into one image", o.layout);
   if (setup.cube && o.preset_given) usage("--pitch, --fov and --vfov do not apply to cube faces (90° squares)");
   if (!(o.fov > 0 && o.fov < 180)) usage("--fov {}: the horizontal FOV must be in (0, 180) degrees", o.fov);
   if (o.vfov != 0 && !(o.vfov > 0 && o.vfov < 180))
@@ -831,12 +830,12 @@ void write_colmap_model(const options& o, const camera_setup& setup, const std::
     for (std::size_t k = 0; k < setup.cameras.size(); ++k) {
       views.push_back({view_name(o, f.id, int(k)), k, world_from_rig});
       const colmap::quaternion q = colmap::quaternion_from(colmap::cam_from_world(setup.cameras[k], world_from_rig));
-      images.push_back({{"name", views.back().name},
-                        {"frame", f.id},
-                        {"camera", k},
-                        {"cam_from_world_wxyz", {q.w, q.x, q.y, q.z}},
-                        {"frame_pose_deg", pose ? nlohmann::json{pose->yaw_deg, pose->pitch_deg, pose->roll_deg}
-                                                : nlohmann::json(nullptr)}});
+      images.push_back(
+          {{"name", views.back().name},
+           {"frame", f.id},
+           {"camera", k},
+           {"cam_from_world_wxyz", {q.w, q.x, q.y, q.z}},
+           {"frame_pose_deg", pose ? nlohmann::json{pose->yaw_deg, pose->pitch_deg, pose->roll_deg} : nlohmann::json(nullptr)}});
     }
   }
   nlohmann::json cameras = nlohmann::json::array();
@@ -930,7 +929,8 @@ int run(const options& o) {
   summary.failed = failures.size();
   if (video && !frames.empty())
     if (const vbatch::status s = sampler->can_map(frames.front().width, frames.front().height); !s)
-      fail("{}: {}{}", frames.front().path.string(), s.message, o.map == "fixed" && o.dual_fisheye.empty() ? " (--map float)" : "");
+      fail("{}: {}{}", frames.front().path.string(), s.message,
+           o.map == "fixed" && o.dual_fisheye.empty() ? " (--map float)" : "");
   if (const std::optional<std::string> mixed = gpu ? mixed_frame_sizes(frames) : std::nullopt) {
     if (o.device == "cuda") fail("--device cuda: {}", *mixed);
     if (!o.quiet) fmt::print("--device auto: {}; running on the CPU\n", *mixed);

@@ -564,25 +564,28 @@ if command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null; then
     expect_files "an H.264 video: frames 0, 2, 4, 6, two views each" vid_h264 frame_0000{0,2,4,6}_cam_0{0,1}.png
   fi
   # A decoder that dies after 3 frames: under skip, the frames never delivered are listed one by
-  # one and the others' views are written; under stop, exit 1 naming the decoder. (With --batch 1:
-  # a failure fails its whole batch, so with larger batches the frames decoded before it in the
-  # batch are listed too.)
+  # one and the others' views are written, whatever the batch size (a batch cut short by the
+  # failure is delivered up to it); under stop, exit 1 naming the decoder.
   mkdir -p fakebin
   printf '#!/bin/bash\n"%s" "$@" | head -c $((128 * 64 * 3 * 3))\nexit 1\n' "$(command -v ffmpeg)" >fakebin/ffmpeg
   chmod +x fakebin/ffmpeg
-  rc=0
-  env PATH="$W/fakebin:$PATH" "$TOOL" vid/clip.mkv -o vid_broken --size 24x16 --format png --rig ring:2 --batch 1 >run.out 2>run.err || rc=$?
-  if [[ $rc -eq 3 ]] && python3 - vid_broken/failures.json <<'PY'
+  "$TOOL" vid/png/frame_2.png -o vid_ref2 --size 24x16 --format png --rig ring:2 --quiet
+  for batch in 1 4; do
+    rc=0
+    env PATH="$W/fakebin:$PATH" "$TOOL" vid/clip.mkv -o "vid_broken_$batch" --size 24x16 --format png --rig ring:2 --batch "$batch" >run.out 2>run.err || rc=$?
+    if [[ $rc -eq 3 ]] && python3 - "vid_broken_$batch/failures.json" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))
 files = sorted(f["file"] for f in j["failures"])
 assert files == ["vid/clip.mkv frame %d" % i for i in range(3, 7)], files
 assert all(f["stage"] == "decode" and "ffmpeg" in f["reason"] for f in j["failures"]), j
 PY
-  then ok "a video failing mid-way (skip): frames 3 to 6 listed, exit 3"; else bad "a video failing mid-way: exit $rc: $(head -c 400 vid_broken/failures.json 2>/dev/null) $(head -c 300 run.err)"; fi
-  if cmp -s vid_broken/frame_00000_cam_00.png vid_ref3/frame_00000_cam_00.png && [[ ! -e vid_broken/frame_00003_cam_00.png ]]; then
-    ok "a video failing mid-way (skip): the delivered frames' views written, no others"
-  else bad "a video failing mid-way (skip): $(ls vid_broken | tr '\n' ' ')"; fi
+    then ok "a video failing mid-way (skip, --batch $batch): frames 3 to 6 listed, exit 3"; else bad "a video failing mid-way (--batch $batch): exit $rc: $(head -c 400 "vid_broken_$batch/failures.json" 2>/dev/null) $(head -c 300 run.err)"; fi
+    if cmp -s "vid_broken_$batch/frame_00000_cam_00.png" vid_ref3/frame_00000_cam_00.png && cmp -s "vid_broken_$batch/frame_00002_cam_01.png" vid_ref2/frame_00002_cam_01.png \
+      && [[ ! -e "vid_broken_$batch/frame_00003_cam_00.png" ]]; then
+      ok "a video failing mid-way (skip, --batch $batch): the delivered frames' views written, no others"
+    else bad "a video failing mid-way (skip, --batch $batch): $(ls "vid_broken_$batch" | tr '\n' ' ')"; fi
+  done
   rc=0
   env PATH="$W/fakebin:$PATH" "$TOOL" vid/clip.mkv -o vid_stop --size 24x16 --format png --on-error stop >run.out 2>run.err || rc=$?
   if [[ $rc -eq 1 ]] && grep -qF "ffmpeg" run.err; then ok "a video failing mid-way (stop): exit 1, names the decoder"; else bad "a video failing mid-way (stop): exit $rc: $(head -c 300 run.err)"; fi

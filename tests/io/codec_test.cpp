@@ -217,8 +217,8 @@ TYPED_TEST(Codec, FuzzRegressionsAreRefusedNamingTheCause) {
                            vb::errc::corrupt_data, {"stb_dht_code_lengths_overflow.jpg"}));
   // 64 fill bytes before the start-of-image marker, which stb skips, and then a progressive scan
   // with an undefined Huffman table (stb 2.27 reads out of bounds on it).
-  EXPECT_TRUE(throws_error([&] { decode(fuzz_dir / "regressions/image/stb_jpeg_behind_fill_bytes.jpg"); },
-                           vb::errc::corrupt_data, {"stb_jpeg_behind_fill_bytes.jpg"}));
+  EXPECT_TRUE(throws_error([&] { decode(fuzz_dir / "regressions/image/stb_jpeg_behind_fill_bytes.jpg"); }, vb::errc::corrupt_data,
+                           {"stb_jpeg_behind_fill_bytes.jpg"}));
   // A baseline scan that names AC table 1, never defined, with Se = 0: stb decodes all 64
   // coefficients of a baseline scan whatever Se says, with the undefined table.
   EXPECT_TRUE(throws_error([&] { decode(fuzz_dir / "regressions/image/stb_baseline_scan_undefined_ac_table.jpg"); },

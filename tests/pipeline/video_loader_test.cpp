@@ -62,16 +62,30 @@ TEST(VideoLoader, IsAPipelineSourceWithADecodeRow) {
   EXPECT_EQ(r.stages.front().items, 4u);
 }
 
-// A frame past the end fails its batch: the batches before it arrive, then next() names the
-// file and the frame.
-TEST(VideoLoader, AFramePastTheEndFailsItsBatchAfterTheOnesBefore) {
+// A frame past the end ends the run there: the batches before it arrive, then the frames of its
+// batch read before it (a shorter batch), then next() names the file and the frame.
+TEST(VideoLoader, AFramePastTheEndEndsTheRunAfterEveryFrameBeforeIt) {
   REQUIRE_FFMPEG();
   temp_dir dir;
   const fs::path clip = numbered_clip(dir, 6);
-  pl::video_loader video(clip, {0, 1, 4, 7}, vb::batch::fixed(2));
-  ASSERT_TRUE(video.next());
+  pl::video_loader video(clip, {0, 1, 3, 4, 7, 8}, vb::batch::fixed(3));
+  const auto first = video.next();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->images.n, 3);
+  const auto partial = video.next();
+  ASSERT_TRUE(partial);
+  EXPECT_EQ(partial->index, 1u);
+  EXPECT_EQ(partial->first, 3u);
+  ASSERT_EQ(partial->images.n, 1);
+  ASSERT_EQ(partial->items.size(), 1u);
+  EXPECT_TRUE(vbatch_test::same_bytes(partial->images.image(0), numbered_frame(4).view()));
   EXPECT_TRUE(throws_error([&] { (void)video.next(); }, vb::errc::invalid_argument, {"clip.mkv", "frame 7", "past the end"}));
   EXPECT_FALSE(video.next());
+  // A batch whose first frame is past the end: nothing of it arrives, the error comes at once.
+  pl::video_loader at_start(clip, {0, 1, 7}, vb::batch::fixed(2));
+  ASSERT_TRUE(at_start.next());
+  EXPECT_TRUE(throws_error([&] { (void)at_start.next(); }, vb::errc::invalid_argument, {"frame 7"}));
+  EXPECT_FALSE(at_start.next());
 }
 
 TEST(VideoLoader, BadArgumentsAreNamed) {

@@ -252,7 +252,8 @@ TEST(Colmap, TheRigConfigTurnsTheReferenceCameraIntoEveryOther) {
 TEST(Colmap, TheRigConfigRefusesPrefixesItCannotWrite) {
   const sample::rig cams = sample::ring_rig(2, 0, 32, 32, 90);
   const std::vector<std::string> one{"a/"}, quoted{"a/", "b\"/"}, fine{"a/", "b/"};
-  EXPECT_TRUE(throws_error([&] { colmap::rig_config_json(cams, one); }, vb::errc::invalid_argument, {"1 image prefixes", "2 cameras"}));
+  EXPECT_TRUE(
+      throws_error([&] { colmap::rig_config_json(cams, one); }, vb::errc::invalid_argument, {"1 image prefixes", "2 cameras"}));
   EXPECT_TRUE(throws_error([&] { colmap::rig_config_json(cams, quoted); }, vb::errc::invalid_argument, {"'b\"/'"}));
   EXPECT_TRUE(throws_error([&] { colmap::rig_config_json(cams, fine, 2); }, vb::errc::invalid_argument, {"reference camera 2"}));
 }

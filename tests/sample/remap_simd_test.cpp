@@ -1,5 +1,6 @@
-// The CPU's row schedules, SIMD bilinear (sample/cpu/bilinear_simd.hpp), nearest and the others
-// with fetching ahead (remap_kernel::nearest_row, fetch_ahead_row), must write exactly the bytes the per-pixel body writes, which
+// The CPU's row schedules, SIMD u8 bilinear (sample/cpu/bilinear_simd.hpp), nearest and the
+// others with fetching ahead (remap_kernel::nearest_row, fetch_ahead_row; SIMD float
+// interpolation, sample/cpu/separable_simd.hpp), must write exactly the bytes the per-pixel body writes, which
 // is what every other executor (and the GPU) runs. Each case runs
 // remap through the CPU executors (rows, SIMD where eligible) and through a functor that exposes
 // only the per-pixel operator(), and compares every byte.
@@ -7,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "vbatch/sample/cube.hpp"
@@ -24,39 +26,42 @@ struct per_pixel_only {
   void operator()(int i, int y, int x) const { kernel(i, y, x); }
 };
 
-template <int C, class Map, class Border, class Interp = interp::bilinear>
-batch_buffer<u8> per_pixel_remap(batch_view<const u8> src, const Map& map, batch_shape out_shape, Border border, Interp = {}) {
-  batch_buffer<u8> out(out_shape);
-  const remap_kernel<C, u8, Map, Interp, Border> kernel{src, out.view(), map, {}, border};
+template <int C, class T, class Map, class Border, class Interp = interp::bilinear>
+batch_buffer<T> per_pixel_remap(batch_view<const T> src, const Map& map, batch_shape out_shape, Border border, Interp = {}) {
+  batch_buffer<T> out(out_shape);
+  const remap_kernel<C, T, Map, Interp, Border> kernel{src, out.view(), map, {}, border};
   for_each_index(cpu_serial{}, {out_shape.n, out_shape.h, out_shape.w}, per_pixel_only<decltype(kernel)>{kernel});
   return out;
 }
 
-std::int64_t differing_bytes(const batch_buffer<u8>& a, const batch_buffer<u8>& b) {
+template <class T>
+std::int64_t differing_bytes(const batch_buffer<T>& a, const batch_buffer<T>& b) {
   std::int64_t n = 0;
   for (std::int64_t i = 0; i < a.shape().elements(); ++i) n += a.data()[i] != b.data()[i];
   return n;
 }
 
 // Noise makes every tap matter: a wrong weight or a swapped channel changes bytes everywhere.
-batch_buffer<u8> noise_panorama(int w, int h, int c, std::uint32_t seed) {
-  batch_buffer<u8> image({1, h, w, c});  // (1,H,W,C)
+// f32 noise has fractions (1/256 steps).
+template <class T = u8>
+batch_buffer<T> noise_panorama(int w, int h, int c, std::uint32_t seed) {
+  batch_buffer<T> image({1, h, w, c});  // (1,H,W,C)
   for (std::int64_t i = 0; i < image.shape().elements(); ++i) {
     seed = seed * 1664525u + 1013904223u;
-    image.data()[i] = static_cast<u8>(seed >> 24);
+    image.data()[i] = std::is_same_v<T, u8> ? T(seed >> 24) : T((seed >> 16) / 256.0);
   }
   return image;
 }
 
-template <int C, class Policy, class Interp = interp::bilinear>
+template <int C, class Policy, class Interp = interp::bilinear, class T = u8>
 void expect_simd_matches_per_pixel(int source_w, int source_h, const rig& cameras) {
-  const batch_buffer<u8> pano = noise_panorama(source_w, source_h, C, 7u * source_w + source_h);
+  const batch_buffer<T> pano = noise_panorama<T>(source_w, source_h, C, 7u * source_w + source_h);
   const auto map = make_e2p_map<Policy>(cameras, source_w, source_h);
   const map_shape& m = map.shape();
   const batch_shape out_shape{m.views, m.height, m.width, C};  // (K,H,W,C)
-  const batch_buffer<u8> reference = per_pixel_remap<C>(pano.view(), map.view(), out_shape, border::wrap_equirect{}, Interp{});
+  const batch_buffer<T> reference = per_pixel_remap<C, T>(pano.view(), map.view(), out_shape, border::wrap_equirect{}, Interp{});
   for (int threads : {1, 2, 7}) {
-    batch_buffer<u8> out(out_shape);
+    batch_buffer<T> out(out_shape);
     remap(cpu_par{threads}, pano.view(), map, out.view(), Interp{}, border::wrap_equirect{});
     EXPECT_EQ(differing_bytes(out, reference), 0) << Policy::name << ", " << Interp::name << ", " << C << " channels, "
                                                   << source_w << "x" << source_h << " source, " << threads << " threads";
@@ -91,13 +96,21 @@ TEST(RemapSimd, NearestAndFetchAheadRowsMatchThePerPixelBody) {
   expect_simd_matches_per_pixel<3, maps::on_the_fly, interp::nearest>(640, 320, cameras);
   expect_simd_matches_per_pixel<3, maps::cached_fixed, interp::nearest>(5, 3, cameras);
   // The other cases run the per-pixel body a chunk at a time after fetching ahead.
-  // u8 bicubic with 3 and 4 channels has a SIMD schedule inside the image (cpu/bicubic_simd.hpp).
+  // Float interpolation with 3 and 4 channels has a SIMD schedule inside the image
+  // (cpu/separable_simd.hpp): u8 bicubic and exact bilinear, f32 bilinear and bicubic.
   expect_simd_matches_per_pixel<3, maps::cached_float, interp::bicubic>(640, 320, cameras);
   expect_simd_matches_per_pixel<4, maps::cached_fixed, interp::bicubic>(640, 320, cameras);
   expect_simd_matches_per_pixel<3, maps::on_the_fly, interp::bicubic>(640, 320, cameras);
+  expect_simd_matches_per_pixel<3, maps::cached_float, interp::bilinear_exact>(640, 320, cameras);
+  expect_simd_matches_per_pixel<3, maps::cached_float, interp::bilinear, f32>(640, 320, cameras);
+  expect_simd_matches_per_pixel<4, maps::cached_fixed, interp::bilinear, f32>(640, 320, cameras);
+  expect_simd_matches_per_pixel<3, maps::on_the_fly, interp::bicubic, f32>(640, 320, cameras);
+  expect_simd_matches_per_pixel<1, maps::cached_float, interp::bilinear, f32>(640, 320, cameras);
   for (auto [w, h] : {std::pair{4, 4}, {5, 4}, {6, 5}, {9, 7}}) {  // footprints at the last column and row
     expect_simd_matches_per_pixel<3, maps::cached_float, interp::bicubic>(w, h, cameras);
     expect_simd_matches_per_pixel<4, maps::cached_float, interp::bicubic>(w, h, cameras);
+    expect_simd_matches_per_pixel<3, maps::cached_float, interp::bilinear, f32>(w, h, cameras);
+    expect_simd_matches_per_pixel<3, maps::cached_float, interp::bicubic, f32>(w, h, cameras);
   }
   expect_simd_matches_per_pixel<4, maps::cached_fixed, interp::bilinear_exact>(640, 320, cameras);
 }
@@ -121,7 +134,7 @@ void expect_cube_simd_matches_per_pixel() {
   const batch_buffer<u8> noise = noise_panorama(face_w, 6 * face_w, 3, 99);
   std::copy_n(noise.data(), noise.shape().elements(), faces.data());
   const batch_shape out_shape{1, 80, 161, 3};
-  const batch_buffer<u8> reference = per_pixel_remap<3>(faces.view(), map.view(), out_shape, border::cube_seams{cube});
+  const batch_buffer<u8> reference = per_pixel_remap<3, u8>(faces.view(), map.view(), out_shape, border::cube_seams{cube});
   batch_buffer<u8> out(out_shape);
   c2e(cpu_par{2}, faces.view(), map, out.view());
   EXPECT_EQ(differing_bytes(out, reference), 0) << Policy::name;
@@ -144,7 +157,7 @@ TEST(RemapSimd, StridedDestinationsTakeThePerPixelPathWithTheSameResult) {
   dst3.c = 3;
   remap(cpu_serial{}, src3, map, dst3, interp::bilinear{}, border::wrap_equirect{});
   batch_buffer<u8> dense({2, 40, 64, 3});
-  const batch_buffer<u8> reference = per_pixel_remap<3>(src3, map.view(), dense.shape(), border::wrap_equirect{});
+  const batch_buffer<u8> reference = per_pixel_remap<3, u8>(src3, map.view(), dense.shape(), border::wrap_equirect{});
   std::int64_t differ = 0;
   for (int i = 0; i < 2; ++i)
     for (int y = 0; y < 40; ++y)

@@ -248,8 +248,7 @@ void stb_decode(std::span<const unsigned char> bytes, const std::filesystem::pat
   // Before stb reads a table: its header probe parses the tables that precede the frame header.
   const std::size_t jpeg_start = stb_jpeg_start(bytes);
   if (jpeg_start != 0 && !jpeg_huffman_tables_valid(bytes.subspan(jpeg_start)))
-    raise(errc::corrupt_data, "{}: corrupt JPEG (a Huffman table is malformed, or a scan uses one never defined)",
-          name.string());
+    raise(errc::corrupt_data, "{}: corrupt JPEG (a Huffman table is malformed, or a scan uses one never defined)", name.string());
   image_info info;
   if (!stbi_info_from_memory(bytes.data(), size, &info.width, &info.height, &info.channels)) {
     // stb tries every format and reports the last one's failure ("unknown image type"): for a

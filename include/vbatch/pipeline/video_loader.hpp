@@ -11,10 +11,11 @@
 // Frames are read once each, in increasing order: a video cannot be decoded in parallel or out of
 // order without seeking, and a seek costs the decode of a key frame and the frames after it.
 //
-// Errors: a decoder that fails, or a stream that ends before a selected frame, fails that
-// frame's batch: the batches before it are delivered, next() throws naming the file and the
-// frame, and nothing after it is read. There is no on_error::skip: once the decoder has failed
-// its stream is gone, so a caller that skips failures lists the frames it never received.
+// Errors: a decoder that fails, or a stream that ends before a selected frame, ends the run at
+// that frame: the batches before it are delivered, and the frames of its batch read before it as
+// a shorter batch; then next() throws naming the file and the frame, and nothing after it is
+// read. There is no on_error::skip: once the decoder has failed its stream is gone, so a caller
+// that skips failures lists the frames it never received.
 
 #include <algorithm>
 #include <chrono>
@@ -83,7 +84,8 @@ class video_loader {
   std::optional<std::size_t> count() const { return plan_.size(); }
 
   // The next batch in order, waiting until it is decoded; nullopt after the last. Throws the
-  // error of a batch that failed, after every batch before it.
+  // error of a batch that failed, after every batch before it and the frames of it read before
+  // the error (delivered as a shorter batch).
   std::optional<loaded_batch> next() {
     std::unique_lock lock(mutex_);
     if (delivered_ >= plan_.size() || closed_) return std::nullopt;
@@ -94,18 +96,21 @@ class video_loader {
       consumer_wait_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       if (closed_) return std::nullopt;
     }
-    if (b.error) {
+    if (b.error && b.frames == 0) {
       delivered_ = plan_.size();  // nothing after a failed batch
       std::rethrow_exception(b.error);
     }
     const batch_plan& p = plan_[delivered_];
     loaded_batch out{delivered_,
                      p.first,
-                     b.buffer->view().images(0, int(p.count)),
-                     std::span<const load_item>(items_).subspan(p.first, p.count),
+                     b.buffer->view().images(0, int(b.frames)),
+                     std::span<const load_item>(items_).subspan(p.first, b.frames),
                      std::move(b.buffer),
                      {}};
-    ++delivered_;
+    if (b.error)
+      b.frames = 0;  // the frames read before the error went out: the error comes next
+    else
+      ++delivered_;
     lock.unlock();
     room_.notify_all();  // the window moved
     return out;
@@ -142,6 +147,7 @@ class video_loader {
   };
   struct batch_state {
     std::shared_ptr<batch_buffer<u8>> buffer;
+    std::size_t frames = 0;  // read into the buffer: the whole batch, or those before its error
     std::exception_ptr error;
     bool ready = false;
   };
@@ -176,7 +182,8 @@ class video_loader {
       std::lock_guard lock(mutex_);
       decode_seconds_ += std::chrono::duration<double>(clock::now() - start).count();
       frames_read_ += read;
-      batches_[b].buffer = error ? nullptr : std::move(buffer);
+      batches_[b].buffer = read > 0 ? std::move(buffer) : nullptr;
+      batches_[b].frames = read;
       batches_[b].error = error;
       batches_[b].ready = true;
       ready_.notify_all();

@@ -203,27 +203,24 @@ VBATCH_HOST_DEVICE inline void split(R v, int& i, float& frac) {
   frac = static_cast<float>(v - static_cast<R>(i));
 }
 
-// Bilinear and bicubic in float, unrounded: what their float paths and bilinear_exact round once,
-// and what p2e blends before its one rounding.
-template <int C, class T, class Border, class R>
-VBATCH_HOST_DEVICE inline void interpolate(interp::bilinear, const source_images<T>& src, const Border& border, sample_point<R> p,
-                                           float (&acc)[C]) {
+// The K×K footprint of float interpolation at a point: its top-left tap and its separable weights.
+template <int K>
+struct footprint {
   int x0, y0;
-  float ax, ay;
-  split(p.x, x0, ax);
-  split(p.y, y0, ay);
-  const float wx[2] = {1 - ax, ax}, wy[2] = {1 - ay, ay};
-  accumulate<2, C>(src, border, p.image, x0, y0, wx, wy, acc);
-}
-
-// Bicubic sampling's 4×4 footprint at p: its top-left tap and its separable weights.
-struct cubic_footprint {
-  int x0, y0;
-  float wx[4], wy[4];
+  float wx[K], wy[K];
 };
 template <class R>
-VBATCH_HOST_DEVICE inline cubic_footprint cubic_footprint_of(interp::bicubic b, sample_point<R> p) {
-  cubic_footprint f;
+VBATCH_HOST_DEVICE inline footprint<2> footprint_of(interp::bilinear, sample_point<R> p) {
+  footprint<2> f;
+  float ax, ay;
+  split(p.x, f.x0, ax);
+  split(p.y, f.y0, ay);
+  f.wx[0] = 1 - ax, f.wx[1] = ax, f.wy[0] = 1 - ay, f.wy[1] = ay;
+  return f;
+}
+template <class R>
+VBATCH_HOST_DEVICE inline footprint<4> footprint_of(interp::bicubic b, sample_point<R> p) {
+  footprint<4> f;
   float ax, ay;
   split(p.x, f.x0, ax);
   split(p.y, f.y0, ay);
@@ -233,11 +230,13 @@ VBATCH_HOST_DEVICE inline cubic_footprint cubic_footprint_of(interp::bicubic b, 
   return f;
 }
 
-template <int C, class T, class Border, class R>
-VBATCH_HOST_DEVICE inline void interpolate(interp::bicubic b, const source_images<T>& src, const Border& border,
-                                           sample_point<R> p, float (&acc)[C]) {
-  const cubic_footprint f = cubic_footprint_of(b, p);
-  accumulate<4, C>(src, border, p.image, f.x0, f.y0, f.wx, f.wy, acc);
+// Bilinear and bicubic in float, unrounded: what their float paths and bilinear_exact round once,
+// and what p2e blends before its one rounding.
+template <int C, class Interp, class T, class Border, class R>
+VBATCH_HOST_DEVICE inline void interpolate(Interp i, const source_images<T>& src, const Border& border, sample_point<R> p,
+                                           float (&acc)[C]) {
+  const auto f = footprint_of(i, p);
+  accumulate(src, border, p.image, f.x0, f.y0, f.wx, f.wy, acc);
 }
 
 // Copies the C channels of pixel (x, y) of image `face`, through the border when outside.

@@ -14,8 +14,8 @@
 
 #include "vbatch/core/executor.hpp"
 #include "vbatch/core/view.hpp"
-#include "vbatch/sample/cpu/bicubic_simd.hpp"
 #include "vbatch/sample/cpu/bilinear_simd.hpp"
+#include "vbatch/sample/cpu/separable_simd.hpp"
 #include "vbatch/sample/interp.hpp"
 #include "vbatch/sample/map.hpp"
 
@@ -46,7 +46,7 @@ struct remap_kernel {
   // u8 bilinear sampling, its bit-identical SIMD schedule (fixed-point maps are read in place;
   // other maps are rounded to fixed point a chunk at a time, as the per-pixel body does), or for
   // nearest sampling a two-pass schedule that fetches ahead, or else the per-pixel body a chunk at
-  // a time after fetching ahead (u8 bicubic with SIMD inside the image).
+  // a time after fetching ahead (float interpolation with SIMD inside the image).
   void row(int i, int y, int width) const {
     int k;
     const source_images<T> images = sources_of(i, k);
@@ -105,7 +105,7 @@ struct remap_kernel {
     constexpr int chunk = 256;
     using point = decltype(map.at(k, y, 0));
     point points[chunk];
-    const bool simd_bicubic = bicubic_schedule && cpu::best_simd() == cpu::simd::avx2 && src.stride_w == C && dst.stride_w == C;
+    const bool simd = separable_schedule && cpu::best_simd() == cpu::simd::avx2 && src.stride_w == C && dst.stride_w == C;
     for (int first = 0; first < width; first += chunk) {
       const int count = width - first < chunk ? width - first : chunk;
       for (int j = 0; j < count; ++j) {
@@ -118,29 +118,41 @@ struct remap_kernel {
       }
       for (int j = 0; j < count; ++j) {
         T* o = out + (first + j) * dst.stride_w;
-        if (!simd_bicubic || !bicubic_inside(images, points[j], o)) sample<C>(interp, images, border, points[j], o);
+        if (!simd || !separable_inside(images, points[j], o)) sample<C>(interp, images, border, points[j], o);
       }
     }
   }
 
-  static constexpr bool bicubic_schedule =
-      VBATCH_HAVE_X86_SIMD && std::is_same_v<T, u8> && (C == 3 || C == 4) && std::is_same_v<Interp, interp::bicubic>;
+  // Float interpolation: u8 bicubic and exact bilinear (u8 bilinear has its fixed-point SIMD
+  // schedule), f32 bilinear and bicubic.
+  static constexpr bool separable_schedule =
+      VBATCH_HAVE_X86_SIMD && (C == 3 || C == 4) &&
+      ((std::is_same_v<T, u8> && (std::is_same_v<Interp, interp::bicubic> || std::is_same_v<Interp, interp::bilinear_exact>)) ||
+       (std::is_same_v<T, f32> && (std::is_same_v<Interp, interp::bicubic> || std::is_same_v<Interp, interp::bilinear>)));
 
-  // u8 bicubic with SIMD where the footprint lies inside the image (for 3 channels one column
-  // short of its right edge: each tap is read as 4 bytes); false elsewhere, for the per-pixel body.
+  // Samples with SIMD where the footprint lies inside the image (for 3 channels one column short
+  // of its right edge: each tap is read as 4 elements) and returns true; false elsewhere, for the
+  // per-pixel body.
   template <class Point>
-  bool bicubic_inside([[maybe_unused]] const source_images<T>& images, [[maybe_unused]] Point p, [[maybe_unused]] T* out) const {
+  bool separable_inside([[maybe_unused]] const source_images<T>& images, [[maybe_unused]] Point p,
+                        [[maybe_unused]] T* out) const {
 #if VBATCH_HAVE_X86_SIMD
-    if constexpr (bicubic_schedule) {
+    if constexpr (separable_schedule) {
       const auto q = [&] {
         if constexpr (std::is_same_v<Point, fixed_sample_point>)
           return to_float(p);  // as the per-pixel body converts it
         else
           return p;
       }();
-      const detail::cubic_footprint f = detail::cubic_footprint_of(interp, q);
-      if (f.x0 < 0 || f.y0 < 0 || f.x0 + 4 + (C == 3) > images.w || f.y0 + 4 > images.h) return false;
-      cpu::bicubic_pixel<C>(images.pixel(q.image, f.y0, f.x0), images.stride_h, f.wx, f.wy, out);
+      const auto f = [&] {
+        if constexpr (std::is_same_v<Interp, interp::bicubic>)
+          return detail::footprint_of(interp, q);
+        else
+          return detail::footprint_of(interp::bilinear{}, q);  // bilinear_exact weights as bilinear does in float
+      }();
+      constexpr int K = sizeof(f.wx) / sizeof(f.wx[0]);
+      if (f.x0 < 0 || f.y0 < 0 || f.x0 + K + (C == 3) > images.w || f.y0 + K > images.h) return false;
+      cpu::separable_pixel<K, C>(images.pixel(q.image, f.y0, f.x0), images.stride_h, f.wx, f.wy, out);
       return true;
     }
 #endif
