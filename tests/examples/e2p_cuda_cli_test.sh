@@ -114,6 +114,14 @@ for interp in bilinear nearest bicubic; do
     done
   done
 done
+# Dual-fisheye frames (--dual-fisheye): the fisheye map on the device, a constant border.
+cat >dual.json <<'JSON'
+{"width": 64, "height": 32, "lenses": [{"model": "equidistant", "centre": [15.5, 15.5], "radius": 16, "fov": 190},
+ {"model": "equisolid", "centre": [47.5, 15.5], "radius": 16, "fov": 200, "yaw": 180, "pitch": 2}]}
+JSON
+"$CPU_TOOL" src -o cpu_dual --size 24x16 --dual-fisheye dual.json --format png --quiet
+"$GPU_TOOL" src -o gpu_dual --size 24x16 --dual-fisheye dual.json --format png --batch 3 --device cuda --quiet || bad "gpu_dual: exit $?"
+same_files "--device cuda --dual-fisheye: the CPU's files" cpu_dual gpu_dual
 # A run that silently took the CPU kernel would still match: the report must show the GPU stages.
 if [[ $(stages gpu_bilinear_fixed_3.json) == "$gpu_stages" ]]; then ok "--report: decode, upload, compute, download, encode, write"; else bad "--report stages: $(stages gpu_bilinear_fixed_3.json)"; fi
 if [[ $(json_get gpu_bilinear_fixed_3.json '"%(items)d %(done)d %(outputs)d" % j["run"]') == "5 5 40" ]]; then ok "--report: 5 frames done, 40 views"; else bad "--report counts: $(head -c 300 gpu_bilinear_fixed_3.json)"; fi
