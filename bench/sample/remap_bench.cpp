@@ -71,9 +71,9 @@ void vbatch_e2p(benchmark::State& state) {
   const auto map = make_e2p_map<Policy>(ring(), source_w, source_h);
   batch_buffer<T> views({cameras, view_h, view_w, 3});  // (8,1080,1920,3)
   const cpu_par exec{threads};
-  const batch_view<const T> frame = frame_as<T>();  // (1,3840,7680,3), made before timing
+  const batch_view<const T> pano = frame_as<T>();  // (1,3840,7680,3), made before timing
   for (auto _ : state) {
-    e2p(exec, frame, map, views.view(), Interp{});
+    e2p(exec, pano, map, views.view(), Interp{});
     benchmark::DoNotOptimize(views.data());
     benchmark::ClobberMemory();
   }

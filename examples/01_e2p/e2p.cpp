@@ -275,14 +275,20 @@ std::vector<frame> video_frames(const options& o) {
 
 // ---- EXIF ------------------------------------------------------------------------------------
 
-// The EXIF of a JPEG frame, read from the head of the file (the APP1 segment comes before the
-// image data; the rest of the file is not read again). A corrupt block is a warning: the frame's
-// views are still right, they carry no EXIF.
-std::optional<vbatch::io::exif_tags> frame_exif(const fs::path& file, bool quiet) {
+// The first 256 KB of a JPEG frame: its APP1 segments (EXIF, XMP) come before the image data,
+// so the rest of the file is not read again.
+std::vector<unsigned char> file_head(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   std::vector<unsigned char> head(std::size_t{256} << 10);
   in.read(reinterpret_cast<char*>(head.data()), std::streamsize(head.size()));
   head.resize(std::size_t(in.gcount()));
+  return head;
+}
+
+// The EXIF of a JPEG frame. A corrupt block is a warning: the frame's views are still right,
+// they carry no EXIF.
+std::optional<vbatch::io::exif_tags> frame_exif(const fs::path& file, bool quiet) {
+  const std::vector<unsigned char> head = file_head(file);
   const std::optional<std::vector<unsigned char>> tiff = vbatch::io::find_exif(head);
   if (!tiff) return std::nullopt;
   try {
@@ -299,12 +305,8 @@ std::optional<vbatch::io::exif_tags> frame_exif(const fs::path& file, bool quiet
 // it grows), which are vbatch's yaw, pitch and roll. nullopt without a pose; a malformed one is
 // reported and left out.
 std::optional<vbatch::sample::view_angles> frame_pose(const fs::path& file, bool quiet) {
-  std::ifstream in(file, std::ios::binary);
-  std::vector<unsigned char> head(std::size_t{256} << 10);
-  in.read(reinterpret_cast<char*>(head.data()), std::streamsize(head.size()));
-  head.resize(std::size_t(in.gcount()));
   try {
-    const std::optional<vbatch::io::gpano> g = vbatch::io::find_gpano(head, file.string());
+    const std::optional<vbatch::io::gpano> g = vbatch::io::find_gpano(file_head(file), file.string());
     if (!g || (!g->heading_deg && !g->pitch_deg && !g->roll_deg)) return std::nullopt;
     return vbatch::sample::view_angles{g->heading_deg.value_or(0), g->pitch_deg.value_or(0), g->roll_deg.value_or(0)};
   } catch (const vbatch::error& e) {
@@ -403,9 +405,12 @@ std::size_t auto_batch_size(const vbatch::sample::rig& cameras) {
   return std::clamp<std::size_t>(std::size_t(auto_batch_pixels / std::max<std::uint64_t>(pixels, 1)), 1, auto_batch_limit);
 }
 
+// --by-camera: the directory of camera `cam`'s views, relative to the output directory.
+std::string camera_dir(std::size_t cam) { return fmt::format("cam_{:02d}", cam); }
+
 // View `cam` of frame `id`, relative to the output directory.
 std::string view_name(const options& o, long long id, int cam) {
-  return o.by_camera ? fmt::format("cam_{:02d}/frame_{:05d}.{}", cam, id, o.format)
+  return o.by_camera ? fmt::format("{}/frame_{:05d}.{}", camera_dir(std::size_t(cam)), id, o.format)
                      : fmt::format("frame_{:05d}_cam_{:02d}.{}", id, cam, o.format);
 }
 
@@ -874,7 +879,7 @@ void write_colmap_model(const options& o, const camera_setup& setup, const std::
   write(dir / "points3D.txt", "# 3D point list: none (the views' poses only; triangulate with COLMAP)\n");
   if (o.by_camera) {
     std::vector<std::string> prefixes;
-    for (std::size_t k = 0; k < setup.cameras.size(); ++k) prefixes.push_back(fmt::format("cam_{:02d}/", k));
+    for (std::size_t k = 0; k < setup.cameras.size(); ++k) prefixes.push_back(camera_dir(k) + "/");
     write(dir / "rig_config.json", colmap::rig_config_json(setup.cameras, prefixes));
   }
   write(o.out / "views.json", j.dump(1) + "\n");
@@ -919,18 +924,19 @@ int run(const options& o) {
   // With --on-error skip, a frame whose header is unreadable or out of limits is listed and left out.
   vbatch::pipeline::failure_limit limit(o.failures.limit(frames.size()));
   std::vector<vbatch_tools::item_failure> failures;
+  // Fixed-point maps reach panoramas up to 32000 pixels wide: float maps go further.
+  const char* map_hint = o.map == "fixed" && o.dual_fisheye.empty() ? " (--map float)" : "";
   std::erase_if(frames, [&](frame& f) {
     return !f.path.empty() && !video && !vbatch_tools::check_input(o.failures, f.path.string(), failures, limit, [&] {
       read_header(f, vbatch::io::image_limits{o.max_pixels});
       const vbatch::status s = sampler->can_map(f.width, f.height);
-      if (!s) fail("{}: {}{}", f.path.string(), s.message, o.map == "fixed" && o.dual_fisheye.empty() ? " (--map float)" : "");
+      if (!s) fail("{}: {}{}", f.path.string(), s.message, map_hint);
     });
   });
   summary.failed = failures.size();
   if (video && !frames.empty())
     if (const vbatch::status s = sampler->can_map(frames.front().width, frames.front().height); !s)
-      fail("{}: {}{}", frames.front().path.string(), s.message,
-           o.map == "fixed" && o.dual_fisheye.empty() ? " (--map float)" : "");
+      fail("{}: {}{}", frames.front().path.string(), s.message, map_hint);
   if (const std::optional<std::string> mixed = gpu ? mixed_frame_sizes(frames) : std::nullopt) {
     if (o.device == "cuda") fail("--device cuda: {}", *mixed);
     if (!o.quiet) fmt::print("--device auto: {}; running on the CPU\n", *mixed);
@@ -940,7 +946,7 @@ int run(const options& o) {
   // 3. The output directory (and with --by-camera one directory per camera in it).
   vbatch_tools::check_output_dir(o.out, "e2p");
   for (std::size_t k = 0; o.by_camera && k < setup.cameras.size(); ++k)
-    vbatch_tools::check_output_dir(o.out / fmt::format("cam_{:02d}", k), "e2p");
+    vbatch_tools::check_output_dir(o.out / camera_dir(k), "e2p");
   if (limit.exceeded()) return finish(std::move(failures), true, limit.max());
   if (o.colmap) write_colmap_model(o, setup, all_frames);
 
@@ -952,7 +958,7 @@ int run(const options& o) {
     // Temporaries of a killed run first (a live run's are locked and left alone).
     std::size_t temporaries = vbatch::io::remove_temporaries(o.out);
     for (std::size_t k = 0; o.by_camera && k < setup.cameras.size(); ++k)
-      temporaries += vbatch::io::remove_temporaries(o.out / fmt::format("cam_{:02d}", k));
+      temporaries += vbatch::io::remove_temporaries(o.out / camera_dir(k));
     if (!o.quiet) fmt::print("resume: removed {} temporary files of an interrupted run\n", temporaries);
     std::vector<std::vector<output_file>> outputs;
     for (const frame& f : frames) outputs.push_back(outputs_of(o, setup, f.id));

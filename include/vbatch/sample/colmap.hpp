@@ -18,6 +18,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstddef>
+#include <initializer_list>
 #include <span>
 #include <string>
 #include <string_view>
@@ -82,6 +83,13 @@ inline void append_number(std::string& out, double v) {
   char text[32];
   const auto [end, ec] = std::to_chars(text, text + sizeof text, v);
   out.append(text, end);
+}
+// Numbers separated by ", " (a JSON array's items).
+inline void append_list(std::string& out, std::initializer_list<double> values) {
+  for (const double& v : values) {
+    if (&v != values.begin()) out += ", ";
+    append_number(out, v);
+  }
 }
 }  // namespace detail
 
@@ -164,13 +172,12 @@ inline std::string rig_config_json(const rig& cams, std::span<const std::string>
     } else {
       const quaternion q = quaternion_from(cam_from_rig(cams[k], cams[ref]));
       out += "\"cam_from_rig_rotation\": [";
-      for (const double v : {q.w, q.x, q.y, q.z}) detail::append_number(out, v), out += ", ";
-      out.resize(out.size() - 2);
+      detail::append_list(out, {q.w, q.x, q.y, q.z});
       out += "], \"cam_from_rig_translation\": [0, 0, 0], ";
     }
+    const std::array<double, 4> params = pinhole_params(cams[k].lens);
     out += "\"camera_model_name\": \"PINHOLE\", \"camera_params\": [";
-    for (const double v : pinhole_params(cams[k].lens)) detail::append_number(out, v), out += ", ";
-    out.resize(out.size() - 2);
+    detail::append_list(out, {params[0], params[1], params[2], params[3]});
     out += "]}";
   }
   out += "\n    ]\n  }\n]\n";

@@ -229,9 +229,18 @@ VBATCH_HOST_DEVICE inline footprint<4> footprint_of(interp::bicubic b, sample_po
   f.x0 -= 1, f.y0 -= 1;
   return f;
 }
+// bilinear_exact weights as bilinear does in float; fixed-point points are decoded first (exact).
+template <class R>
+VBATCH_HOST_DEVICE inline footprint<2> footprint_of(interp::bilinear_exact, sample_point<R> p) {
+  return footprint_of(interp::bilinear{}, p);
+}
+template <class Interp>
+VBATCH_HOST_DEVICE inline auto footprint_of(Interp i, fixed_sample_point p) {
+  return footprint_of(i, to_float(p));
+}
 
-// Bilinear and bicubic in float, unrounded: what their float paths and bilinear_exact round once,
-// and what p2e blends before its one rounding.
+// Bilinear (either precision) and bicubic in float, unrounded: what their float paths and
+// bilinear_exact round once, and what p2e blends before its one rounding.
 template <int C, class Interp, class T, class Border, class R>
 VBATCH_HOST_DEVICE inline void interpolate(Interp i, const source_images<T>& src, const Border& border, sample_point<R> p,
                                            float (&acc)[C]) {
@@ -291,10 +300,10 @@ VBATCH_HOST_DEVICE inline void sample(interp::bilinear b, const source_images<T>
 // Float weights from the point as the map gives it, one rounding at the end (half up, saturating:
 // as scipy's map_coordinates writes u8). f32 images: the same as bilinear.
 template <int C, class T, class Border, class R>
-VBATCH_HOST_DEVICE inline void sample(interp::bilinear_exact, const source_images<T>& src, const Border& border,
+VBATCH_HOST_DEVICE inline void sample(interp::bilinear_exact b, const source_images<T>& src, const Border& border,
                                       sample_point<R> p, T* out) {
   float acc[C];
-  detail::interpolate<C>(interp::bilinear{}, src, border, p, acc);
+  detail::interpolate<C>(b, src, border, p, acc);
   for (int c = 0; c < C; ++c) out[c] = to_element<T>(acc[c]);
 }
 

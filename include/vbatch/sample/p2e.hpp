@@ -93,10 +93,9 @@ namespace detail {
 template <int C, class T, class Border, class Interp>
 VBATCH_HOST_DEVICE inline void sample_unrounded(Interp i, const source_images<T>& src, const Border& border,
                                                 sample_point<float> p, float (&out)[C]) {
-  if constexpr (std::is_same_v<Interp, interp::bilinear> || std::is_same_v<Interp, interp::bicubic>) {
+  if constexpr (std::is_same_v<Interp, interp::bilinear> || std::is_same_v<Interp, interp::bilinear_exact> ||
+                std::is_same_v<Interp, interp::bicubic>) {
     interpolate<C>(i, src, border, p, out);
-  } else if constexpr (std::is_same_v<Interp, interp::bilinear_exact>) {
-    interpolate<C>(interp::bilinear{}, src, border, p, out);
   } else {
     T v[C];
     sample<C>(i, src, border, p, v);

@@ -138,21 +138,10 @@ struct remap_kernel {
                         [[maybe_unused]] T* out) const {
 #if VBATCH_HAVE_X86_SIMD
     if constexpr (separable_schedule) {
-      const auto q = [&] {
-        if constexpr (std::is_same_v<Point, fixed_sample_point>)
-          return to_float(p);  // as the per-pixel body converts it
-        else
-          return p;
-      }();
-      const auto f = [&] {
-        if constexpr (std::is_same_v<Interp, interp::bicubic>)
-          return detail::footprint_of(interp, q);
-        else
-          return detail::footprint_of(interp::bilinear{}, q);  // bilinear_exact weights as bilinear does in float
-      }();
+      const auto f = detail::footprint_of(interp, p);  // the per-pixel body's footprint and weights
       constexpr int K = sizeof(f.wx) / sizeof(f.wx[0]);
       if (f.x0 < 0 || f.y0 < 0 || f.x0 + K + (C == 3) > images.w || f.y0 + K > images.h) return false;
-      cpu::separable_pixel<K, C>(images.pixel(q.image, f.y0, f.x0), images.stride_h, f.wx, f.wy, out);
+      cpu::separable_pixel<K, C>(images.pixel(p.image, f.y0, f.x0), images.stride_h, f.wx, f.wy, out);
       return true;
     }
 #endif
